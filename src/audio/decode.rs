@@ -1,0 +1,533 @@
+//! Streaming decode of any supported recording to mono `f32` at its original rate.
+//!
+//! This module owns format detection (from the bytes, never the name), validation of what the
+//! decoder claims, encoder-delay trimming, channel mixing and sample sanitising. It does not
+//! resample or write anything: [`crate::audio::ingest`] drives it chunk by chunk.
+//!
+//! Decisions worth knowing:
+//! - Symphonia 0.6 does the demuxing and most decoding, with gapless trimming on (LAME/Xing
+//!   delay for MP3, granule positions for Ogg). AAC-in-MP4 priming is trimmed from the `elst`
+//!   edit list, read by [`sniff`](super::sniff); Opus goes through our own adapter.
+//! - A header's duration is only a hint. It rejects a file early (`too_long`) only when the file
+//!   is big enough to plausibly hold that much audio (8 bytes per claimed second, below any real
+//!   codec); otherwise the header is treated as lying and the real length comes from decoding,
+//!   which re-checks the limit as it goes.
+//! - Non-finite samples become 0 and everything is clamped to [-1, 1] *before* mixing, because
+//!   rubato panics on NaN and JSON cannot carry it.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::registry::CodecRegistry;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::common::Limit;
+use symphonia::core::meta::MetadataOptions;
+
+use super::error::IngestError;
+use super::opus::OpusDecoder;
+use super::sniff::{self, EditList};
+
+/// Lowest and highest source sample rates accepted (RELIABILITY.md A12).
+pub const RATE_RANGE: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+/// Channel counts accepted (RELIABILITY.md A8).
+pub const CHANNEL_RANGE: std::ops::RangeInclusive<usize> = 1..=32;
+/// Default maximum duration: 12 hours.
+pub const DEFAULT_MAX_SECS: f64 = 12.0 * 3600.0;
+/// Header durations are trusted for early rejection only at this many file bytes per second.
+const PLAUSIBLE_BYTES_PER_SEC: f64 = 8.0;
+/// Consecutive undecodable packets after which a stream counts as corrupt.
+const MAX_BAD_PACKETS_IN_A_ROW: u32 = 500;
+
+/// How several channels become the one analysis channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChannelMode {
+    /// The mean of all channels.
+    #[default]
+    Mix,
+    /// Only this zero-based channel.
+    Select(usize),
+}
+
+/// Options for [`Decoder::open`].
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Mixing or selecting channels.
+    pub channel: ChannelMode,
+    /// Maximum duration in seconds.
+    pub max_secs: f64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self { channel: ChannelMode::Mix, max_secs: DEFAULT_MAX_SECS }
+    }
+}
+
+/// What the container and codec say about the source.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SourceInfo {
+    /// Container short name, such as `wave`, `isomp4`, `ogg`.
+    pub container: String,
+    /// Codec short name, such as `pcm_s16le`, `aac`, `opus`.
+    pub codec: String,
+    /// Original sample rate in Hz.
+    pub sample_rate: u32,
+    /// Original channel count.
+    pub channels: u32,
+    /// Bits per sample where the codec has such a thing.
+    pub bits_per_sample: Option<u32>,
+    /// Frames the header claims (a hint only).
+    pub header_frames: Option<u64>,
+}
+
+/// The codecs fangyan decodes: everything symphonia ships, plus Opus.
+fn codecs() -> &'static CodecRegistry {
+    static REGISTRY: OnceLock<CodecRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut r = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut r);
+        r.register_audio_decoder::<OpusDecoder>();
+        r
+    })
+}
+
+/// A file as a symphonia source that reports how far it has been read, for progress bars.
+struct CountingFile {
+    file: File,
+    len: u64,
+    pos: Arc<AtomicU64>,
+}
+
+impl Read for CountingFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.pos.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Seek for CountingFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let p = self.file.seek(to)?;
+        self.pos.store(p, Ordering::Relaxed);
+        Ok(p)
+    }
+}
+
+impl MediaSource for CountingFile {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
+
+/// A streaming decoder: open once, then pull mono chunks until it returns `false`.
+pub struct Decoder {
+    reader: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    info: SourceInfo,
+    opts: DecodeOptions,
+    interleaved: Vec<f32>,
+    /// Frames handed out so far (after trimming).
+    frames: u64,
+    /// Leading frames still to drop (MP4 edit list).
+    skip: u64,
+    /// Frames to hand out at most (MP4 edit list).
+    keep: Option<u64>,
+    max_frames: u64,
+    nonfinite: u64,
+    bad_packets: u64,
+    bad_in_a_row: u32,
+    truncated: bool,
+    wav_overclaimed: bool,
+    pos: Arc<AtomicU64>,
+    len: u64,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> IngestError {
+    IngestError::Corrupt { detail: e.to_string() }
+}
+
+/// Maps symphonia's errors while opening a stream.
+fn open_error(e: SymError, head: &[u8]) -> IngestError {
+    match e {
+        SymError::Unsupported(what) if what.contains("probe") || what.contains("no suitable") => {
+            IngestError::NotAudio { detected: sniff::describe_non_audio(head) }
+        }
+        SymError::Unsupported(what) => {
+            IngestError::UnsupportedCodec { container: "audio".into(), codec: what.into() }
+        }
+        SymError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+            IngestError::Corrupt { detail: "the file ends inside its header".into() }
+        }
+        SymError::IoError(io) if io.kind() == io::ErrorKind::Other => corrupt(io),
+        SymError::IoError(io) => IngestError::Io(io),
+        other => corrupt(other),
+    }
+}
+
+fn check_rate(rate: u64) -> Result<u32, IngestError> {
+    match u32::try_from(rate) {
+        Ok(r) if RATE_RANGE.contains(&r) => Ok(r),
+        _ => Err(IngestError::InvalidSampleRate { rate }),
+    }
+}
+
+fn check_channels(channels: usize) -> Result<(), IngestError> {
+    if CHANNEL_RANGE.contains(&channels) {
+        Ok(())
+    } else {
+        Err(IngestError::InvalidChannels { channels: channels as u64 })
+    }
+}
+
+impl Decoder {
+    /// Opens `path`, detects its format from the bytes, and validates the stream parameters.
+    pub fn open(path: &Path, opts: DecodeOptions) -> Result<Self, IngestError> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Err(IngestError::EmptyFile);
+        }
+        let mut head = Vec::with_capacity(512);
+        (&mut file).take(512).read_to_end(&mut head)?;
+
+        let wav = sniff::wav_layout(&mut file, len)?;
+        if wav.is_some_and(|w| w.fmt_chunks > 1) {
+            return Err(corrupt("the WAV file has more than one conflicting format (fmt) chunk"));
+        }
+        let edit = sniff::mp4_edit_list(&mut file, len).unwrap_or(None);
+        file.seek(SeekFrom::Start(0))?;
+
+        let pos = Arc::new(AtomicU64::new(0));
+        let source = CountingFile { file, len, pos: Arc::clone(&pos) };
+        let mss = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
+        // Cap metadata so hostile tags (ID3 APIC, FLAC PICTURE) cannot ask for gigabytes.
+        let meta = MetadataOptions::default()
+            .limit_tag_bytes(Limit::Maximum(1 << 20))
+            .limit_visual_bytes(Limit::Maximum(1 << 20));
+        let reader = symphonia::default::get_probe()
+            .probe(&Hint::new(), mss, FormatOptions::default(), meta)
+            .map_err(|e| open_error(e, &head))?;
+        Self::from_reader(reader, opts, edit, wav.is_some_and(|w| w.data_overclaimed), pos, len)
+    }
+
+    fn from_reader(
+        reader: Box<dyn FormatReader>,
+        opts: DecodeOptions,
+        edit: Option<EditList>,
+        wav_overclaimed: bool,
+        pos: Arc<AtomicU64>,
+        len: u64,
+    ) -> Result<Self, IngestError> {
+        let container = reader.format_info().short_name.to_string();
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| IngestError::NotAudio { detected: Some("a container with no audio track") })?;
+        let Some(CodecParameters::Audio(params)) = &track.codec_params else {
+            return Err(IngestError::NotAudio { detected: Some("a container with no audio track") });
+        };
+        let track_id = track.id;
+        let rate = check_rate(params.sample_rate.map_or(0, u64::from))?;
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        // Some demuxers only learn the layout from the first packet; 0 is checked again there.
+        if channels != 0 {
+            check_channels(channels)?;
+        }
+        if let ChannelMode::Select(ch) = opts.channel
+            && channels != 0
+            && ch >= channels
+        {
+            return Err(IngestError::NoSuchChannel { requested: ch, channels });
+        }
+        let header_frames = track.num_frames;
+        if let Some(frames) = header_frames {
+            let secs = frames as f64 / f64::from(rate);
+            if secs > opts.max_secs && len as f64 >= secs * PLAUSIBLE_BYTES_PER_SEC {
+                return Err(IngestError::TooLong {
+                    limit_secs: opts.max_secs,
+                    found: format!("the header says {secs:.0} s"),
+                });
+            }
+        }
+        let registered = codecs().get_audio_decoder(params.codec);
+        let codec = registered.map_or_else(|| format!("{:?}", params.codec), |c| c.codec.info.short_name.to_string());
+        let decoder = codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default().gapless(true))
+            .map_err(|e| match e {
+                SymError::Unsupported(what) => IngestError::UnsupportedCodec {
+                    container: container.clone(),
+                    codec: if registered.is_some() { what.to_string() } else { codec.clone() },
+                },
+                other => corrupt(other),
+            })?;
+        let (skip, keep) = match edit {
+            Some(e) => {
+                let scale = |v: u64| (u128::from(v) * u128::from(rate) / u128::from(e.timescale)) as u64;
+                (scale(e.media_start), e.media_len.map(scale))
+            }
+            None => (0, None),
+        };
+        let info = SourceInfo {
+            container,
+            codec,
+            sample_rate: rate,
+            channels: channels as u32,
+            bits_per_sample: params.bits_per_sample,
+            header_frames,
+        };
+        let max_frames = (opts.max_secs * f64::from(rate)).ceil() as u64;
+        Ok(Self {
+            reader,
+            decoder,
+            track_id,
+            info,
+            opts,
+            interleaved: Vec::new(),
+            frames: 0,
+            skip,
+            keep,
+            max_frames,
+            nonfinite: 0,
+            bad_packets: 0,
+            bad_in_a_row: 0,
+            truncated: false,
+            wav_overclaimed,
+            pos,
+            len,
+        })
+    }
+
+    /// What the container and codec say about the source.
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// Bytes of the input consumed so far and the input's size, for progress reporting.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.pos.load(Ordering::Relaxed).min(self.len), self.len)
+    }
+
+    /// Frames decoded so far, after trimming.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Appends the next decoded samples (mono, source rate) to `out`.
+    /// Returns `Ok(false)` once the stream has ended.
+    pub fn next_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool, IngestError> {
+        loop {
+            if self.keep.is_some_and(|k| self.frames >= k) {
+                return Ok(false);
+            }
+            let packet = match self.reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) | Err(SymError::ResetRequired) => return Ok(false),
+                Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.truncated = true;
+                    return Ok(false);
+                }
+                Err(e) if self.frames > 0 => {
+                    // Damage after good audio: keep what decoded, say the file is cut short.
+                    tracing::debug!("demuxer stopped: {e}");
+                    self.truncated = true;
+                    return Ok(false);
+                }
+                Err(SymError::Unsupported(what)) => {
+                    return Err(IngestError::UnsupportedCodec {
+                        container: self.info.container.clone(),
+                        codec: what.to_string(),
+                    });
+                }
+                Err(SymError::IoError(e)) if e.kind() != io::ErrorKind::Other => {
+                    return Err(IngestError::Io(e));
+                }
+                Err(e) => return Err(corrupt(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let buf = match self.decoder.decode(&packet) {
+                Ok(buf) => buf,
+                Err(SymError::ResetRequired) => {
+                    self.decoder.reset();
+                    continue;
+                }
+                Err(SymError::Unsupported(what)) => {
+                    return Err(IngestError::UnsupportedCodec {
+                        container: self.info.container.clone(),
+                        codec: what.to_string(),
+                    });
+                }
+                Err(e) => {
+                    self.bad_packets += 1;
+                    self.bad_in_a_row += 1;
+                    tracing::debug!("skipping undecodable packet: {e}");
+                    if self.bad_in_a_row >= MAX_BAD_PACKETS_IN_A_ROW {
+                        return Err(corrupt(e));
+                    }
+                    continue;
+                }
+            };
+            self.bad_in_a_row = 0;
+            let spec = buf.spec();
+            let channels = spec.channels().count();
+            check_channels(channels)?;
+            if self.info.channels == 0 {
+                self.info.channels = channels as u32;
+            }
+            if spec.rate() != self.info.sample_rate {
+                return Err(corrupt(format!(
+                    "the sample rate changes mid-stream ({} Hz to {} Hz)",
+                    self.info.sample_rate,
+                    spec.rate()
+                )));
+            }
+            if let ChannelMode::Select(ch) = self.opts.channel
+                && ch >= channels
+            {
+                return Err(IngestError::NoSuchChannel { requested: ch, channels });
+            }
+            self.interleaved.clear();
+            buf.copy_to_vec_interleaved(&mut self.interleaved);
+            let mut frames = &self.interleaved[..];
+            let n = frames.len() / channels;
+            // Drop edit-list priming, then stop at the edit's end.
+            let skip = self.skip.min(n as u64) as usize;
+            self.skip -= skip as u64;
+            frames = &frames[skip * channels..];
+            let mut n = n - skip;
+            if let Some(keep) = self.keep {
+                n = n.min(keep.saturating_sub(self.frames) as usize);
+            }
+            if n == 0 {
+                continue;
+            }
+            self.nonfinite += mix(&frames[..n * channels], channels, self.opts.channel, out);
+            self.frames += n as u64;
+            if self.frames > self.max_frames {
+                return Err(IngestError::TooLong {
+                    limit_secs: self.opts.max_secs,
+                    found: "found while decoding".into(),
+                });
+            }
+            return Ok(true);
+        }
+    }
+
+    /// Ends decoding: validates that audio was found and lists the warnings.
+    pub fn finish(self) -> Result<DecodeSummary, IngestError> {
+        if self.frames == 0 {
+            return Err(if self.bad_packets > 0 {
+                corrupt("no packet of audio could be decoded")
+            } else {
+                IngestError::EmptyAudio
+            });
+        }
+        let mut warnings = Vec::new();
+        let rate = u64::from(self.info.sample_rate);
+        let tolerance = (rate / 20).max(2_304);
+        let short_of_header =
+            self.info.header_frames.is_some_and(|h| self.frames + tolerance < h);
+        if self.truncated || short_of_header || self.wav_overclaimed {
+            warnings.push(Warning::Truncated);
+        }
+        if self.nonfinite > 0 {
+            warnings.push(Warning::NonfiniteSamplesReplaced);
+        }
+        if self.bad_packets > 0 {
+            warnings.push(Warning::DecodeErrors);
+        }
+        Ok(DecodeSummary { info: self.info, frames: self.frames, nonfinite: self.nonfinite, bad_packets: self.bad_packets, warnings })
+    }
+}
+
+/// Sanitises interleaved samples and mixes or selects them into `out`.
+/// Returns how many non-finite samples were replaced.
+fn mix(interleaved: &[f32], channels: usize, mode: ChannelMode, out: &mut Vec<f32>) -> u64 {
+    let mut nonfinite = 0u64;
+    let mut clean = |s: f32| {
+        if s.is_finite() {
+            s.clamp(-1.0, 1.0)
+        } else {
+            nonfinite += 1;
+            0.0
+        }
+    };
+    match (mode, channels) {
+        (ChannelMode::Mix, 1) => out.extend(interleaved.iter().map(|&s| clean(s))),
+        (ChannelMode::Mix, 2) => out.extend(
+            interleaved.chunks_exact(2).map(|f| (clean(f[0]) + clean(f[1])) * 0.5),
+        ),
+        (ChannelMode::Mix, n) => {
+            let scale = 1.0 / n as f32;
+            out.extend(
+                interleaved.chunks_exact(n).map(|f| f.iter().map(|&s| clean(s)).sum::<f32>() * scale),
+            );
+        }
+        (ChannelMode::Select(ch), n) => {
+            // Non-finite samples in channels we drop do not matter, so only count the chosen one.
+            out.extend(interleaved.chunks_exact(n).map(|f| clean(f[ch])));
+        }
+    }
+    nonfinite
+}
+
+/// Something worth telling the user about a recording that was nonetheless accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    /// The file ends before its header says it should; the real duration is reported.
+    Truncated,
+    /// NaN or infinite samples were replaced by silence.
+    NonfiniteSamplesReplaced,
+    /// Some packets could not be decoded and were skipped.
+    DecodeErrors,
+}
+
+/// The outcome of a complete decode.
+#[derive(Debug, Clone)]
+pub struct DecodeSummary {
+    /// Source description, with the channel count filled in from decoding if needed.
+    pub info: SourceInfo,
+    /// Frames decoded, after encoder delay and padding were trimmed.
+    pub frames: u64,
+    /// Non-finite samples replaced by zero.
+    pub nonfinite: u64,
+    /// Packets that failed to decode and were skipped.
+    pub bad_packets: u64,
+    /// Warnings to record with the recording.
+    pub warnings: Vec<Warning>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_is_the_mean_and_sanitises_first() {
+        let mut out = Vec::new();
+        let n = mix(&[1.0, 0.0, f32::NAN, 0.5, 2.0, -4.0], 2, ChannelMode::Mix, &mut out);
+        assert_eq!(out, vec![0.5, 0.25, 0.0]);
+        assert_eq!(n, 1);
+        out.clear();
+        mix(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 3, ChannelMode::Select(2), &mut out);
+        assert_eq!(out, vec![0.3, 0.6]);
+        out.clear();
+        mix(&[0.3, 0.3, 0.3, 0.6, 0.6, 0.6], 3, ChannelMode::Mix, &mut out);
+        assert!((out[0] - 0.3).abs() < 1e-6 && (out[1] - 0.6).abs() < 1e-6);
+    }
+}

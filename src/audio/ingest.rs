@@ -1,0 +1,351 @@
+//! Ingest: one recording in; the untouched original, a 16-bit mono analysis copy and a metadata
+//! record out.
+//!
+//! Owns the pipeline and the on-disk layout of a store directory:
+//!
+//! ```text
+//! DIR/originals/<sha256>            the uploaded bytes, byte for byte
+//! DIR/analysis/<sha256>-<rate>.wav  mono, 16-bit PCM at the analysis rate
+//! DIR/meta/<sha256>.json            the RecordingMeta below
+//! ```
+//!
+//! Three threads overlap the work, so decoding runs while the previous chunk is resampled and
+//! written: (1) hashing and copying the original, (2) decoding on the caller's thread, (3)
+//! resampling and writing the analysis copy. Chunks travel through bounded channels, so memory
+//! stays at a few chunks however long the recording is. Outputs are written to temporary names
+//! and renamed only when everything succeeded; a failure leaves nothing behind.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::decode::{DecodeOptions, DecodeSummary, Decoder, SourceInfo, Warning};
+use super::error::IngestError;
+use super::resample::{DEFAULT_CHUNK, ResampleError, StreamResampler};
+
+/// Default analysis sample rate.
+pub const DEFAULT_RATE: u32 = 16_000;
+/// Analysis rates a project may choose.
+pub const ANALYSIS_RATES: std::ops::RangeInclusive<u32> = 8_000..=48_000;
+/// Samples per chunk handed from the decoder to the resampler thread.
+const CHUNK_SAMPLES: usize = 32_768;
+/// Chunks in flight between threads; bounds memory.
+const IN_FLIGHT: usize = 4;
+
+impl From<ResampleError> for IngestError {
+    fn from(e: ResampleError) -> Self {
+        IngestError::Io(io::Error::other(e))
+    }
+}
+
+/// Options for one ingest.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    /// Analysis sample rate in Hz (8 000 to 48 000).
+    pub rate: u32,
+    /// Channel handling and duration limit.
+    pub decode: DecodeOptions,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self { rate: DEFAULT_RATE, decode: DecodeOptions::default() }
+    }
+}
+
+/// Everything fangyan records about an ingested recording.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingMeta {
+    /// The input's file name, as display text only.
+    pub name: String,
+    /// SHA-256 of the original bytes, lowercase hex; also its storage name.
+    pub sha256: String,
+    /// Size of the original in bytes.
+    pub bytes: u64,
+    /// What the container and codec declare.
+    #[serde(flatten)]
+    pub source: SourceInfo,
+    /// Frames decoded at the original rate (encoder delay and padding removed).
+    pub frames: u64,
+    /// Duration in seconds, from decoding.
+    pub duration_secs: f64,
+    /// Analysis copy: rate and length.
+    pub analysis: Option<AnalysisCopy>,
+    /// Warnings, such as `truncated`.
+    pub warnings: Vec<Warning>,
+    /// Whether these exact bytes had been ingested before.
+    pub duplicate: bool,
+}
+
+/// The normalised copy written for analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalysisCopy {
+    /// Sample rate in Hz.
+    pub rate: u32,
+    /// Frames in the copy.
+    pub frames: u64,
+    /// Path relative to the store directory.
+    pub path: String,
+}
+
+/// Hashes (and optionally copies) a file in its own thread.
+fn spawn_hasher(path: PathBuf, copy_to: Option<PathBuf>) -> thread::JoinHandle<io::Result<(String, u64)>> {
+    thread::spawn(move || {
+        let mut input = File::open(&path)?;
+        let mut out = match &copy_to {
+            Some(p) => Some(File::create(p)?),
+            None => None,
+        };
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = input.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            if let Some(f) = out.as_mut() {
+                f.write_all(&buf[..n])?;
+            }
+            total += n as u64;
+        }
+        if let Some(f) = out {
+            f.sync_all()?;
+        }
+        Ok((hex::encode(hasher.finalize()), total))
+    })
+}
+
+fn join<T>(h: thread::JoinHandle<Result<T, IngestError>>) -> Result<T, IngestError> {
+    h.join().unwrap_or_else(|_| Err(IngestError::Io(io::Error::other("worker thread panicked"))))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Decodes `path` completely without writing anything: metadata and warnings as ingest would
+/// record them. This is `fangyan probe`.
+pub fn probe(path: &Path, opts: DecodeOptions) -> Result<RecordingMeta, IngestError> {
+    let hasher = spawn_hasher(path.to_path_buf(), None);
+    let decoded = (|| {
+        let mut decoder = Decoder::open(path, opts)?;
+        let mut scratch = Vec::with_capacity(CHUNK_SAMPLES);
+        while decoder.next_chunk(&mut scratch)? {
+            scratch.clear();
+        }
+        decoder.finish()
+    })();
+    let (sha256, bytes) = hasher.join().unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
+    let summary = decoded?;
+    Ok(meta(path, sha256, bytes, summary, None, false))
+}
+
+fn meta(
+    path: &Path,
+    sha256: String,
+    bytes: u64,
+    s: DecodeSummary,
+    analysis: Option<AnalysisCopy>,
+    duplicate: bool,
+) -> RecordingMeta {
+    RecordingMeta {
+        name: file_name(path),
+        sha256,
+        bytes,
+        duration_secs: s.frames as f64 / f64::from(s.info.sample_rate),
+        frames: s.frames,
+        source: s.info,
+        analysis,
+        warnings: s.warnings,
+        duplicate,
+    }
+}
+
+/// A store directory laid out as described in the module docs.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        for sub in ["originals", "analysis", "meta", "tmp"] {
+            fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(Self { root })
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of the original with this hash.
+    pub fn original(&self, sha256: &str) -> PathBuf {
+        self.root.join("originals").join(sha256)
+    }
+
+    /// Relative path of the analysis copy for this hash and rate.
+    pub fn analysis_rel(sha256: &str, rate: u32) -> String {
+        format!("analysis/{sha256}-{rate}.wav")
+    }
+
+    fn tmp(&self, what: &str) -> PathBuf {
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        self.root.join("tmp").join(format!("{}-{n}-{what}", std::process::id()))
+    }
+
+    /// Ingests one file. `progress` is called with (bytes read, total bytes).
+    pub fn ingest(
+        &self,
+        path: &Path,
+        opts: IngestOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RecordingMeta, IngestError> {
+        if !ANALYSIS_RATES.contains(&opts.rate) {
+            return Err(IngestError::InvalidAnalysisRate { rate: opts.rate });
+        }
+        let tmp_original = self.tmp("original");
+        let tmp_wav = self.tmp("analysis.wav");
+        let result = self.ingest_into(path, opts, &tmp_original, &tmp_wav, progress);
+        // Whatever happened, no temporary file outlives the call.
+        let _ = fs::remove_file(&tmp_original);
+        let _ = fs::remove_file(&tmp_wav);
+        result
+    }
+
+    fn ingest_into(
+        &self,
+        path: &Path,
+        opts: IngestOptions,
+        tmp_original: &Path,
+        tmp_wav: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RecordingMeta, IngestError> {
+        let hasher = spawn_hasher(path.to_path_buf(), Some(tmp_original.to_path_buf()));
+        let decoded = decode_and_write(path, opts, tmp_wav, progress);
+        let (sha256, bytes) =
+            hasher.join().unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
+        let (summary, analysis_frames) = decoded?;
+
+        let original = self.original(&sha256);
+        let duplicate = original.exists();
+        if !duplicate {
+            fs::rename(tmp_original, &original)?;
+        }
+        let rel = Self::analysis_rel(&sha256, opts.rate);
+        File::open(tmp_wav)?.sync_all()?;
+        fs::rename(tmp_wav, self.root.join(&rel))?;
+        let analysis = AnalysisCopy { rate: opts.rate, frames: analysis_frames, path: rel };
+        let record = meta(path, sha256, bytes, summary, Some(analysis), duplicate);
+        self.write_meta(&record)?;
+        Ok(record)
+    }
+
+    fn write_meta(&self, record: &RecordingMeta) -> io::Result<()> {
+        let tmp = self.tmp("meta.json");
+        let mut f = File::create(&tmp)?;
+        serde_json::to_writer_pretty(&mut f, record)?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        fs::rename(&tmp, self.root.join("meta").join(format!("{}.json", record.sha256)))
+    }
+}
+
+/// Decodes on this thread while another resamples and writes the 16-bit WAV.
+fn decode_and_write(
+    path: &Path,
+    opts: IngestOptions,
+    wav_path: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(DecodeSummary, u64), IngestError> {
+    let mut decoder = Decoder::open(path, opts.decode)?;
+    let from = decoder.info().sample_rate;
+    let (tx, rx) = sync_channel::<Vec<f32>>(IN_FLIGHT);
+    let (back_tx, back_rx) = sync_channel::<Vec<f32>>(IN_FLIGHT + 2);
+    let wav_path = wav_path.to_path_buf();
+    let writer = thread::spawn(move || write_analysis(rx, back_tx, from, opts.rate, &wav_path));
+
+    let decoded = pump(&mut decoder, &tx, &back_rx, progress);
+    drop(tx);
+    let written = join(writer);
+    decoded?;
+    let frames = written?;
+    Ok((decoder.finish()?, frames))
+}
+
+fn pump(
+    decoder: &mut Decoder,
+    tx: &SyncSender<Vec<f32>>,
+    recycled: &Receiver<Vec<f32>>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), IngestError> {
+    let mut chunk = Vec::with_capacity(CHUNK_SAMPLES + 8192);
+    let mut more = true;
+    while more {
+        more = decoder.next_chunk(&mut chunk)?;
+        if chunk.len() >= CHUNK_SAMPLES || (!more && !chunk.is_empty()) {
+            let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK_SAMPLES + 8192));
+            let full = std::mem::replace(&mut chunk, next);
+            if tx.send(full).is_err() {
+                // The writer stopped early; its own error is the one to report.
+                return Ok(());
+            }
+            let (done, total) = decoder.progress();
+            progress(done, total);
+        }
+    }
+    Ok(())
+}
+
+fn write_analysis(
+    rx: Receiver<Vec<f32>>,
+    recycle: SyncSender<Vec<f32>>,
+    from: u32,
+    to: u32,
+    path: &Path,
+) -> Result<u64, IngestError> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: to,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let file = BufWriter::with_capacity(1 << 16, File::create(path)?);
+    let mut wav = hound::WavWriter::new(file, spec).map_err(hound_err)?;
+    let mut resampler = StreamResampler::new(from, to, DEFAULT_CHUNK)?;
+    let mut sink = |out: &[f32]| -> Result<(), IngestError> {
+        let mut w = wav.get_i16_writer(out.len() as u32);
+        for &s in out {
+            w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16);
+        }
+        w.flush().map_err(hound_err)
+    };
+    for mut chunk in rx {
+        resampler.push(&chunk, &mut sink)?;
+        chunk.clear();
+        let _ = recycle.try_send(chunk);
+    }
+    let frames = resampler.finish(&mut sink)?;
+    wav.finalize().map_err(hound_err)?;
+    Ok(frames)
+}
+
+fn hound_err(e: hound::Error) -> IngestError {
+    match e {
+        hound::Error::IoError(io) => IngestError::Io(io),
+        other => IngestError::Io(io::Error::other(other)),
+    }
+}

@@ -1,0 +1,149 @@
+//! The command line: argument types (clap) and one function per subcommand.
+//!
+//! Output contract: machine-readable results go to stdout as JSON lines, one per input file;
+//! progress bars and logs go to stderr. A bad file never stops the others, and the exit code is
+//! non-zero when any file failed.
+
+mod bench;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::audio::decode::DEFAULT_MAX_SECS;
+use crate::audio::ingest::DEFAULT_RATE;
+use crate::audio::{ChannelMode, DecodeOptions, IngestError, IngestOptions, Store};
+
+/// fangyan: dialect speech transcription workbench.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode files and print their metadata as JSON lines (nothing is written).
+    Probe {
+        /// Audio files of any supported format.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        decode: DecodeArgs,
+    },
+    /// Store originals, write 16-bit mono analysis copies and metadata into a directory.
+    Ingest {
+        /// Audio files of any supported format.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Store directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Analysis sample rate in Hz, 8000 to 48000.
+        #[arg(long, default_value_t = DEFAULT_RATE)]
+        rate: u32,
+        #[command(flatten)]
+        decode: DecodeArgs,
+    },
+    /// Benchmarks that print their ratio against the peer tool.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+struct DecodeArgs {
+    /// Use only this zero-based channel instead of the mean of all channels.
+    #[arg(long)]
+    channel: Option<usize>,
+    /// Maximum recording duration in seconds.
+    #[arg(long, default_value_t = DEFAULT_MAX_SECS)]
+    max_duration: f64,
+}
+
+impl From<DecodeArgs> for DecodeOptions {
+    fn from(a: DecodeArgs) -> Self {
+        DecodeOptions {
+            channel: a.channel.map_or(ChannelMode::Mix, ChannelMode::Select),
+            max_secs: a.max_duration,
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Probe { files, decode } => Ok(probe(&files, decode.into())),
+        Command::Ingest { files, out, rate, decode } => {
+            ingest(&files, out, IngestOptions { rate, decode: decode.into() })
+        }
+        Command::Bench { what } => bench::run(what),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("fangyan: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The JSON line printed for a file that failed.
+pub fn error_line(file: &std::path::Path, e: &IngestError) -> serde_json::Value {
+    json!({
+        "file": file.display().to_string(),
+        "error": { "code": e.code(), "status": e.http_status(), "message": e.to_string() },
+    })
+}
+
+fn print_line(v: &impl serde::Serialize) {
+    let mut out = io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, v);
+    let _ = writeln!(out);
+}
+
+fn probe(files: &[PathBuf], opts: DecodeOptions) -> bool {
+    let mut ok = true;
+    for f in files {
+        match crate::audio::probe(f, opts) {
+            Ok(meta) => print_line(&json!({ "file": f.display().to_string(), "meta": meta })),
+            Err(e) => {
+                ok = false;
+                print_line(&error_line(f, &e));
+            }
+        }
+    }
+    ok
+}
+
+fn ingest(files: &[PathBuf], out: PathBuf, opts: IngestOptions) -> anyhow::Result<bool> {
+    let store = Store::open(&out)?;
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:30!} [{bar:30}] {bytes}/{total_bytes} {eta}")?
+        .progress_chars("=> ");
+    let mut ok = true;
+    for f in files {
+        let bar = bars.add(ProgressBar::new(0).with_style(style.clone()));
+        bar.set_prefix(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let result = store.ingest(f, opts, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        });
+        bar.finish_and_clear();
+        match result {
+            Ok(meta) => print_line(&json!({ "file": f.display().to_string(), "meta": meta })),
+            Err(e) => {
+                ok = false;
+                print_line(&error_line(f, &e));
+            }
+        }
+    }
+    Ok(ok)
+}
