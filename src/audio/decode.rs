@@ -17,6 +17,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -26,11 +27,11 @@ use serde::Serialize;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
+use symphonia::core::common::Limit;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
-use symphonia::core::common::Limit;
 use symphonia::core::meta::MetadataOptions;
 
 use super::error::IngestError;
@@ -69,7 +70,10 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { channel: ChannelMode::Mix, max_secs: DEFAULT_MAX_SECS }
+        Self {
+            channel: ChannelMode::Mix,
+            max_secs: DEFAULT_MAX_SECS,
+        }
     }
 }
 
@@ -153,25 +157,75 @@ pub struct Decoder {
     bad_in_a_row: u32,
     truncated: bool,
     wav_overclaimed: bool,
+    partial_frame: bool,
+    /// Frames of end padding to drop (WebM DiscardPadding); held back until the stream ends.
+    end_trim: usize,
+    held: Vec<f32>,
     pos: Arc<AtomicU64>,
     len: u64,
 }
 
+/// Validates a WAV header ourselves: symphonia accepts impossible values (rate 0, block_align
+/// 0) and panics on some (65 535 channels in debug builds). Returns whether the data chunk ends
+/// in a partial frame.
+fn check_wav(w: &sniff::WavLayout) -> Result<bool, IngestError> {
+    if w.fmt_chunks > 1 {
+        return Err(corrupt(
+            "the WAV file has more than one, conflicting, format (fmt) chunk",
+        ));
+    }
+    if w.fmt_damaged {
+        return Err(corrupt(
+            "the WAV format (fmt) chunk is too short or runs past the end of the file",
+        ));
+    }
+    let Some(fmt) = w.fmt else {
+        return Err(corrupt("the WAV file has no format (fmt) chunk"));
+    };
+    check_channels(usize::from(fmt.channels))?;
+    check_rate(u64::from(fmt.sample_rate))?;
+    if fmt.block_align == 0 || fmt.bits_per_sample == 0 {
+        return Err(corrupt(
+            "the WAV format chunk declares 0 bytes per frame or 0 bits per sample",
+        ));
+    }
+    let partial = fmt.is_uncompressed()
+        && !w.data_overclaimed
+        && w.data_len
+            .is_some_and(|d| d % u64::from(fmt.block_align) != 0);
+    Ok(partial)
+}
+
 fn corrupt(e: impl std::fmt::Display) -> IngestError {
-    IngestError::Corrupt { detail: e.to_string() }
+    IngestError::Corrupt {
+        detail: e.to_string(),
+    }
 }
 
 /// Maps symphonia's errors while opening a stream.
 fn open_error(e: SymError, head: &[u8]) -> IngestError {
     match e {
         SymError::Unsupported(what) if what.contains("probe") || what.contains("no suitable") => {
-            IngestError::NotAudio { detected: sniff::describe_non_audio(head) }
+            match sniff::audio_magic(head) {
+                Some(kind) => corrupt(format!(
+                    "the file starts like {kind} but holds no readable audio stream"
+                )),
+                None => IngestError::NotAudio {
+                    detected: sniff::describe_non_audio(head),
+                },
+            }
         }
-        SymError::Unsupported(what) => {
-            IngestError::UnsupportedCodec { container: "audio".into(), codec: what.into() }
+        SymError::Unsupported(what) if what.contains("missing") || what.contains("malformed") => {
+            corrupt(what)
         }
+        SymError::Unsupported(what) => IngestError::UnsupportedCodec {
+            container: "audio".into(),
+            codec: what.into(),
+        },
         SymError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
-            IngestError::Corrupt { detail: "the file ends inside its header".into() }
+            IngestError::Corrupt {
+                detail: "the file ends inside its header".into(),
+            }
         }
         SymError::IoError(io) if io.kind() == io::ErrorKind::Other => corrupt(io),
         SymError::IoError(io) => IngestError::Io(io),
@@ -190,7 +244,9 @@ fn check_channels(channels: usize) -> Result<(), IngestError> {
     if CHANNEL_RANGE.contains(&channels) {
         Ok(())
     } else {
-        Err(IngestError::InvalidChannels { channels: channels as u64 })
+        Err(IngestError::InvalidChannels {
+            channels: channels as u64,
+        })
     }
 }
 
@@ -206,14 +262,25 @@ impl Decoder {
         (&mut file).take(512).read_to_end(&mut head)?;
 
         let wav = sniff::wav_layout(&mut file, len)?;
-        if wav.is_some_and(|w| w.fmt_chunks > 1) {
-            return Err(corrupt("the WAV file has more than one conflicting format (fmt) chunk"));
+        let mut partial_frame = false;
+        if let Some(w) = wav {
+            partial_frame = check_wav(&w)?;
         }
         let edit = sniff::mp4_edit_list(&mut file, len).unwrap_or(None);
+        let is_matroska = sniff::audio_magic(&head) == Some("Matroska/WebM");
+        let end_padding_ns = if is_matroska {
+            sniff::matroska_end_padding(&mut file, len).unwrap_or(None)
+        } else {
+            None
+        };
         file.seek(SeekFrom::Start(0))?;
 
         let pos = Arc::new(AtomicU64::new(0));
-        let source = CountingFile { file, len, pos: Arc::clone(&pos) };
+        let source = CountingFile {
+            file,
+            len,
+            pos: Arc::clone(&pos),
+        };
         let mss = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
         // Cap metadata so hostile tags (ID3 APIC, FLAC PICTURE) cannot ask for gigabytes.
         let meta = MetadataOptions::default()
@@ -222,7 +289,22 @@ impl Decoder {
         let reader = symphonia::default::get_probe()
             .probe(&Hint::new(), mss, FormatOptions::default(), meta)
             .map_err(|e| open_error(e, &head))?;
-        Self::from_reader(reader, opts, edit, wav.is_some_and(|w| w.data_overclaimed), pos, len)
+        let mut me = Self::from_reader(
+            reader,
+            opts,
+            edit,
+            wav.is_some_and(|w| w.data_overclaimed),
+            pos,
+            len,
+        )?;
+        me.partial_frame = partial_frame;
+        if let Some(ns) = end_padding_ns {
+            let frames = u128::from(ns) * u128::from(me.info.sample_rate) / 1_000_000_000;
+            me.end_trim = usize::try_from(frames)
+                .unwrap_or(0)
+                .min(me.info.sample_rate as usize);
+        }
+        Ok(me)
     }
 
     fn from_reader(
@@ -236,9 +318,13 @@ impl Decoder {
         let container = reader.format_info().short_name.to_string();
         let track = reader
             .default_track(TrackType::Audio)
-            .ok_or_else(|| IngestError::NotAudio { detected: Some("a container with no audio track") })?;
+            .ok_or(IngestError::NotAudio {
+                detected: Some("a container with no audio track"),
+            })?;
         let Some(CodecParameters::Audio(params)) = &track.codec_params else {
-            return Err(IngestError::NotAudio { detected: Some("a container with no audio track") });
+            return Err(IngestError::NotAudio {
+                detected: Some("a container with no audio track"),
+            });
         };
         let track_id = track.id;
         let rate = check_rate(params.sample_rate.map_or(0, u64::from))?;
@@ -251,7 +337,10 @@ impl Decoder {
             && channels != 0
             && ch >= channels
         {
-            return Err(IngestError::NoSuchChannel { requested: ch, channels });
+            return Err(IngestError::NoSuchChannel {
+                requested: ch,
+                channels,
+            });
         }
         let header_frames = track.num_frames;
         if let Some(frames) = header_frames {
@@ -264,19 +353,27 @@ impl Decoder {
             }
         }
         let registered = codecs().get_audio_decoder(params.codec);
-        let codec = registered.map_or_else(|| format!("{:?}", params.codec), |c| c.codec.info.short_name.to_string());
+        let codec = registered.map_or_else(
+            || format!("{:?}", params.codec),
+            |c| c.codec.info.short_name.to_string(),
+        );
         let decoder = codecs()
             .make_audio_decoder(params, &AudioDecoderOptions::default().gapless(true))
             .map_err(|e| match e {
                 SymError::Unsupported(what) => IngestError::UnsupportedCodec {
                     container: container.clone(),
-                    codec: if registered.is_some() { what.to_string() } else { codec.clone() },
+                    codec: if registered.is_some() {
+                        what.to_string()
+                    } else {
+                        codec.clone()
+                    },
                 },
                 other => corrupt(other),
             })?;
         let (skip, keep) = match edit {
             Some(e) => {
-                let scale = |v: u64| (u128::from(v) * u128::from(rate) / u128::from(e.timescale)) as u64;
+                let scale =
+                    |v: u64| (u128::from(v) * u128::from(rate) / u128::from(e.timescale)) as u64;
                 (scale(e.media_start), e.media_len.map(scale))
             }
             None => (0, None),
@@ -306,6 +403,9 @@ impl Decoder {
             bad_in_a_row: 0,
             truncated: false,
             wav_overclaimed,
+            partial_frame: false,
+            end_trim: 0,
+            held: Vec::new(),
             pos,
             len,
         })
@@ -360,7 +460,14 @@ impl Decoder {
             if packet.track_id != self.track_id {
                 continue;
             }
-            let buf = match self.decoder.decode(&packet) {
+            // A decoder bug must not take the process down: a panic is one more bad packet.
+            let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
+                self.decoder.decode(&packet).map(|_| ())
+            }))
+            .unwrap_or(Err(SymError::DecodeError(
+                "the decoder crashed on this packet",
+            )));
+            let buf = match decoded.map(|()| self.decoder.last_decoded()) {
                 Ok(buf) => buf,
                 Err(SymError::ResetRequired) => {
                     self.decoder.reset();
@@ -399,7 +506,10 @@ impl Decoder {
             if let ChannelMode::Select(ch) = self.opts.channel
                 && ch >= channels
             {
-                return Err(IngestError::NoSuchChannel { requested: ch, channels });
+                return Err(IngestError::NoSuchChannel {
+                    requested: ch,
+                    channels,
+                });
             }
             self.interleaved.clear();
             buf.copy_to_vec_interleaved(&mut self.interleaved);
@@ -416,7 +526,25 @@ impl Decoder {
             if n == 0 {
                 continue;
             }
-            self.nonfinite += mix(&frames[..n * channels], channels, self.opts.channel, out);
+            let n = if self.end_trim == 0 {
+                self.nonfinite += mix(&frames[..n * channels], channels, self.opts.channel, out);
+                n
+            } else {
+                // Hold back the last `end_trim` frames: only the end of the stream says they
+                // were padding.
+                self.nonfinite += mix(
+                    &frames[..n * channels],
+                    channels,
+                    self.opts.channel,
+                    &mut self.held,
+                );
+                let ready = self.held.len().saturating_sub(self.end_trim);
+                out.extend(self.held.drain(..ready));
+                ready
+            };
+            if n == 0 {
+                continue;
+            }
             self.frames += n as u64;
             if self.frames > self.max_frames {
                 return Err(IngestError::TooLong {
@@ -440,10 +568,15 @@ impl Decoder {
         let mut warnings = Vec::new();
         let rate = u64::from(self.info.sample_rate);
         let tolerance = (rate / 20).max(2_304);
-        let short_of_header =
-            self.info.header_frames.is_some_and(|h| self.frames + tolerance < h);
+        let short_of_header = self
+            .info
+            .header_frames
+            .is_some_and(|h| self.frames + tolerance < h);
         if self.truncated || short_of_header || self.wav_overclaimed {
             warnings.push(Warning::Truncated);
+        }
+        if self.partial_frame {
+            warnings.push(Warning::PartialFrameDropped);
         }
         if self.nonfinite > 0 {
             warnings.push(Warning::NonfiniteSamplesReplaced);
@@ -451,7 +584,13 @@ impl Decoder {
         if self.bad_packets > 0 {
             warnings.push(Warning::DecodeErrors);
         }
-        Ok(DecodeSummary { info: self.info, frames: self.frames, nonfinite: self.nonfinite, bad_packets: self.bad_packets, warnings })
+        Ok(DecodeSummary {
+            info: self.info,
+            frames: self.frames,
+            nonfinite: self.nonfinite,
+            bad_packets: self.bad_packets,
+            warnings,
+        })
     }
 }
 
@@ -470,12 +609,16 @@ fn mix(interleaved: &[f32], channels: usize, mode: ChannelMode, out: &mut Vec<f3
     match (mode, channels) {
         (ChannelMode::Mix, 1) => out.extend(interleaved.iter().map(|&s| clean(s))),
         (ChannelMode::Mix, 2) => out.extend(
-            interleaved.chunks_exact(2).map(|f| (clean(f[0]) + clean(f[1])) * 0.5),
+            interleaved
+                .chunks_exact(2)
+                .map(|f| (clean(f[0]) + clean(f[1])) * 0.5),
         ),
         (ChannelMode::Mix, n) => {
             let scale = 1.0 / n as f32;
             out.extend(
-                interleaved.chunks_exact(n).map(|f| f.iter().map(|&s| clean(s)).sum::<f32>() * scale),
+                interleaved
+                    .chunks_exact(n)
+                    .map(|f| f.iter().map(|&s| clean(s)).sum::<f32>() * scale),
             );
         }
         (ChannelMode::Select(ch), n) => {
@@ -492,6 +635,8 @@ fn mix(interleaved: &[f32], channels: usize, mode: ChannelMode, out: &mut Vec<f3
 pub enum Warning {
     /// The file ends before its header says it should; the real duration is reported.
     Truncated,
+    /// The data ends in an incomplete frame, which was dropped.
+    PartialFrameDropped,
     /// NaN or infinite samples were replaced by silence.
     NonfiniteSamplesReplaced,
     /// Some packets could not be decoded and were skipped.
@@ -520,14 +665,29 @@ mod tests {
     #[test]
     fn mix_is_the_mean_and_sanitises_first() {
         let mut out = Vec::new();
-        let n = mix(&[1.0, 0.0, f32::NAN, 0.5, 2.0, -4.0], 2, ChannelMode::Mix, &mut out);
+        let n = mix(
+            &[1.0, 0.0, f32::NAN, 0.5, 2.0, -4.0],
+            2,
+            ChannelMode::Mix,
+            &mut out,
+        );
         assert_eq!(out, vec![0.5, 0.25, 0.0]);
         assert_eq!(n, 1);
         out.clear();
-        mix(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 3, ChannelMode::Select(2), &mut out);
+        mix(
+            &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+            3,
+            ChannelMode::Select(2),
+            &mut out,
+        );
         assert_eq!(out, vec![0.3, 0.6]);
         out.clear();
-        mix(&[0.3, 0.3, 0.3, 0.6, 0.6, 0.6], 3, ChannelMode::Mix, &mut out);
+        mix(
+            &[0.3, 0.3, 0.3, 0.6, 0.6, 0.6],
+            3,
+            ChannelMode::Mix,
+            &mut out,
+        );
         assert!((out[0] - 0.3).abs() < 1e-6 && (out[1] - 0.6).abs() < 1e-6);
     }
 }

@@ -118,18 +118,31 @@ mod tests {
         let all = [
             IngestError::EmptyFile,
             IngestError::NotAudio { detected: None },
-            IngestError::UnsupportedCodec { container: "wav".into(), codec: "x".into() },
+            IngestError::UnsupportedCodec {
+                container: "wav".into(),
+                codec: "x".into(),
+            },
             IngestError::EmptyAudio,
             IngestError::InvalidSampleRate { rate: 0 },
             IngestError::InvalidChannels { channels: 0 },
-            IngestError::NoSuchChannel { requested: 3, channels: 2 },
-            IngestError::TooLong { limit_secs: 1.0, found: "x".into() },
+            IngestError::NoSuchChannel {
+                requested: 3,
+                channels: 2,
+            },
+            IngestError::TooLong {
+                limit_secs: 1.0,
+                found: "x".into(),
+            },
             IngestError::Corrupt { detail: "x".into() },
             IngestError::InvalidAnalysisRate { rate: 1 },
             IngestError::Io(std::io::Error::other("x")),
         ];
         let mut codes: Vec<_> = all.iter().map(IngestError::code).collect();
-        assert!(codes.iter().all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')));
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+        );
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), all.len());

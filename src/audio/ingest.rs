@@ -55,7 +55,10 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        Self { rate: DEFAULT_RATE, decode: DecodeOptions::default() }
+        Self {
+            rate: DEFAULT_RATE,
+            decode: DecodeOptions::default(),
+        }
     }
 }
 
@@ -95,7 +98,10 @@ pub struct AnalysisCopy {
 }
 
 /// Hashes (and optionally copies) a file in its own thread.
-fn spawn_hasher(path: PathBuf, copy_to: Option<PathBuf>) -> thread::JoinHandle<io::Result<(String, u64)>> {
+fn spawn_hasher(
+    path: PathBuf,
+    copy_to: Option<PathBuf>,
+) -> thread::JoinHandle<io::Result<(String, u64)>> {
     thread::spawn(move || {
         let mut input = File::open(&path)?;
         let mut out = match &copy_to {
@@ -124,11 +130,14 @@ fn spawn_hasher(path: PathBuf, copy_to: Option<PathBuf>) -> thread::JoinHandle<i
 }
 
 fn join<T>(h: thread::JoinHandle<Result<T, IngestError>>) -> Result<T, IngestError> {
-    h.join().unwrap_or_else(|_| Err(IngestError::Io(io::Error::other("worker thread panicked"))))
+    h.join()
+        .unwrap_or_else(|_| Err(IngestError::Io(io::Error::other("worker thread panicked"))))
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Decodes `path` completely without writing anything: metadata and warnings as ingest would
@@ -143,7 +152,9 @@ pub fn probe(path: &Path, opts: DecodeOptions) -> Result<RecordingMeta, IngestEr
         }
         decoder.finish()
     })();
-    let (sha256, bytes) = hasher.join().unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
+    let (sha256, bytes) = hasher
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
     let summary = decoded?;
     Ok(meta(path, sha256, bytes, summary, None, false))
 }
@@ -204,7 +215,9 @@ impl Store {
 
     fn tmp(&self, what: &str) -> PathBuf {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.root.join("tmp").join(format!("{}-{n}-{what}", std::process::id()))
+        self.root
+            .join("tmp")
+            .join(format!("{}-{n}-{what}", std::process::id()))
     }
 
     /// Ingests one file. `progress` is called with (bytes read, total bytes).
@@ -236,8 +249,9 @@ impl Store {
     ) -> Result<RecordingMeta, IngestError> {
         let hasher = spawn_hasher(path.to_path_buf(), Some(tmp_original.to_path_buf()));
         let decoded = decode_and_write(path, opts, tmp_wav, progress);
-        let (sha256, bytes) =
-            hasher.join().unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
+        let (sha256, bytes) = hasher
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
         let (summary, analysis_frames) = decoded?;
 
         let original = self.original(&sha256);
@@ -248,7 +262,11 @@ impl Store {
         let rel = Self::analysis_rel(&sha256, opts.rate);
         File::open(tmp_wav)?.sync_all()?;
         fs::rename(tmp_wav, self.root.join(&rel))?;
-        let analysis = AnalysisCopy { rate: opts.rate, frames: analysis_frames, path: rel };
+        let analysis = AnalysisCopy {
+            rate: opts.rate,
+            frames: analysis_frames,
+            path: rel,
+        };
         let record = meta(path, sha256, bytes, summary, Some(analysis), duplicate);
         self.write_meta(&record)?;
         Ok(record)
@@ -260,7 +278,12 @@ impl Store {
         serde_json::to_writer_pretty(&mut f, record)?;
         f.write_all(b"\n")?;
         f.sync_all()?;
-        fs::rename(&tmp, self.root.join("meta").join(format!("{}.json", record.sha256)))
+        fs::rename(
+            &tmp,
+            self.root
+                .join("meta")
+                .join(format!("{}.json", record.sha256)),
+        )
     }
 }
 
@@ -297,7 +320,9 @@ fn pump(
     while more {
         more = decoder.next_chunk(&mut chunk)?;
         if chunk.len() >= CHUNK_SAMPLES || (!more && !chunk.is_empty()) {
-            let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK_SAMPLES + 8192));
+            let next = recycled
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(CHUNK_SAMPLES + 8192));
             let full = std::mem::replace(&mut chunk, next);
             if tx.send(full).is_err() {
                 // The writer stopped early; its own error is the one to report.

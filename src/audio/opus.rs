@@ -47,7 +47,11 @@ fn pre_skip(head: &[u8]) -> Option<usize> {
 }
 
 fn layout(channels: usize) -> Channels {
-    if channels == 1 { layouts::CHANNEL_LAYOUT_MONO } else { layouts::CHANNEL_LAYOUT_STEREO }
+    if channels == 1 {
+        layouts::CHANNEL_LAYOUT_MONO
+    } else {
+        layouts::CHANNEL_LAYOUT_STEREO
+    }
 }
 
 impl OpusDecoder {
@@ -90,7 +94,8 @@ impl AudioDecoder for OpusDecoder {
             .map_err(|_| Error::DecodeError("opus: invalid packet"))?;
         self.buf.clear();
         self.buf.render_uninit(Some(frames));
-        self.buf.copy_from_slice_interleaved(&&self.pcm[..frames * self.channels]);
+        self.buf
+            .copy_from_slice_interleaved(&&self.pcm[..frames * self.channels]);
 
         let demuxer_trim = packet.trim_start.get() as usize;
         let start = demuxer_trim.max(self.skip_left.min(frames));

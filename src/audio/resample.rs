@@ -51,7 +51,16 @@ impl StreamResampler {
             Some(f) => (vec![0.0; f.output_frames_max()], f.output_delay()),
             None => (Vec::new(), 0),
         };
-        Ok(Self { fft, from, to, pending: Vec::new(), out, to_trim, in_total: 0, out_total: 0 })
+        Ok(Self {
+            fft,
+            from,
+            to,
+            pending: Vec::new(),
+            out,
+            to_trim,
+            in_total: 0,
+            out_total: 0,
+        })
     }
 
     /// Resamples `input`, handing finished output to `sink` as it becomes available.
@@ -75,7 +84,13 @@ impl StreamResampler {
             let chunk = &self.pending[used..used + need];
             let n = run(fft, chunk, None, &mut self.out)?;
             used += need;
-            emit(&self.out[..n], &mut self.to_trim, &mut self.out_total, u64::MAX, sink)?;
+            emit(
+                &self.out[..n],
+                &mut self.to_trim,
+                &mut self.out_total,
+                u64::MAX,
+                sink,
+            )?;
         }
         self.pending.drain(..used);
         Ok(())
@@ -94,13 +109,25 @@ impl StreamResampler {
         let valid = self.pending.len();
         self.pending.resize(need, 0.0);
         let n = run(fft, &self.pending, Some(valid), &mut self.out)?;
-        emit(&self.out[..n], &mut self.to_trim, &mut self.out_total, expected, sink)?;
+        emit(
+            &self.out[..n],
+            &mut self.to_trim,
+            &mut self.out_total,
+            expected,
+            sink,
+        )?;
         self.pending.fill(0.0);
         // Pump silence until the delayed tail has come out.
         let mut guard = 0;
         while self.out_total < expected && guard < 1_000 {
             let n = run(fft, &self.pending, Some(0), &mut self.out)?;
-            emit(&self.out[..n], &mut self.to_trim, &mut self.out_total, expected, sink)?;
+            emit(
+                &self.out[..n],
+                &mut self.to_trim,
+                &mut self.out_total,
+                expected,
+                sink,
+            )?;
             guard += 1;
         }
         Ok(self.out_total)
@@ -118,8 +145,9 @@ fn run(
     let len = out.len();
     let mut outp = InterleavedSlice::new_mut(out, 1, len).map_err(|e| err(&e))?;
     let indexing = partial.map(|p| Indexing::new().partial_len(p));
-    let (_, written) =
-        fft.process_into_buffer(&inp, &mut outp, indexing.as_ref()).map_err(|e| err(&e))?;
+    let (_, written) = fft
+        .process_into_buffer(&inp, &mut outp, indexing.as_ref())
+        .map_err(|e| err(&e))?;
     Ok(written)
 }
 

@@ -27,8 +27,71 @@ pub struct EditList {
 pub struct WavLayout {
     /// Number of `fmt ` chunks.
     pub fmt_chunks: u32,
+    /// The first `fmt ` chunk, if it was complete.
+    pub fmt: Option<WavFmt>,
+    /// The first `fmt ` chunk is shorter than 16 bytes or runs past the end of the file.
+    pub fmt_damaged: bool,
     /// The first `data` chunk claims more bytes than remain in the file.
     pub data_overclaimed: bool,
+    /// Declared length of the first `data` chunk.
+    pub data_len: Option<u64>,
+}
+
+/// The fields of a WAVE `fmt ` chunk that decide whether the stream is usable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WavFmt {
+    /// `wFormatTag` (1 PCM, 3 float, 6 A-law, 7 mu-law, 0xFFFE extensible, ...).
+    pub format_tag: u16,
+    /// Channel count.
+    pub channels: u16,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Bytes per frame.
+    pub block_align: u16,
+    /// Bits per sample.
+    pub bits_per_sample: u16,
+}
+
+impl WavFmt {
+    /// Whether this is uncompressed (one frame is exactly `block_align` bytes).
+    pub fn is_uncompressed(&self) -> bool {
+        matches!(self.format_tag, 1 | 3 | 6 | 7 | 0xFFFE)
+    }
+}
+
+/// Names the audio container whose signature starts `head`, if any. ID3 alone is not audio.
+pub fn audio_magic(head: &[u8]) -> Option<&'static str> {
+    let at = |off: usize, m: &[u8]| head.get(off..off + m.len()) == Some(m);
+    if at(0, b"RIFF") && (head.len() < 12 || at(8, b"WAVE")) {
+        Some("WAV")
+    } else if at(0, b"fLaC") {
+        Some("FLAC")
+    } else if at(0, b"OggS") {
+        Some("Ogg")
+    } else if at(4, b"ftyp") {
+        Some("MP4")
+    } else if at(0, b"FORM") {
+        Some("AIFF")
+    } else if at(0, b"caff") {
+        Some("CAF")
+    } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("Matroska/WebM")
+    } else if head.len() >= 4 && is_mpeg_audio_header(&head[..4]) {
+        Some("MP3")
+    } else {
+        None
+    }
+}
+
+/// A plausible MPEG audio frame header: sync, a defined version and layer, and legal
+/// bitrate and sample-rate indices (so 0xFF padding does not count).
+fn is_mpeg_audio_header(h: &[u8]) -> bool {
+    h[0] == 0xFF
+        && h[1] & 0xE0 == 0xE0
+        && (h[1] >> 3) & 0b11 != 0b01
+        && (h[1] >> 1) & 0b11 != 0
+        && h[2] >> 4 != 0xF
+        && (h[2] >> 2) & 0b11 != 0b11
 }
 
 /// Upper bound on boxes/chunks visited, so a file of 20 000 empty chunks stays linear and a
@@ -55,7 +118,9 @@ pub fn describe_non_audio(head: &[u8]) -> Option<&'static str> {
     } else if !head.is_empty() && head.iter().all(|&b| b == 0) {
         Some("all zero bytes")
     } else if !head.is_empty()
-        && head.iter().all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b))
+        && head
+            .iter()
+            .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b))
     {
         Some("plain text")
     } else {
@@ -98,7 +163,11 @@ fn next_box<R: Read + Seek>(r: &mut R, pos: u64, parent_end: u64) -> io::Result<
     if size < header || pos.saturating_add(size) > parent_end {
         return Ok(None);
     }
-    Ok(Some(BoxHeader { kind, body_start: pos + header, end: pos + size }))
+    Ok(Some(BoxHeader {
+        kind,
+        body_start: pos + header,
+        end: pos + size,
+    }))
 }
 
 /// Finds the first child box of `kind` inside `[start, end)`.
@@ -211,9 +280,90 @@ fn read_elst<R: Read + Seek>(
         }
         let media_len = (movie_ts > 0 && dur > 0)
             .then(|| (u128::from(dur) * u128::from(media_ts) / u128::from(movie_ts)) as u64);
-        found = Some(EditList { media_start: time as u64, media_len, timescale: media_ts });
+        found = Some(EditList {
+            media_start: time as u64,
+            media_len,
+            timescale: media_ts,
+        });
     }
     Ok(found)
+}
+
+/// Reads an EBML variable-length integer; `keep_marker` for element IDs.
+fn read_vint<R: Read>(r: &mut R, keep_marker: bool) -> io::Result<Option<(u64, usize)>> {
+    let mut first = [0u8; 1];
+    r.read_exact(&mut first)?;
+    let len = first[0].leading_zeros() as usize + 1;
+    if len > 8 {
+        return Ok(None);
+    }
+    let mut value = if keep_marker {
+        u64::from(first[0])
+    } else {
+        u64::from(first[0]) & ((1 << (8 - len)) - 1)
+    };
+    let mut all_ones = value == (1 << (8 - len)) - 1;
+    for _ in 1..len {
+        r.read_exact(&mut first)?;
+        all_ones &= first[0] == 0xFF;
+        value = (value << 8) | u64::from(first[0]);
+    }
+    if !keep_marker && all_ones {
+        value = u64::MAX; // "unknown size", as live WebM writers (MediaRecorder) use
+    }
+    Ok(Some((value, len)))
+}
+
+/// The `DiscardPadding` (nanoseconds) of the last block of a Matroska/WebM file, if that block
+/// carries one. This is how WebM Opus marks end padding; symphonia parses it but does not trim.
+///
+/// A flat walk: master elements (Segment, Cluster, BlockGroup) are entered, everything else is
+/// skipped by its size, so unknown-size clusters from live recorders work too.
+pub fn matroska_end_padding<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<Option<u64>> {
+    const SEGMENT: u64 = 0x1853_8067;
+    const CLUSTER: u64 = 0x1F43_B675;
+    const BLOCK_GROUP: u64 = 0xA0;
+    const SIMPLE_BLOCK: u64 = 0xA3;
+    const DISCARD_PADDING: u64 = 0x75A2;
+    r.seek(SeekFrom::Start(0))?;
+    let mut r = io::BufReader::with_capacity(1 << 16, r);
+    let mut pos = 0u64;
+    let mut last = None;
+    for _ in 0..20_000_000u32 {
+        if pos >= file_len {
+            break;
+        }
+        let Ok(Some((id, id_len))) = read_vint(&mut r, true) else {
+            break;
+        };
+        let Ok(Some((size, size_len))) = read_vint(&mut r, false) else {
+            break;
+        };
+        pos += (id_len + size_len) as u64;
+        match id {
+            SEGMENT | CLUSTER => continue,
+            BLOCK_GROUP => {
+                last = None;
+                continue;
+            }
+            SIMPLE_BLOCK => last = None,
+            DISCARD_PADDING if size <= 8 => {
+                let mut b = [0u8; 8];
+                r.read_exact(&mut b[8 - size as usize..])?;
+                let v = i64::from_be_bytes(b);
+                last = u64::try_from(v).ok();
+                pos += size;
+                continue;
+            }
+            _ => {}
+        }
+        if size == u64::MAX || pos.saturating_add(size) > file_len {
+            break;
+        }
+        r.seek_relative(size as i64)?;
+        pos += size;
+    }
+    Ok(last)
 }
 
 /// Walks the chunks of a RIFF/WAVE file. Returns `None` if it is not one.
@@ -237,10 +387,29 @@ pub fn wav_layout<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<Option
         r.read_exact(&mut len)?;
         let len = u64::from(u32::from_le_bytes(len));
         match &id {
-            b"fmt " => layout.fmt_chunks += 1,
+            b"fmt " => {
+                layout.fmt_chunks += 1;
+                if layout.fmt_chunks == 1 {
+                    if len < 16 || pos + 8 + len > file_len {
+                        layout.fmt_damaged = true;
+                    } else {
+                        let mut b = [0u8; 16];
+                        r.read_exact(&mut b)?;
+                        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+                        layout.fmt = Some(WavFmt {
+                            format_tag: u16_at(0),
+                            channels: u16_at(2),
+                            sample_rate: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                            block_align: u16_at(12),
+                            bits_per_sample: u16_at(14),
+                        });
+                    }
+                }
+            }
             b"data" if !seen_data => {
                 seen_data = true;
                 layout.data_overclaimed = pos + 8 + len > file_len;
+                layout.data_len = Some(len);
             }
             _ => {}
         }
@@ -278,14 +447,22 @@ mod tests {
         hdlr.extend_from_slice(b"soun");
         hdlr.extend_from_slice(&[0; 12]);
         let mdia = [mp4_box(b"hdlr", &hdlr), full_box_ts(b"mdhd", 16_000)].concat();
-        let trak = [mp4_box(b"edts", &mp4_box(b"elst", &elst)), mp4_box(b"mdia", &mdia)].concat();
+        let trak = [
+            mp4_box(b"edts", &mp4_box(b"elst", &elst)),
+            mp4_box(b"mdia", &mdia),
+        ]
+        .concat();
         let moov = [full_box_ts(b"mvhd", 1000), mp4_box(b"trak", &trak)].concat();
         let file = [mp4_box(b"ftyp", b"M4A \0\0\0\0"), mp4_box(b"moov", &moov)].concat();
         let len = file.len() as u64;
         let edit = mp4_edit_list(&mut Cursor::new(file), len).unwrap();
         assert_eq!(
             edit,
-            Some(EditList { media_start: 1024, media_len: Some(8000), timescale: 16_000 })
+            Some(EditList {
+                media_start: 1024,
+                media_len: Some(8000),
+                timescale: 16_000
+            })
         );
     }
 
@@ -308,13 +485,27 @@ mod tests {
         f.extend_from_slice(b"data\xff\xff\0\0\0\0");
         let len = f.len() as u64;
         let l = wav_layout(&mut Cursor::new(f), len).unwrap().unwrap();
-        assert_eq!(l, WavLayout { fmt_chunks: 2, data_overclaimed: true });
+        assert_eq!(l.fmt_chunks, 2);
+        assert!(l.data_overclaimed);
+        assert_eq!(l.fmt, Some(WavFmt::default()));
+    }
+
+    #[test]
+    fn recognises_audio_signatures_but_not_padding() {
+        assert_eq!(audio_magic(b"RIFF"), Some("WAV"));
+        assert_eq!(audio_magic(b"RIFF\0\0\0\0AVI LIST"), None);
+        assert_eq!(audio_magic(&[0xFF, 0xFB, 0x90, 0x64]), Some("MP3"));
+        assert_eq!(audio_magic(&[0xFF; 8]), None);
+        assert_eq!(audio_magic(b"ID3\x04\0\0\0\0\0\0"), None);
     }
 
     #[test]
     fn names_common_non_audio() {
         assert_eq!(describe_non_audio(b"\x89PNG\r\n"), Some("a PNG image"));
-        assert_eq!(describe_non_audio(b"<!DOCTYPE html><script>"), Some("an HTML document"));
+        assert_eq!(
+            describe_non_audio(b"<!DOCTYPE html><script>"),
+            Some("an HTML document")
+        );
         assert_eq!(describe_non_audio(&[0xde, 0xad, 0xbe, 0xef]), None);
     }
 }

@@ -80,9 +80,19 @@ impl From<DecodeArgs> for DecodeOptions {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Probe { files, decode } => Ok(probe(&files, decode.into())),
-        Command::Ingest { files, out, rate, decode } => {
-            ingest(&files, out, IngestOptions { rate, decode: decode.into() })
-        }
+        Command::Ingest {
+            files,
+            out,
+            rate,
+            decode,
+        } => ingest(
+            &files,
+            out,
+            IngestOptions {
+                rate,
+                decode: decode.into(),
+            },
+        ),
         Command::Bench { what } => bench::run(what),
     };
     match result {
@@ -126,12 +136,17 @@ fn probe(files: &[PathBuf], opts: DecodeOptions) -> bool {
 fn ingest(files: &[PathBuf], out: PathBuf, opts: IngestOptions) -> anyhow::Result<bool> {
     let store = Store::open(&out)?;
     let bars = MultiProgress::new();
-    let style = ProgressStyle::with_template("{prefix:30!} [{bar:30}] {bytes}/{total_bytes} {eta}")?
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix:30!} [{bar:30}] {bytes}/{total_bytes} {eta}")?
+            .progress_chars("=> ");
     let mut ok = true;
     for f in files {
         let bar = bars.add(ProgressBar::new(0).with_style(style.clone()));
-        bar.set_prefix(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        bar.set_prefix(
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         let result = store.ingest(f, opts, &mut |done, total| {
             bar.set_length(total);
             bar.set_position(done);

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: the ffmpeg peer and small signal tools.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fangyan::audio::{DecodeOptions, Decoder};
+
+/// Runs ffmpeg quietly; panics with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg must be installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Decodes `path` with ffmpeg to mono f32 at its native rate, as the timing reference.
+pub fn ffmpeg_decode_mono(path: &Path) -> Vec<f32> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+        .arg(path)
+        .args(["-ac", "1", "-f", "f32le", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Decodes `path` with fangyan's decoder to mono f32 at the native rate.
+pub fn fangyan_decode_mono(path: &Path) -> (Vec<f32>, u32) {
+    let mut d = Decoder::open(path, DecodeOptions::default()).expect("decodes");
+    let rate = d.info().sample_rate;
+    let mut out = Vec::new();
+    while d.next_chunk(&mut out).expect("decodes") {}
+    d.finish().expect("finishes");
+    (out, rate)
+}
+
+/// The lag (in samples, within ±max_lag) that best aligns `b` to `a`.
+pub fn best_lag(a: &[f32], b: &[f32], max_lag: isize) -> isize {
+    let n = a.len().min(b.len()) as isize;
+    let score = |lag: isize| -> f64 {
+        let mut s = 0.0;
+        for i in 0..n {
+            let j = i + lag;
+            if j >= 0 && j < b.len() as isize {
+                s += f64::from(a[i as usize]) * f64::from(b[j as usize]);
+            }
+        }
+        s
+    };
+    (-max_lag..=max_lag)
+        .max_by(|&x, &y| score(x).total_cmp(&score(y)))
+        .unwrap_or(0)
+}
+
+/// A scratch directory that lives as long as the value.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Path to a file in `fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
