@@ -2,6 +2,7 @@
 //! ../shared/fixtures-bad with its verdicts) through `fangyan probe`, one child process per file
 //! under a 256 MB address-space cap and a 5 s wall clock. For every file: no panic, no abort,
 //! no hang, and either a decode or one of the outcomes `expectations.json` allows.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Command, Stdio};

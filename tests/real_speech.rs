@@ -1,5 +1,6 @@
 //! Every real recording in ../shared/fixtures-real decodes, with the duration its README gives
 //! (printed there to 10 ms) and, to the sample, the duration ffmpeg decodes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

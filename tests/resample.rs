@@ -1,5 +1,6 @@
 //! Resampler tests with analytic oracles, swept over input rates, push sizes and resampler
 //! chunk sizes: tone purity (THD+N), stop-band rejection, ramp shape and timing, exact length.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::f64::consts::PI;
 

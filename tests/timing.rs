@@ -1,5 +1,6 @@
 //! Timing is exact: sample positions agree with ffmpeg's decoding within 1 ms for the lossy
 //! codecs whose encoders add delay and padding (MP3/LAME, AAC in MP4, Opus in Ogg and WebM).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
