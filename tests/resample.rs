@@ -59,6 +59,7 @@ fn thd_n_db(x: &[f32], rate: u32, freq: f64) -> f64 {
     10.0 * (res / sig).log10()
 }
 
+#[allow(clippy::needless_range_loop)] // Gaussian elimination reads best with indices.
 fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> [f64; 3] {
     for col in 0..3 {
         let piv = (col..3)

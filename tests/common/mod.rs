@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: the ffmpeg peer and small signal tools.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
