@@ -110,8 +110,20 @@ fn source(work: &Path, minutes: u32, format: &str) -> anyhow::Result<PathBuf> {
     if path.exists() {
         return Ok(path);
     }
-    let secs = (minutes * 60).to_string();
     let tmp = work.join(format!("partial.{format}"));
+    let tmp_s = tmp.to_string_lossy().into_owned();
+    if format != "wav" {
+        // Encode from the WAV master: generating the signal is the slow part.
+        let master = source(work, minutes, "wav")?;
+        let mut args = vec!["-i".to_string(), master.to_string_lossy().into_owned()];
+        args.extend(encoder(format)?.iter().map(|s| s.to_string()));
+        args.push(tmp_s);
+        eprintln!("encoding {}...", path.display());
+        ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
+        std::fs::rename(&tmp, &path)?;
+        return Ok(path);
+    }
+    let secs = (minutes * 60).to_string();
     // Two voices of gliding harmonics plus pink noise: compressible like speech, not silence.
     let graph = format!(
         "aevalsrc='0.3*sin(2*PI*(150+40*sin(2*PI*0.7*t))*t)+0.1*sin(2*PI*(450+90*sin(2*PI*0.3*t))*t)|\
@@ -120,7 +132,6 @@ fn source(work: &Path, minutes: u32, format: &str) -> anyhow::Result<PathBuf> {
     );
     let mut args = vec!["-filter_complex", graph.as_str()];
     args.extend_from_slice(encoder(format)?);
-    let tmp_s = tmp.to_string_lossy().into_owned();
     args.push(&tmp_s);
     eprintln!("generating {} ({minutes} min)...", path.display());
     ffmpeg(&args)?;
