@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
+use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
@@ -233,6 +234,17 @@ fn open_error(e: SymError, head: &[u8]) -> IngestError {
     }
 }
 
+/// Bits per sample of a PCM sample format (float formats report none of their own).
+fn format_bits(f: SampleFormat) -> u32 {
+    match f {
+        SampleFormat::U8 | SampleFormat::S8 => 8,
+        SampleFormat::U16 | SampleFormat::S16 => 16,
+        SampleFormat::U24 | SampleFormat::S24 => 24,
+        SampleFormat::U32 | SampleFormat::S32 | SampleFormat::F32 => 32,
+        SampleFormat::F64 => 64,
+    }
+}
+
 fn check_rate(rate: u64) -> Result<u32, IngestError> {
     match u32::try_from(rate) {
         Ok(r) if RATE_RANGE.contains(&r) => Ok(r),
@@ -298,6 +310,11 @@ impl Decoder {
             len,
         )?;
         me.partial_frame = partial_frame;
+        if me.info.bits_per_sample.is_none() {
+            me.info.bits_per_sample = wav
+                .and_then(|w| w.fmt)
+                .map(|f| u32::from(f.bits_per_sample));
+        }
         if let Some(ns) = end_padding_ns {
             let frames = u128::from(ns) * u128::from(me.info.sample_rate) / 1_000_000_000;
             me.end_trim = usize::try_from(frames)
@@ -383,7 +400,9 @@ impl Decoder {
             codec,
             sample_rate: rate,
             channels: channels as u32,
-            bits_per_sample: params.bits_per_sample,
+            bits_per_sample: params
+                .bits_per_sample
+                .or_else(|| params.sample_format.map(format_bits)),
             header_frames,
         };
         let max_frames = (opts.max_secs * f64::from(rate)).ceil() as u64;
