@@ -97,17 +97,10 @@ pub struct AnalysisCopy {
     pub path: String,
 }
 
-/// Hashes (and optionally copies) a file in its own thread.
-fn spawn_hasher(
-    path: PathBuf,
-    copy_to: Option<PathBuf>,
-) -> thread::JoinHandle<io::Result<(String, u64)>> {
+/// Hashes a file in its own thread, reading it in 1 MiB blocks.
+fn spawn_hasher(path: PathBuf) -> thread::JoinHandle<io::Result<(String, u64)>> {
     thread::spawn(move || {
         let mut input = File::open(&path)?;
-        let mut out = match &copy_to {
-            Some(p) => Some(File::create(p)?),
-            None => None,
-        };
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut total = 0u64;
@@ -117,15 +110,19 @@ fn spawn_hasher(
                 break;
             }
             hasher.update(&buf[..n]);
-            if let Some(f) = out.as_mut() {
-                f.write_all(&buf[..n])?;
-            }
             total += n as u64;
         }
-        if let Some(f) = out {
-            f.sync_all()?;
-        }
         Ok((hex::encode(hasher.finalize()), total))
+    })
+}
+
+/// Copies the original in its own thread. `fs::copy` lets the kernel move the bytes
+/// (`copy_file_range`, a reflink where the filesystem can), so no core spends time on it in
+/// user space; decoding and hashing run meanwhile.
+fn spawn_copier(from: PathBuf, to: PathBuf) -> thread::JoinHandle<io::Result<()>> {
+    thread::spawn(move || {
+        fs::copy(&from, &to)?;
+        File::open(&to)?.sync_all()
     })
 }
 
@@ -143,7 +140,7 @@ fn file_name(path: &Path) -> String {
 /// Decodes `path` completely without writing anything: metadata and warnings as ingest would
 /// record them. This is `fangyan probe`.
 pub fn probe(path: &Path, opts: DecodeOptions) -> Result<RecordingMeta, IngestError> {
-    let hasher = spawn_hasher(path.to_path_buf(), None);
+    let hasher = spawn_hasher(path.to_path_buf());
     let decoded = (|| {
         let mut decoder = Decoder::open(path, opts)?;
         let mut scratch = Vec::with_capacity(CHUNK_SAMPLES);
@@ -247,11 +244,15 @@ impl Store {
         tmp_wav: &Path,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<RecordingMeta, IngestError> {
-        let hasher = spawn_hasher(path.to_path_buf(), Some(tmp_original.to_path_buf()));
+        let hasher = spawn_hasher(path.to_path_buf());
+        let copier = spawn_copier(path.to_path_buf(), tmp_original.to_path_buf());
         let decoded = decode_and_write(path, opts, tmp_wav, progress);
         let (sha256, bytes) = hasher
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
+        copier
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("copier panicked")))?;
         let (summary, analysis_frames) = decoded?;
 
         let original = self.original(&sha256);
