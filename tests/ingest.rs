@@ -112,6 +112,16 @@ fn ingest_writes_original_analysis_copy_and_metadata_and_reports_bad_files() {
         "peak {peak}"
     );
 
+    // The peak pyramid was built in the same pass, from the same samples.
+    let peaks_path = store.join(format!("analysis/{sha}-16000.peaks"));
+    let mut peaks = fangyan::analysis::peaks::PeakFile::open(&peaks_path, None).unwrap();
+    assert_eq!(peaks.samples(), 32_000);
+    let fangyan::analysis::peaks::Peaks::MinMax(px) = peaks.query(0, 32_000, 10).unwrap() else {
+        panic!("min/max expected")
+    };
+    let true_max = *samples.iter().max().unwrap();
+    assert_eq!(px.iter().map(|p| p.1).max(), Some(true_max));
+
     // Metadata is on disk too, and nothing temporary is left behind.
     let on_disk: Value = serde_json::from_str(
         &std::fs::read_to_string(store.join("meta").join(format!("{sha}.json"))).unwrap(),

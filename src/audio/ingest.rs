@@ -6,6 +6,7 @@
 //! ```text
 //! DIR/originals/<sha256>            the uploaded bytes, byte for byte
 //! DIR/analysis/<sha256>-<rate>.wav  mono, 16-bit PCM at the analysis rate
+//! DIR/analysis/<sha256>-<rate>.peaks the waveform peak pyramid (see analysis::peaks)
 //! DIR/meta/<sha256>.json            the RecordingMeta below
 //! ```
 //!
@@ -28,6 +29,7 @@ use sha2::{Digest, Sha256};
 use super::decode::{DecodeOptions, DecodeSummary, Decoder, SourceInfo, Warning};
 use super::error::IngestError;
 use super::resample::{DEFAULT_CHUNK, ResampleError, StreamResampler};
+use crate::analysis::peaks::PeakBuilder;
 
 /// Default analysis sample rate.
 pub const DEFAULT_RATE: u32 = 16_000;
@@ -210,6 +212,11 @@ impl Store {
         format!("analysis/{sha256}-{rate}.wav")
     }
 
+    /// Relative path of the peak pyramid for this hash and rate.
+    pub fn peaks_rel(sha256: &str, rate: u32) -> String {
+        format!("analysis/{sha256}-{rate}.peaks")
+    }
+
     fn tmp(&self, what: &str) -> PathBuf {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         self.root
@@ -229,10 +236,12 @@ impl Store {
         }
         let tmp_original = self.tmp("original");
         let tmp_wav = self.tmp("analysis.wav");
-        let result = self.ingest_into(path, opts, &tmp_original, &tmp_wav, progress);
+        let tmp_peaks = self.tmp("analysis.peaks");
+        let result = self.ingest_into(path, opts, &tmp_original, &tmp_wav, &tmp_peaks, progress);
         // Whatever happened, no temporary file outlives the call.
-        let _ = fs::remove_file(&tmp_original);
-        let _ = fs::remove_file(&tmp_wav);
+        for tmp in [&tmp_original, &tmp_wav, &tmp_peaks] {
+            let _ = fs::remove_file(tmp);
+        }
         result
     }
 
@@ -242,11 +251,12 @@ impl Store {
         opts: IngestOptions,
         tmp_original: &Path,
         tmp_wav: &Path,
+        tmp_peaks: &Path,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<RecordingMeta, IngestError> {
         let hasher = spawn_hasher(path.to_path_buf());
         let copier = spawn_copier(path.to_path_buf(), tmp_original.to_path_buf());
-        let decoded = decode_and_write(path, opts, tmp_wav, progress);
+        let decoded = decode_and_write(path, opts, tmp_wav, tmp_peaks, progress);
         let (sha256, bytes) = hasher
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
@@ -263,6 +273,10 @@ impl Store {
         let rel = Self::analysis_rel(&sha256, opts.rate);
         File::open(tmp_wav)?.sync_all()?;
         fs::rename(tmp_wav, self.root.join(&rel))?;
+        fs::rename(
+            tmp_peaks,
+            self.root.join(Self::peaks_rel(&sha256, opts.rate)),
+        )?;
         let analysis = AnalysisCopy {
             rate: opts.rate,
             frames: analysis_frames,
@@ -293,6 +307,7 @@ fn decode_and_write(
     path: &Path,
     opts: IngestOptions,
     wav_path: &Path,
+    peaks_path: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(DecodeSummary, u64), IngestError> {
     let mut decoder = Decoder::open(path, opts.decode)?;
@@ -300,7 +315,17 @@ fn decode_and_write(
     let (tx, rx) = sync_channel::<Vec<f32>>(IN_FLIGHT);
     let (back_tx, back_rx) = sync_channel::<Vec<f32>>(IN_FLIGHT + 2);
     let wav_path = wav_path.to_path_buf();
-    let writer = thread::spawn(move || write_analysis(rx, back_tx, from, opts.rate, &wav_path));
+    let mut peaks = PeakBuilder::create(peaks_path, opts.rate)?;
+    let writer = thread::spawn(move || {
+        let written = write_analysis(rx, back_tx, from, opts.rate, &wav_path, &mut peaks);
+        match written {
+            Ok(frames) => peaks.finish().map(|_| frames).map_err(IngestError::from),
+            Err(e) => {
+                peaks.abandon();
+                Err(e)
+            }
+        }
+    });
 
     let decoded = pump(&mut decoder, &tx, &back_rx, progress);
     drop(tx);
@@ -342,6 +367,7 @@ fn write_analysis(
     from: u32,
     to: u32,
     path: &Path,
+    peaks: &mut PeakBuilder,
 ) -> Result<u64, IngestError> {
     let spec = hound::WavSpec {
         channels: 1,
@@ -352,12 +378,21 @@ fn write_analysis(
     let file = BufWriter::with_capacity(1 << 16, File::create(path)?);
     let mut wav = hound::WavWriter::new(file, spec).map_err(hound_err)?;
     let mut resampler = StreamResampler::new(from, to, DEFAULT_CHUNK)?;
+    let mut pcm = Vec::new();
     let mut sink = |out: &[f32]| -> Result<(), IngestError> {
-        let mut w = wav.get_i16_writer(out.len() as u32);
-        for &s in out {
-            w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16);
+        pcm.clear();
+        pcm.extend(
+            out.iter()
+                .map(|&s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16),
+        );
+        let mut w = wav.get_i16_writer(pcm.len() as u32);
+        for &s in &pcm {
+            w.write_sample(s);
         }
-        w.flush().map_err(hound_err)
+        w.flush().map_err(hound_err)?;
+        // The peak pyramid is built from the very samples written: one pass over the audio.
+        peaks.push(&pcm)?;
+        Ok(())
     };
     for mut chunk in rx {
         resampler.push(&chunk, &mut sink)?;

@@ -1,0 +1,432 @@
+//! The waveform peak pyramid: min/max pairs at several resolutions, built in one streaming pass
+//! and stored in a small versioned file, queried per viewport in a few milliseconds whatever
+//! the recording's length.
+//!
+//! File format (little endian), version 1:
+//!
+//! ```text
+//! magic    8 bytes  "FYPEAKS\0"
+//! version  u32      1
+//! rate     u32      sample rate of the analysis copy
+//! samples  u64      total samples
+//! levels   u32      number of levels, finest first
+//! per level: samples_per_bucket u32, buckets u64, byte offset u64
+//! data     per level, `buckets` pairs of (min i16, max i16)
+//! ```
+//!
+//! Levels are 32, 128, 512, 2048, 8192 and 32768 samples per bucket: each is 4 buckets of the
+//! one below, so only the finest level touches samples. Levels are streamed to temporary files
+//! while building, so memory stays small for a 10-hour recording (whose finest level is 72 MB).
+//! Values are the 16-bit samples of the analysis copy, so peaks are exact, not rescaled.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Samples per bucket of the finest level.
+pub const FINEST: u32 = 32;
+/// Number of levels; each is 4× coarser than the previous.
+pub const LEVELS: usize = 6;
+const MAGIC: &[u8; 8] = b"FYPEAKS\0";
+const VERSION: u32 = 1;
+const HEADER_FIXED: u64 = 8 + 4 + 4 + 8 + 4;
+const LEVEL_ENTRY: u64 = 4 + 8 + 8;
+
+/// Samples per bucket at `level` (0 is the finest).
+pub fn bucket_size(level: usize) -> u32 {
+    FINEST << (2 * level)
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    min: i16,
+    max: i16,
+    n: u32,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        min: i16::MAX,
+        max: i16::MIN,
+        n: 0,
+    };
+}
+
+/// Builds a pyramid from a stream of 16-bit samples.
+pub struct PeakBuilder {
+    rate: u32,
+    samples: u64,
+    acc: [Acc; LEVELS],
+    counts: [u64; LEVELS],
+    outs: Vec<BufWriter<File>>,
+    paths: Vec<PathBuf>,
+    dest: PathBuf,
+}
+
+impl PeakBuilder {
+    /// Starts a pyramid that [`finish`](Self::finish) will write to `dest`; level data is
+    /// staged next to it.
+    pub fn create(dest: &Path, rate: u32) -> io::Result<Self> {
+        let mut outs = Vec::new();
+        let mut paths = Vec::new();
+        for level in 0..LEVELS {
+            let p = dest.with_extension(format!("level{level}.tmp"));
+            outs.push(BufWriter::with_capacity(1 << 16, File::create(&p)?));
+            paths.push(p);
+        }
+        Ok(Self {
+            rate,
+            samples: 0,
+            acc: [Acc::EMPTY; LEVELS],
+            counts: [0; LEVELS],
+            outs,
+            paths,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// Adds samples.
+    pub fn push(&mut self, samples: &[i16]) -> io::Result<()> {
+        for &s in samples {
+            let a = &mut self.acc[0];
+            a.min = a.min.min(s);
+            a.max = a.max.max(s);
+            a.n += 1;
+            if a.n == FINEST {
+                self.close(0, true)?;
+            }
+        }
+        self.samples += samples.len() as u64;
+        Ok(())
+    }
+
+    /// Emits the bucket being filled at `level` and merges it into the level above, closing
+    /// that one too when it is full and `cascade` is set.
+    fn close(&mut self, level: usize, cascade: bool) -> io::Result<()> {
+        let a = std::mem::replace(&mut self.acc[level], Acc::EMPTY);
+        let mut pair = [0u8; 4];
+        pair[..2].copy_from_slice(&a.min.to_le_bytes());
+        pair[2..].copy_from_slice(&a.max.to_le_bytes());
+        self.outs[level].write_all(&pair)?;
+        self.counts[level] += 1;
+        if level + 1 < LEVELS {
+            let up = &mut self.acc[level + 1];
+            up.min = up.min.min(a.min);
+            up.max = up.max.max(a.max);
+            up.n += 1;
+            if cascade && up.n == 4 {
+                self.close(level + 1, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes partial buckets, writes the file, and removes the staging files.
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        // Close partial buckets from the finest up, so each coarser one includes them.
+        for level in 0..LEVELS {
+            if self.acc[level].n > 0 {
+                self.close(level, false)?;
+            }
+        }
+        for o in &mut self.outs {
+            o.flush()?;
+        }
+        let tmp = self.dest.with_extension("peaks.tmp");
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&VERSION.to_le_bytes())?;
+        out.write_all(&self.rate.to_le_bytes())?;
+        out.write_all(&self.samples.to_le_bytes())?;
+        out.write_all(&(LEVELS as u32).to_le_bytes())?;
+        let mut offset = HEADER_FIXED + LEVEL_ENTRY * LEVELS as u64;
+        for level in 0..LEVELS {
+            out.write_all(&bucket_size(level).to_le_bytes())?;
+            out.write_all(&self.counts[level].to_le_bytes())?;
+            out.write_all(&offset.to_le_bytes())?;
+            offset += self.counts[level] * 4;
+        }
+        for p in &self.paths {
+            io::copy(&mut File::open(p)?, &mut out)?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        for p in &self.paths {
+            std::fs::remove_file(p)?;
+        }
+        std::fs::rename(&tmp, &self.dest)?;
+        Ok(self.dest)
+    }
+
+    /// Removes staging files after a failed ingest.
+    pub fn abandon(self) {
+        for p in &self.paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// One level as described in the header.
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    per_bucket: u32,
+    buckets: u64,
+    offset: u64,
+}
+
+/// The answer to a viewport query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Peaks {
+    /// One (min, max) pair per pixel, as 16-bit sample values.
+    MinMax(Vec<(i16, i16)>),
+    /// Zoomed in below the finest level: the samples themselves.
+    Samples(Vec<i16>),
+}
+
+/// Errors reading a peaks file.
+#[derive(Debug, thiserror::Error)]
+pub enum PeaksError {
+    /// Not a peaks file, or a version this build does not read.
+    #[error("not a fangyan peaks file (or an unsupported version)")]
+    Format,
+    /// The range or width asked for is empty or outside the recording.
+    #[error("the range {start}..{end} with width {width} is not inside 0..{samples}")]
+    Range {
+        /// First sample asked for.
+        start: u64,
+        /// One past the last sample asked for.
+        end: u64,
+        /// Width in pixels.
+        width: u32,
+        /// Samples in the recording.
+        samples: u64,
+    },
+    /// Reading failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// An open peaks file, plus (for the deepest zoom) the analysis WAV it was built from.
+pub struct PeakFile {
+    file: File,
+    rate: u32,
+    samples: u64,
+    levels: Vec<Level>,
+    wav: Option<PathBuf>,
+}
+
+fn read_u32(r: &mut impl Read) -> io::Result<u32> {
+    let mut b = [0; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+fn read_u64(r: &mut impl Read) -> io::Result<u64> {
+    let mut b = [0; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+impl PeakFile {
+    /// Opens a peaks file; `wav` is the 16-bit mono analysis copy, used for the deepest zoom.
+    pub fn open(path: &Path, wav: Option<PathBuf>) -> Result<Self, PeaksError> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut magic = [0; 8];
+        file.read_exact(&mut magic)?;
+        if &magic != MAGIC || read_u32(&mut file)? != VERSION {
+            return Err(PeaksError::Format);
+        }
+        let rate = read_u32(&mut file)?;
+        let samples = read_u64(&mut file)?;
+        let n = read_u32(&mut file)? as usize;
+        if n == 0 || n > 32 {
+            return Err(PeaksError::Format);
+        }
+        let mut levels = Vec::with_capacity(n);
+        for _ in 0..n {
+            let level = Level {
+                per_bucket: read_u32(&mut file)?,
+                buckets: read_u64(&mut file)?,
+                offset: read_u64(&mut file)?,
+            };
+            if level.per_bucket == 0 || level.offset.saturating_add(level.buckets * 4) > len {
+                return Err(PeaksError::Format);
+            }
+            levels.push(level);
+        }
+        Ok(Self {
+            file,
+            rate,
+            samples,
+            levels,
+            wav,
+        })
+    }
+
+    /// Sample rate of the analysis copy.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Total samples.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Min/max per pixel for samples `start..end` drawn `width` pixels wide, from the nearest
+    /// level at least as fine as one pixel; exact samples when zoomed in further than the finest.
+    pub fn query(&mut self, start: u64, end: u64, width: u32) -> Result<Peaks, PeaksError> {
+        if start >= end || end > self.samples || width == 0 {
+            return Err(PeaksError::Range {
+                start,
+                end,
+                width,
+                samples: self.samples,
+            });
+        }
+        let per_pixel = (end - start) as f64 / f64::from(width);
+        let Some(level) = self
+            .levels
+            .iter()
+            .rev()
+            .find(|l| f64::from(l.per_bucket) <= per_pixel)
+            .copied()
+        else {
+            return self.samples_in(start, end).map(Peaks::Samples);
+        };
+        let spb = u64::from(level.per_bucket);
+        let first = start / spb;
+        let last = (end.div_ceil(spb)).min(level.buckets);
+        let mut raw = vec![0u8; ((last - first) * 4) as usize];
+        self.file.seek(SeekFrom::Start(level.offset + first * 4))?;
+        self.file.read_exact(&mut raw)?;
+        let pair = |i: u64| {
+            let o = ((i - first) * 4) as usize;
+            (
+                i16::from_le_bytes([raw[o], raw[o + 1]]),
+                i16::from_le_bytes([raw[o + 2], raw[o + 3]]),
+            )
+        };
+        let mut out = Vec::with_capacity(width as usize);
+        for px in 0..u64::from(width) {
+            let a = start as f64 + px as f64 * per_pixel;
+            let b = start as f64 + (px + 1) as f64 * per_pixel;
+            let lo = ((a as u64) / spb).max(first);
+            let hi = ((b.ceil() as u64).div_ceil(spb)).clamp(lo + 1, last);
+            let (mut mn, mut mx) = (i16::MAX, i16::MIN);
+            for i in lo..hi {
+                let (a, b) = pair(i);
+                mn = mn.min(a);
+                mx = mx.max(b);
+            }
+            out.push((mn, mx));
+        }
+        Ok(Peaks::MinMax(out))
+    }
+
+    fn samples_in(&self, start: u64, end: u64) -> Result<Vec<i16>, PeaksError> {
+        let Some(wav) = &self.wav else {
+            return Err(PeaksError::Io(io::Error::other(
+                "no analysis copy to read samples from",
+            )));
+        };
+        let mut r = hound::WavReader::open(wav).map_err(|e| io::Error::other(e.to_string()))?;
+        r.seek(start as u32)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        r.samples::<i16>()
+            .take((end - start) as usize)
+            .map(|s| s.map_err(|e| PeaksError::Io(io::Error::other(e.to_string()))))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(samples: &[i16], dir: &Path) -> PathBuf {
+        let dest = dir.join("x.peaks");
+        let mut b = PeakBuilder::create(&dest, 16_000).unwrap();
+        for chunk in samples.chunks(1000) {
+            b.push(chunk).unwrap();
+        }
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn an_impulse_lands_in_the_right_bucket_at_every_level() {
+        let dir = tempfile::tempdir().unwrap();
+        // A whole number of coarsest buckets, so one pixel per bucket selects each level exactly.
+        let n = 7 * 32_768usize;
+        for at in [0usize, 31, 32, 12_345, 131_071, n - 1] {
+            let mut x = vec![0i16; n];
+            x[at] = 30_000;
+            x[(at + n / 2) % n] = -20_000;
+            let path = build(&x, dir.path());
+            let mut f = PeakFile::open(&path, None).unwrap();
+            for level in 0..LEVELS {
+                let spb = u64::from(bucket_size(level));
+                let buckets = (n as u64).div_ceil(spb);
+                // One pixel per bucket selects exactly this level.
+                let Peaks::MinMax(px) = f.query(0, n as u64, buckets as u32).unwrap() else {
+                    panic!("min/max expected")
+                };
+                let hit: Vec<usize> = px
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.1 == 30_000)
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(
+                    hit,
+                    vec![at / spb as usize],
+                    "level {level}, impulse at {at}"
+                );
+                let neg = px.iter().position(|p| p.0 == -20_000).unwrap();
+                assert_eq!(neg, ((at + n / 2) % n) / spb as usize);
+            }
+        }
+    }
+
+    #[test]
+    fn the_file_is_versioned_and_rejects_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.peaks");
+        std::fs::write(&p, b"FYPEAKS\0\x02\0\0\0").unwrap();
+        assert!(matches!(PeakFile::open(&p, None), Err(PeaksError::Format)));
+        let good = build(&[1, 2, 3], dir.path());
+        let mut f = PeakFile::open(&good, None).unwrap();
+        assert_eq!(f.samples(), 3);
+        assert!(matches!(f.query(0, 4, 10), Err(PeaksError::Range { .. })));
+        assert!(matches!(f.query(2, 2, 10), Err(PeaksError::Range { .. })));
+    }
+
+    #[test]
+    fn coarse_queries_cover_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let x: Vec<i16> = (0..100_000)
+            .map(|i| ((i * 7919) % 65_536 - 32_768) as i16)
+            .collect();
+        let path = build(&x, dir.path());
+        let mut f = PeakFile::open(&path, None).unwrap();
+        for (start, end, width) in [
+            (0u64, 100_000u64, 700u32),
+            (1_234, 98_765, 333),
+            (50_000, 50_640, 20),
+        ] {
+            let Peaks::MinMax(px) = f.query(start, end, width).unwrap() else {
+                panic!()
+            };
+            assert_eq!(px.len(), width as usize);
+            // Every pixel's range contains the true min/max of its own samples.
+            let per = (end - start) as f64 / f64::from(width);
+            for (i, &(mn, mx)) in px.iter().enumerate() {
+                let a = (start as f64 + i as f64 * per) as usize;
+                let b = ((start as f64 + (i + 1) as f64 * per) as usize).max(a + 1);
+                let tmin = *x[a..b].iter().min().unwrap();
+                let tmax = *x[a..b].iter().max().unwrap();
+                assert!(mn <= tmin && mx >= tmax, "pixel {i}");
+            }
+        }
+    }
+}
