@@ -7,3 +7,5 @@
 //! - [`vad`]: voice-activity segmentation, the first segments of a recording.
 
 pub mod peaks;
+pub mod render;
+pub mod stft;
