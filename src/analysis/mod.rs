@@ -7,5 +7,6 @@
 //! - [`vad`]: voice-activity segmentation, the first segments of a recording.
 
 pub mod peaks;
+pub mod pitch;
 pub mod render;
 pub mod stft;
