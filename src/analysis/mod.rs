@@ -10,3 +10,4 @@ pub mod peaks;
 pub mod pitch;
 pub mod render;
 pub mod stft;
+pub mod vad;
