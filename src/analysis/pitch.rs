@@ -125,10 +125,31 @@ impl PitchTracker {
 
     /// Tracks a whole signal.
     pub fn track(&mut self, signal: &[f32]) -> PitchTrack {
-        let frames = signal.len() / self.hop + 1;
-        let raw: Vec<Raw> = (0..frames)
-            .map(|k| self.frame(signal, (k * self.hop) as i64))
-            .collect();
+        self.track_blocks(signal.len(), &mut |start, len| {
+            signal[start..(start + len).min(signal.len())].to_vec()
+        })
+    }
+
+    /// Tracks a signal of `total` samples read in blocks: `read(start, len)` returns up to
+    /// `len` samples from `start`. Memory is one block plus the per-frame results.
+    pub fn track_blocks(
+        &mut self,
+        total: usize,
+        read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
+    ) -> PitchTrack {
+        const BLOCK_FRAMES: usize = 6_000; // one minute at a 10 ms hop
+        let frames = total / self.hop + 1;
+        let margin = self.int_window.len().max(self.win + self.tau_max) + 2;
+        let mut raw = Vec::with_capacity(frames);
+        for first in (0..frames).step_by(BLOCK_FRAMES) {
+            let last = (first + BLOCK_FRAMES).min(frames);
+            let start = (first * self.hop).saturating_sub(margin);
+            let end = ((last - 1) * self.hop + margin).min(total);
+            let block = read(start, end - start);
+            for k in first..last {
+                raw.push(self.frame(&block, start as i64, (k * self.hop) as i64));
+            }
+        }
         self.decide(&raw)
     }
 
@@ -150,7 +171,9 @@ impl PitchTracker {
         t
     }
 
-    fn frame(&mut self, x: &[f32], centre: i64) -> Raw {
+    /// One frame centred on sample `centre`, where `x[0]` is sample `offset`.
+    fn frame(&mut self, x: &[f32], offset: i64, centre: i64) -> Raw {
+        let centre = centre - offset;
         let at = |i: i64| {
             if i >= 0 && (i as usize) < x.len() {
                 x[i as usize]

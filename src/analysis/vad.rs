@@ -64,6 +64,18 @@ const MAX_FLATNESS: f32 = 0.6;
 
 /// Computes frame features for `signal` at `rate`.
 pub fn features(signal: &[f32], rate: u32) -> Vec<Frame> {
+    features_blocks(signal.len(), rate, &mut |start, len| {
+        signal[start..(start + len).min(signal.len())].to_vec()
+    })
+}
+
+/// Computes frame features for a signal of `total` samples read in blocks, as
+/// [`PitchTracker::track_blocks`](super::pitch::PitchTracker::track_blocks).
+pub fn features_blocks(
+    total: usize,
+    rate: u32,
+    read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
+) -> Vec<Frame> {
     let hop = (HOP_SECS * f64::from(rate)).round() as usize;
     let window = (0.025 * f64::from(rate)).round() as usize;
     let cfg = StftConfig {
@@ -76,9 +88,16 @@ pub fn features(signal: &[f32], rate: u32) -> Vec<Frame> {
     let lo = (200.0 / bin_hz).ceil() as usize;
     let hi = ((4_000.0f32.min(rate as f32 / 2.0) / bin_hz).floor() as usize).min(stft.bins() - 1);
     let mut p = vec![0.0; stft.bins()];
-    (0..signal.len() / hop + 1)
-        .map(|k| {
-            stft.power_at(signal, 0, (k * hop) as i64, &mut p);
+    let frames = total / hop + 1;
+    let margin = window;
+    let mut out = Vec::with_capacity(frames);
+    for first in (0..frames).step_by(6_000) {
+        let last = (first + 6_000).min(frames);
+        let start = (first * hop).saturating_sub(margin);
+        let end = ((last - 1) * hop + margin).min(total);
+        let block = read(start, end - start);
+        out.extend((first..last).map(|k| {
+            stft.power_at(&block, start as i64, (k * hop) as i64, &mut p);
             let band = &p[lo..=hi];
             let sum: f32 = band.iter().sum();
             let mean = sum / band.len() as f32;
@@ -91,8 +110,9 @@ pub fn features(signal: &[f32], rate: u32) -> Vec<Frame> {
                     1.0
                 },
             }
-        })
-        .collect()
+        }));
+    }
+    out
 }
 
 fn percentile(values: &mut [f32], q: f64) -> f32 {

@@ -4,6 +4,7 @@
 //! progress bars and logs go to stderr. A bad file never stops the others, and the exit code is
 //! non-zero when any file failed.
 
+mod analyze;
 mod bench;
 
 use std::io::{self, Write};
@@ -50,6 +51,8 @@ enum Command {
         #[command(flatten)]
         decode: DecodeArgs,
     },
+    /// Ingest and write peaks, pitch and intensity, voice-activity segments and a spectrogram.
+    Analyze(analyze::AnalyzeArgs),
     /// Benchmarks that print their ratio against the peer tool.
     Bench {
         #[command(subcommand)]
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 decode: decode.into(),
             },
         ),
+        Command::Analyze(args) => analyze::run(args),
         Command::Bench { what } => bench::run(what),
     };
     match result {
