@@ -1,5 +1,7 @@
-//! `fangyan analyze`: ingest one recording and write everything the workbench draws, as files:
-//! the peak pyramid (in the store layout), `pitch.json`, `vad.json` and `spectrogram.png`.
+//! `fangyan analyze`: ingest one recording and write everything the workbench draws, as files.
+//! Per recording, in the store layout: `analysis/<sha>-<rate>.peaks`, `.pitch.json` (times, Hz
+//! or null, confidence, intensity dB per 10 ms frame) and `.vad.json` (segments in seconds);
+//! plus `spectrogram.png` of the chosen range at the top of DIR.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -110,12 +112,15 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<bool> {
     }
     let track =
         PitchTracker::new(rate, params).track_blocks(total, &mut |s, n| read_block(&mut wav, s, n));
-    write_json(&a.out.join("pitch.json"), &track)?;
+    // Tracks are stored per recording, next to its analysis copy and peaks.
+    let pitch_rel = format!("analysis/{}-{rate}.pitch.json", meta.sha256);
+    write_json(&a.out.join(&pitch_rel), &track)?;
 
     let frames = vad::features_blocks(total, rate, &mut |s, n| read_block(&mut wav, s, n));
     let duration = total as f64 / f64::from(rate);
     let spans = vad::segments(&frames, duration, VadParams::default());
-    write_json(&a.out.join("vad.json"), &json!({ "segments": spans }))?;
+    let vad_rel = format!("analysis/{}-{rate}.vad.json", meta.sha256);
+    write_json(&a.out.join(&vad_rel), &json!({ "segments": spans }))?;
 
     let from = (a.from.max(0.0) * f64::from(rate)) as i64;
     let to = (a.to.unwrap_or(duration).min(duration) * f64::from(rate)) as i64;
@@ -161,8 +166,8 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<bool> {
             "sha256": meta.sha256,
             "duration_secs": duration,
             "peaks": peaks,
-            "pitch": "pitch.json",
-            "vad": "vad.json",
+            "pitch": pitch_rel,
+            "vad": vad_rel,
             "spectrogram": "spectrogram.png",
             "segments": spans.len(),
             "voiced_frames": track.f0_hz.iter().filter(|f| f.is_some()).count(),

@@ -6,6 +6,7 @@
 
 mod analyze;
 mod bench;
+mod bench_analysis;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
