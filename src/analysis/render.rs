@@ -13,7 +13,7 @@ use super::stft::{Stft, StftConfig, hz_to_mel, mel_to_hz};
 /// 10·log10(p) to within 0.01 dB, several times faster than libm: a tile needs one per pixel
 /// and 8-bit output resolves only ~0.3 dB. Floors at −200 dB like [`power_db`](super::stft::power_db).
 fn fast_db(p: f32) -> f32 {
-    if !(p > 1e-20) {
+    if p.is_nan() || p <= 1e-20 {
         return -200.0;
     }
     let bits = p.to_bits();
