@@ -121,6 +121,13 @@ fn ingest_writes_original_analysis_copy_and_metadata_and_reports_bad_files() {
     };
     let true_max = *samples.iter().max().unwrap();
     assert_eq!(px.iter().map(|p| p.1).max(), Some(true_max));
+    // Zoomed in past the finest level (32 samples per bucket), the samples themselves come back.
+    let wav = store.join(meta["analysis"]["path"].as_str().unwrap());
+    let mut peaks = fangyan::analysis::peaks::PeakFile::open(&peaks_path, Some(wav)).unwrap();
+    assert_eq!(
+        peaks.query(1_000, 1_400, 800).unwrap(),
+        fangyan::analysis::peaks::Peaks::Samples(samples[1_000..1_400].to_vec())
+    );
 
     // Metadata is on disk too, and nothing temporary is left behind.
     let on_disk: Value = serde_json::from_str(
