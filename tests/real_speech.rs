@@ -1,5 +1,6 @@
-//! Every real recording in ../shared/fixtures-real decodes, with the duration its README gives
-//! (printed there to 10 ms) and, to the sample, the duration ffmpeg decodes.
+//! Every real recording of the reference set (../shared/fixtures-real, copied to fixtures/real)
+//! decodes, with the duration its README gives (printed there to 10 ms) and, to the sample, the
+//! duration ffmpeg decodes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,9 +11,8 @@ use common::*;
 
 #[test]
 fn every_real_recording_decodes_with_the_documented_duration() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures-real");
-    let readme = std::fs::read_to_string(dir.join("README.md"))
-        .expect("../shared/fixtures-real is part of the reference material");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     let mut checked = 0;
     for row in readme.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
