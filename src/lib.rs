@@ -3,9 +3,25 @@
 //!
 //! The modules, in the order data flows through them:
 
+/// Accounts, sessions and tokens.
+pub mod accounts;
 /// Peaks, spectrograms, pitch, intensity and voice activity (pure core).
 pub mod analysis;
+/// The server: state and router.
+pub mod app;
 /// Decode any recording, normalise it to a mono analysis copy, keep the original (pure core).
 pub mod audio;
-/// The `fangyan` command line: probe, ingest and benchmarks.
+/// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, benchmarks.
 pub mod cli;
+/// The database pool, migrations and write transactions.
+pub mod db;
+/// The API's one error type.
+pub mod error;
+/// Background jobs and their progress events.
+pub mod jobs;
+/// Projects and roles.
+pub mod projects;
+/// Upload, the ingest job, audio and peaks over HTTP.
+pub mod recordings;
+/// Segments with optimistic concurrency and revision history.
+pub mod segments;

@@ -404,6 +404,22 @@ fn write_analysis(
     Ok(frames)
 }
 
+/// Reads up to `len` samples from `start` of a 16-bit mono analysis copy, as f32 in [-1, 1).
+pub fn read_block<R: io::Read + io::Seek>(
+    wav: &mut hound::WavReader<R>,
+    start: usize,
+    len: usize,
+) -> Vec<f32> {
+    if wav.seek(start as u32).is_err() {
+        return Vec::new();
+    }
+    wav.samples::<i16>()
+        .take(len)
+        .map_while(Result::ok)
+        .map(|s| f32::from(s) / 32768.0)
+        .collect()
+}
+
 fn hound_err(e: hound::Error) -> IngestError {
     match e {
         hound::Error::IoError(io) => IngestError::Io(io),

@@ -4,7 +4,6 @@
 //! plus `spectrogram.png` of the chosen range at the top of DIR.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -15,6 +14,7 @@ use crate::analysis::pitch::{PitchParams, PitchTracker};
 use crate::analysis::render::{Colormap, FreqScale, TileRequest, render};
 use crate::analysis::stft::StftConfig;
 use crate::analysis::vad::{self, VadParams};
+use crate::audio::ingest::read_block;
 use crate::audio::{IngestOptions, Store};
 
 /// Options of `fangyan analyze`.
@@ -61,18 +61,6 @@ pub struct AnalyzeArgs {
     /// Pitch ceiling, Hz.
     #[arg(long, default_value_t = 500.0)]
     max_pitch: f32,
-}
-
-/// Reads `len` samples from `start` of a 16-bit mono WAV as f32.
-fn read_block(wav: &mut hound::WavReader<BufReader<File>>, start: usize, len: usize) -> Vec<f32> {
-    if wav.seek(start as u32).is_err() {
-        return Vec::new();
-    }
-    wav.samples::<i16>()
-        .take(len)
-        .map_while(Result::ok)
-        .map(|s| f32::from(s) / 32768.0)
-        .collect()
 }
 
 /// Runs the analysis; prints one JSON line naming the outputs.

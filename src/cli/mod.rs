@@ -4,6 +4,7 @@
 //! progress bars and logs go to stderr. A bad file never stops the others, and the exit code is
 //! non-zero when any file failed.
 
+mod admin;
 mod analyze;
 mod bench;
 mod bench_analysis;
@@ -30,6 +31,34 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the workbench server on a data directory.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Data directory (database and audio store).
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+    /// Create a demo project (one user per role, real recordings) and run the server.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Data directory for the demo.
+        #[arg(long, default_value = "fangyan-demo")]
+        data: PathBuf,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        what: admin::UserCommand,
+    },
+    /// Manage projects: create, add members, import recordings.
+    Project {
+        #[command(subcommand)]
+        what: admin::ProjectCommand,
+    },
     /// Decode files and print their metadata as JSON lines (nothing is written).
     Probe {
         /// Audio files of any supported format.
@@ -83,6 +112,10 @@ impl From<DecodeArgs> for DecodeOptions {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Serve { addr, data } => admin::serve(addr, data),
+        Command::Demo { addr, data } => admin::demo(addr, data),
+        Command::User { what } => admin::user(what),
+        Command::Project { what } => admin::project(what),
         Command::Probe { files, decode } => Ok(probe(&files, decode.into())),
         Command::Ingest {
             files,

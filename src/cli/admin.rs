@@ -1,0 +1,229 @@
+//! Server-side commands: `serve`, `demo`, and the admin CLI that works on the same data
+//! directory (`user add`, `project create`, `project add-member`, `project import`), for
+//! scripting and for first setup without a browser.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::app::{AppState, Config};
+use crate::projects::Role;
+
+/// `fangyan user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        /// User name.
+        name: String,
+        /// Read the password from stdin (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Data directory.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+}
+
+/// `fangyan project …`
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        /// Project name.
+        name: String,
+        /// Data directory.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+    /// Add a member with a role (admin, transcriber, reviewer).
+    AddMember {
+        /// Project name.
+        project: String,
+        /// User name.
+        user: String,
+        /// Role.
+        #[arg(long, value_parser = ["admin", "transcriber", "reviewer"])]
+        role: String,
+        /// Data directory.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+    /// Import recordings with the same job code as an upload.
+    Import {
+        /// Project name.
+        project: String,
+        /// Audio files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Data directory.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    Ok(match role {
+        "admin" => Role::Admin,
+        "transcriber" => Role::Transcriber,
+        "reviewer" => Role::Reviewer,
+        other => bail!("unknown role {other}"),
+    })
+}
+
+/// `fangyan serve`.
+pub fn serve(addr: SocketAddr, data: PathBuf) -> anyhow::Result<bool> {
+    runtime()?.block_on(async {
+        let state = AppState::open(Config::new(data)).await?;
+        println!("fangyan listening on http://{addr}");
+        crate::app::serve(addr, state).await?;
+        Ok(true)
+    })
+}
+
+/// `fangyan user add`.
+pub fn user(cmd: UserCommand) -> anyhow::Result<bool> {
+    let UserCommand::Add { name, data, .. } = cmd;
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < 8 {
+        bail!("the password needs at least 8 characters");
+    }
+    runtime()?.block_on(async {
+        let state = AppState::open(Config::new(data)).await?;
+        let hash = crate::accounts::hash_password(password)?;
+        let id = crate::accounts::db::create_user(&state.db, &name, &hash)
+            .await
+            .context("creating the user")?;
+        println!("{}", serde_json::json!({ "user": name, "id": id }));
+        Ok(true)
+    })
+}
+
+/// `fangyan project …`.
+pub fn project(cmd: ProjectCommand) -> anyhow::Result<bool> {
+    runtime()?.block_on(async {
+        match cmd {
+            ProjectCommand::Create { name, data } => {
+                let state = AppState::open(Config::new(data)).await?;
+                let id = crate::projects::db::create(&state.db, &name)
+                    .await
+                    .context("creating the project")?;
+                println!("{}", serde_json::json!({ "project": name, "id": id }));
+                Ok(true)
+            }
+            ProjectCommand::AddMember {
+                project,
+                user,
+                role,
+                data,
+            } => {
+                let state = AppState::open(Config::new(data)).await?;
+                let pid = project_id(&state, &project).await?;
+                let (uid, _) = crate::accounts::db::user_by_name(&state.db, &user)
+                    .await?
+                    .with_context(|| format!("no user named {user}"))?;
+                crate::projects::db::add_member(&state.db, pid, uid, parse_role(&role)?).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({ "project": project, "user": user, "role": role })
+                );
+                Ok(true)
+            }
+            ProjectCommand::Import {
+                project,
+                files,
+                data,
+            } => {
+                let state = AppState::open(Config::new(data)).await?;
+                let pid = project_id(&state, &project).await?;
+                import(&state, pid, &files).await
+            }
+        }
+    })
+}
+
+async fn project_id(state: &AppState, name: &str) -> anyhow::Result<i64> {
+    crate::projects::db::id_by_name(&state.db, name)
+        .await?
+        .with_context(|| format!("no project named {name}"))
+}
+
+/// Imports files into a project through the upload job, prints one line per file.
+pub async fn import(state: &AppState, project: i64, files: &[PathBuf]) -> anyhow::Result<bool> {
+    let mut ok = true;
+    for file in files {
+        let (recording, job) = crate::recordings::import_file(state, project, file).await?;
+        state.jobs.drain().await;
+        let r = crate::recordings::db::get(&state.db, recording).await?;
+        ok &= r.status == "ready";
+        println!(
+            "{}",
+            serde_json::json!({ "file": file.display().to_string(), "recording": recording, "job": job,
+                                "status": r.status, "error_code": r.error_code })
+        );
+    }
+    Ok(ok)
+}
+
+/// Demo recordings bundled into the binary (Apache-2.0 and MIT; see fixtures/real/README.md).
+const DEMO_FILES: [(&str, &[u8]); 2] = [
+    (
+        "zh-funasr-binhai-query.wav",
+        include_bytes!("../../fixtures/real/zh-funasr-binhai-query.wav"),
+    ),
+    (
+        "zh-aishell1-BAC009S0724W0121.wav",
+        include_bytes!("../../fixtures/real/zh-aishell1-BAC009S0724W0121.wav"),
+    ),
+];
+
+/// `fangyan demo`: a data directory with one user per role and a project of real recordings,
+/// then the server.
+pub fn demo(addr: SocketAddr, data: PathBuf) -> anyhow::Result<bool> {
+    runtime()?.block_on(async {
+        let state = AppState::open(Config::new(&data)).await?;
+        let users = [
+            ("admin", "admin-demo", Role::Admin),
+            ("transcriber", "transcriber-demo", Role::Transcriber),
+            ("reviewer", "reviewer-demo", Role::Reviewer),
+        ];
+        let project = match crate::projects::db::id_by_name(&state.db, "demo").await? {
+            Some(id) => id,
+            None => {
+                let id = crate::projects::db::create(&state.db, "demo").await?;
+                for (name, password, role) in users {
+                    let hash = crate::accounts::hash_password(password)?;
+                    let uid = crate::accounts::db::create_user(&state.db, name, &hash).await?;
+                    crate::projects::db::add_member(&state.db, id, uid, role).await?;
+                }
+                let dir = data.join("demo-audio");
+                std::fs::create_dir_all(&dir)?;
+                let mut paths = Vec::new();
+                for (name, bytes) in DEMO_FILES {
+                    let p = dir.join(name);
+                    std::fs::write(&p, bytes)?;
+                    paths.push(p);
+                }
+                import(&state, id, &paths).await?;
+                id
+            }
+        };
+        println!("fangyan demo: project `demo` (id {project}) at http://{addr}");
+        for (name, password, role) in users {
+            println!("  login {name} / {password}  ({})", role.as_str());
+        }
+        crate::app::serve(addr, state).await?;
+        Ok(true)
+    })
+}

@@ -1,0 +1,104 @@
+//! `AppError`: the one error type of the HTTP API, with one JSON shape for every error:
+//! `{"error":{"code":…,"message":…,"field":…}}`. Client errors carry a stable code and a
+//! sentence; server errors are logged in full and answered without details.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::audio::IngestError;
+
+/// An error answered to an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed; `field` names the culprit when there is one.
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for people.
+        message: String,
+        /// The offending field.
+        field: Option<&'static str>,
+    },
+    /// 401: not logged in.
+    #[error("log in first")]
+    Unauthenticated,
+    /// 403: logged in, known to the project, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: does not exist, or the caller is not a member of its project.
+    #[error("not found")]
+    NotFound,
+    /// 409: the caller's version is stale; the body carries the current state.
+    #[error("the segment was changed by someone else")]
+    Conflict(serde_json::Value),
+    /// 413: too large.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 429: too many attempts.
+    #[error("too many attempts; wait a minute and try again")]
+    TooManyRequests,
+    /// An ingest refusal: its own status and code.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// 500: a bug or a broken machine. Details are logged, not sent.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => AppError::NotFound,
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl AppError {
+    /// A 400 naming the field at fault.
+    pub fn bad(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, field) = match &self {
+            AppError::BadRequest { code, field, .. } => (StatusCode::BAD_REQUEST, *code, *field),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+            AppError::Conflict(current) => {
+                let body = json!({ "error": {
+                    "code": "version_conflict", "message": self.to_string(), "field": "version",
+                    "current": current,
+                }});
+                return (StatusCode::CONFLICT, Json(body)).into_response();
+            }
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", None),
+            AppError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None),
+            AppError::Ingest(e) => (
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                e.code(),
+                None,
+            ),
+            AppError::Internal(e) => {
+                tracing::error!("internal error: {e:#}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+        };
+        let body =
+            json!({ "error": { "code": code, "message": self.to_string(), "field": field } });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Result alias for handlers.
+pub type AppResult<T> = Result<T, AppError>;

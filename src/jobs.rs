@@ -1,0 +1,220 @@
+//! Background jobs: the `job` table, live progress for Server-Sent Events, recovery after a
+//! crash, and a way for tests to wait for all work without sleeping.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::db::{Db, now_ms};
+use crate::error::{AppError, AppResult};
+
+/// A progress or completion event of one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobEvent {
+    /// Job id.
+    pub job: i64,
+    /// `running`, `done` or `failed`.
+    pub status: &'static str,
+    /// 0 to 1.
+    pub progress: f64,
+    /// Error code when failed.
+    pub error_code: Option<String>,
+}
+
+/// Live job state shared by the server.
+#[derive(Clone)]
+pub struct Jobs {
+    events: broadcast::Sender<JobEvent>,
+    running: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            events: broadcast::channel(1024).0,
+            running: Arc::default(),
+        }
+    }
+}
+
+impl Jobs {
+    /// Publishes an event (nobody listening is fine).
+    pub fn publish(&self, event: JobEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Runs `work` in the background, tracked for [`drain`](Self::drain).
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work);
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
+    }
+
+    /// Waits until every spawned job has finished (tests use this instead of sleeping).
+    pub async fn drain(&self) {
+        loop {
+            let handles: Vec<_> =
+                std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()));
+            if handles.is_empty() {
+                return;
+            }
+            for h in handles {
+                let _ = h.await;
+            }
+        }
+    }
+}
+
+/// Creates a queued job.
+pub async fn create(db: &Db, kind: &str, recording: i64) -> sqlx::Result<i64> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO job (kind, recording_id, status, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?) RETURNING id",
+    )
+    .bind(kind)
+    .bind(recording)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await?
+    .try_get("id")
+}
+
+/// Records a job's status.
+pub async fn set_status(
+    db: &Db,
+    job: i64,
+    status: &str,
+    progress: f64,
+    error: Option<(&str, &str)>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE job SET status = ?, progress = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?")
+        .bind(status)
+        .bind(progress)
+        .bind(error.map(|e| e.0))
+        .bind(error.map(|e| e.1))
+        .bind(now_ms())
+        .bind(job)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// At start-up: work that was queued or running when the server died is marked failed
+/// (`interrupted`), and so are recordings left importing, so nothing stays half-done.
+pub async fn recover(db: &Db) -> sqlx::Result<u64> {
+    let message = "the server stopped while this job ran; upload the file again";
+    let jobs = sqlx::query(
+        "UPDATE job SET status = 'failed', error_code = 'interrupted', error_message = ?, updated_at = ? \
+         WHERE status IN ('queued', 'running')",
+    )
+    .bind(message)
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    sqlx::query(
+        "UPDATE recording SET status = 'failed', error_code = 'interrupted', error_message = ? WHERE status = 'importing'",
+    )
+    .bind(message)
+    .execute(db)
+    .await?;
+    Ok(jobs.rows_affected())
+}
+
+/// Routes: job state and its event stream.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/jobs/{job}", get(get_job))
+        .route("/api/jobs/{job}/events", get(events))
+}
+
+async fn job_project(db: &Db, job: i64) -> AppResult<(i64, String, f64, Option<String>)> {
+    let row = sqlx::query(
+        "SELECT r.project_id, j.status, j.progress, j.error_code FROM job j JOIN recording r ON r.id = j.recording_id WHERE j.id = ?",
+    )
+    .bind(job)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+    ))
+}
+
+async fn get_job(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(job): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    let (project, status, progress, error_code) = job_project(&state.db, job).await?;
+    crate::projects::role_in(&state, project, user).await?;
+    Ok(Json(
+        serde_json::json!({ "id": job, "status": status, "progress": progress, "error_code": error_code }),
+    ))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(job): Path<i64>,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let (project, status, progress, error_code) = job_project(&state.db, job).await?;
+    crate::projects::role_in(&state, project, user).await?;
+    let mut rx = state.jobs.events.subscribe();
+    let stream = async_stream(move |tx| async move {
+        // The current state first, so a late subscriber still learns how the job ended.
+        let first = serde_json::json!({ "job": job, "status": status, "progress": progress, "error_code": error_code });
+        let finished = status == "done" || status == "failed";
+        if tx
+            .send(Event::default().json_data(first).unwrap_or_default())
+            .await
+            .is_err()
+            || finished
+        {
+            return;
+        }
+        while let Ok(ev) = rx.recv().await {
+            if ev.job != job {
+                continue;
+            }
+            let end = ev.status != "running";
+            if tx
+                .send(Event::default().json_data(&ev).unwrap_or_default())
+                .await
+                .is_err()
+                || end
+            {
+                return;
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A stream fed by an async producer through a small channel.
+fn async_stream<F, Fut>(producer: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(producer(tx));
+    futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
+}

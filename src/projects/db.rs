@@ -1,0 +1,107 @@
+//! Queries of the projects stage.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Role;
+use crate::db::{Db, now_ms};
+
+/// A project as listed for a member.
+#[derive(Debug, Serialize)]
+pub struct ProjectRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// The caller's role.
+    pub role: String,
+    /// Analysis sample rate.
+    pub analysis_rate: i64,
+}
+
+/// Creates a project.
+pub async fn create(db: &Db, name: &str) -> sqlx::Result<i64> {
+    sqlx::query("INSERT INTO project (name, created_at) VALUES (?, ?) RETURNING id")
+        .bind(name)
+        .bind(now_ms())
+        .fetch_one(db)
+        .await?
+        .try_get("id")
+}
+
+/// A project's id by name.
+pub async fn id_by_name(db: &Db, name: &str) -> sqlx::Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM project WHERE name = ?")
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| r.try_get("id")).transpose()
+}
+
+/// A project's analysis rate.
+pub async fn analysis_rate(db: &Db, project: i64) -> sqlx::Result<i64> {
+    sqlx::query("SELECT analysis_rate FROM project WHERE id = ?")
+        .bind(project)
+        .fetch_one(db)
+        .await?
+        .try_get(0)
+}
+
+/// Adds or changes a membership.
+pub async fn add_member(db: &Db, project: i64, user: i64, role: Role) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO membership (project_id, user_id, role) VALUES (?, ?, ?) \
+         ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+    )
+    .bind(project)
+    .bind(user)
+    .bind(role.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The role of `user` in `project`, if a member.
+pub async fn role(db: &Db, project: i64, user: i64) -> sqlx::Result<Option<String>> {
+    let row = sqlx::query("SELECT role FROM membership WHERE project_id = ? AND user_id = ?")
+        .bind(project)
+        .bind(user)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| r.try_get("role")).transpose()
+}
+
+/// Projects `user` belongs to.
+pub async fn for_user(db: &Db, user: i64) -> sqlx::Result<Vec<ProjectRow>> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.name, m.role, p.analysis_rate FROM project p \
+         JOIN membership m ON m.project_id = p.id WHERE m.user_id = ? ORDER BY p.name",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ProjectRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                role: r.try_get("role")?,
+                analysis_rate: r.try_get("analysis_rate")?,
+            })
+        })
+        .collect()
+}
+
+/// Members of a project: (name, role).
+pub async fn members(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Value>> {
+    let rows = sqlx::query(
+        "SELECT u.name, m.role FROM membership m JOIN app_user u ON u.id = m.user_id \
+         WHERE m.project_id = ? ORDER BY u.name",
+    )
+    .bind(project)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(serde_json::json!({ "name": r.try_get::<String, _>("name")?, "role": r.try_get::<String, _>("role")? })))
+        .collect()
+}

@@ -1,0 +1,399 @@
+//! Recordings: streamed upload, the ingest-and-analysis job, listing, the analysis copy with
+//! HTTP Range, and waveform peaks. New recordings get their first segments from the VAD.
+
+pub mod db;
+
+use std::path::PathBuf;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use tower::ServiceExt;
+
+use crate::accounts::CurrentUser;
+use crate::analysis::peaks::{PeakFile, Peaks};
+use crate::analysis::pitch::{PitchParams, PitchTracker};
+use crate::analysis::vad::{self, VadParams};
+use crate::app::AppState;
+use crate::audio::ingest::read_block;
+use crate::audio::{IngestOptions, Store};
+use crate::error::{AppError, AppResult};
+use crate::jobs::{self, JobEvent};
+use crate::projects::{self, Role};
+
+/// Routes of this stage. The upload route alone accepts large bodies.
+pub fn router(max_upload: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/projects/{project}/recordings",
+            get(list).merge(post(upload).layer(DefaultBodyLimit::max(max_upload))),
+        )
+        .route("/api/recordings/{recording}", get(get_one))
+        .route("/api/recordings/{recording}/audio", get(audio))
+        .route("/api/recordings/{recording}/peaks", get(peaks))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    projects::role_in(&state, project, user).await?;
+    Ok(Json(
+        json!({ "recordings": db::list(&state.db, project).await? }),
+    ))
+}
+
+/// Streams the `file` field of a multipart upload to a temporary file, then queues ingest.
+async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    mut form: Multipart,
+) -> AppResult<Response> {
+    projects::require(&state, project, user, &[Role::Admin]).await?;
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge(format!(
+                "uploads are limited to {} bytes",
+                state.config.max_upload
+            ))
+        } else {
+            AppError::bad("bad_multipart", "file", e.body_text())
+        }
+    };
+    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = clean_name(field.file_name().unwrap_or("recording"));
+        let tmp = state
+            .store
+            .root()
+            .join("tmp")
+            .join(format!("upload-{}", crate::accounts::new_secret().1));
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let mut size = 0usize;
+        let written: AppResult<()> = async {
+            while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+                size += chunk.len();
+                if size > state.config.max_upload {
+                    return Err(AppError::TooLarge(format!(
+                        "uploads are limited to {} bytes",
+                        state.config.max_upload
+                    )));
+                }
+                file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
+            }
+            file.sync_all().await.map_err(anyhow::Error::from)?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        // Probe the header now, so a file that is not usable audio is refused with its ingest
+        // code (415/422/413) instead of becoming a failed recording. Decoding runs in the job.
+        let probe_path = tmp.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            crate::audio::Decoder::open(&probe_path, Default::default()).map(|_| ())
+        })
+        .await
+        .map_err(anyhow::Error::from)?;
+        if let Err(e) = checked {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e.into());
+        }
+        let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
+        let recording = db::create(&state.db, project, &name, rate).await?;
+        let job = jobs::create(&state.db, "ingest", recording).await?;
+        let st = state.clone();
+        state
+            .jobs
+            .spawn(async move { run_ingest(st, job, recording, rate as u32, tmp).await });
+        let body = json!({ "recording": recording, "job": job, "name": name });
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
+    Err(AppError::bad(
+        "missing_file",
+        "file",
+        "send the recording in a multipart field named `file`",
+    ))
+}
+
+/// Imports a file from disk through the same job as an upload (the file is copied first, so
+/// the caller's file is never moved). Returns (recording, job).
+pub async fn import_file(
+    state: &AppState,
+    project: i64,
+    file: &std::path::Path,
+) -> anyhow::Result<(i64, i64)> {
+    let name = clean_name(
+        &file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    let tmp = state
+        .store
+        .root()
+        .join("tmp")
+        .join(format!("upload-{}", crate::accounts::new_secret().1));
+    tokio::fs::copy(file, &tmp).await?;
+    let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
+    let recording = db::create(&state.db, project, &name, rate).await?;
+    let job = jobs::create(&state.db, "ingest", recording).await?;
+    let st = state.clone();
+    state
+        .jobs
+        .spawn(async move { run_ingest(st, job, recording, rate as u32, tmp).await });
+    Ok((recording, job))
+}
+
+/// Upload names are display text only: NFC is left alone, control characters are dropped,
+/// and the length is capped.
+fn clean_name(raw: &str) -> String {
+    let name: String = raw
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .take(200)
+        .collect();
+    if name.trim().is_empty() {
+        "recording".into()
+    } else {
+        name
+    }
+}
+
+/// The ingest-and-analysis job: decode, store, peaks; then pitch and the VAD's first segments.
+async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload: PathBuf) {
+    let _ = jobs::set_status(&state.db, job, "running", 0.0, None).await;
+    state.jobs.publish(JobEvent {
+        job,
+        status: "running",
+        progress: 0.0,
+        error_code: None,
+    });
+    let store = state.store.clone();
+    let events = state.jobs.clone();
+    let path = upload.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut last = 0.0;
+        let meta = store.ingest(
+            &path,
+            IngestOptions {
+                rate,
+                ..Default::default()
+            },
+            &mut |done, total| {
+                let p = 0.9 * done as f64 / total.max(1) as f64;
+                if p - last >= 0.01 {
+                    last = p;
+                    events.publish(JobEvent {
+                        job,
+                        status: "running",
+                        progress: p,
+                        error_code: None,
+                    });
+                }
+            },
+        )?;
+        let spans = follow_up(&store, &meta.sha256, rate).map_err(crate::audio::IngestError::Io)?;
+        Ok::<_, crate::audio::IngestError>((meta, spans))
+    })
+    .await;
+    let _ = tokio::fs::remove_file(&upload).await;
+    let outcome = match result {
+        Ok(Ok((mut meta, spans))) => {
+            // The stored metadata names the upload, not its temporary file.
+            if let Ok(r) = db::get(&state.db, recording).await {
+                meta.name = r.name;
+            }
+            db::mark_ready(&state.db, recording, &meta, rate, &spans)
+                .await
+                .map_err(|e| {
+                    tracing::error!("recording {recording}: {e}");
+                    (
+                        "internal".to_string(),
+                        "saving the recording failed".to_string(),
+                    )
+                })
+        }
+        Ok(Err(e)) => Err((e.code().to_string(), e.to_string())),
+        Err(e) => Err((
+            "internal".to_string(),
+            format!("the ingest worker stopped: {e}"),
+        )),
+    };
+    match outcome {
+        Ok(()) => {
+            let _ = jobs::set_status(&state.db, job, "done", 1.0, None).await;
+            state.jobs.publish(JobEvent {
+                job,
+                status: "done",
+                progress: 1.0,
+                error_code: None,
+            });
+        }
+        Err((code, message)) => {
+            let _ = db::mark_failed(&state.db, recording, &code, &message).await;
+            let _ = jobs::set_status(&state.db, job, "failed", 1.0, Some((&code, &message))).await;
+            state.jobs.publish(JobEvent {
+                job,
+                status: "failed",
+                progress: 1.0,
+                error_code: Some(code),
+            });
+        }
+    }
+}
+
+/// After ingest: pitch track stored per recording, and VAD segments (in samples) returned.
+fn follow_up(store: &Store, sha: &str, rate: u32) -> std::io::Result<Vec<(i64, i64)>> {
+    let wav_path = store.root().join(Store::analysis_rel(sha, rate));
+    let mut wav = hound::WavReader::open(&wav_path).map_err(std::io::Error::other)?;
+    let total = wav.duration() as usize;
+    let track = PitchTracker::new(rate, PitchParams::default())
+        .track_blocks(total, &mut |s, n| read_block(&mut wav, s, n));
+    let pitch_path = store
+        .root()
+        .join(format!("analysis/{sha}-{rate}.pitch.json"));
+    std::fs::write(&pitch_path, serde_json::to_vec(&track)?)?;
+    let frames = vad::features_blocks(total, rate, &mut |s, n| read_block(&mut wav, s, n));
+    let spans = vad::segments(
+        &frames,
+        total as f64 / f64::from(rate),
+        VadParams::default(),
+    );
+    Ok(spans
+        .iter()
+        .map(|s| {
+            (
+                (s.start * f64::from(rate)).round() as i64,
+                ((s.end * f64::from(rate)).round() as i64).min(total as i64),
+            )
+        })
+        .filter(|(a, b)| a < b)
+        .collect())
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    let r = db::get(&state.db, recording).await?;
+    projects::role_in(&state, r.project_id, user).await?;
+    Ok(Json(serde_json::to_value(&r).map_err(anyhow::Error::from)?))
+}
+
+async fn ready(state: &AppState, user: CurrentUser, recording: i64) -> AppResult<db::RecordingRow> {
+    let r = db::get(&state.db, recording).await?;
+    projects::role_in(state, r.project_id, user).await?;
+    if r.status != "ready" {
+        return Err(AppError::bad(
+            "not_ready",
+            "recording",
+            format!("the recording is {}", r.status),
+        ));
+    }
+    Ok(r)
+}
+
+/// The analysis copy, with Range support so `<audio>` can seek; immutable, so cacheable.
+async fn audio(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    request: Request,
+) -> AppResult<Response> {
+    let r = ready(&state, user, recording).await?;
+    let sha = r.sha256.clone().unwrap_or_default();
+    let path = state
+        .store
+        .root()
+        .join(Store::analysis_rel(&sha, r.analysis_rate as u32));
+    let mut response = tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(anyhow::Error::from)?
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        "audio/wav".parse().map_err(anyhow::Error::from)?,
+    );
+    headers.insert(
+        CACHE_CONTROL,
+        "private, max-age=31536000, immutable"
+            .parse()
+            .map_err(anyhow::Error::from)?,
+    );
+    headers.insert(
+        ETAG,
+        format!("\"{sha}-{}\"", r.analysis_rate)
+            .parse()
+            .map_err(anyhow::Error::from)?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct PeaksQuery {
+    start: u64,
+    end: u64,
+    width: u32,
+}
+
+/// Min/max per pixel (or exact samples when zoomed in) for a viewport.
+async fn peaks(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Query(q): Query<PeaksQuery>,
+) -> AppResult<Json<serde_json::Value>> {
+    let r = ready(&state, user, recording).await?;
+    if q.width == 0 || q.width > 10_000 {
+        return Err(AppError::bad(
+            "invalid_width",
+            "width",
+            "width is 1 to 10000 pixels",
+        ));
+    }
+    let sha = r.sha256.clone().unwrap_or_default();
+    let rate = r.analysis_rate as u32;
+    let root = state.store.root().to_path_buf();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut file = PeakFile::open(
+            &root.join(Store::peaks_rel(&sha, rate)),
+            Some(root.join(Store::analysis_rel(&sha, rate))),
+        )?;
+        file.query(q.start, q.end, q.width)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    match result {
+        Ok(Peaks::MinMax(px)) => {
+            let (min, max): (Vec<i16>, Vec<i16>) = px.into_iter().unzip();
+            Ok(Json(json!({ "min": min, "max": max })))
+        }
+        Ok(Peaks::Samples(s)) => Ok(Json(json!({ "samples": s }))),
+        Err(crate::analysis::peaks::PeaksError::Range { .. }) => Err(AppError::bad(
+            "invalid_range",
+            "start",
+            "start..end must lie inside the recording",
+        )),
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}

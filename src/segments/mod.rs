@@ -1,0 +1,221 @@
+//! Segments: listing, creating, and saving with optimistic concurrency. A save carries the
+//! version it was based on; a stale version is answered 409 with the current state. A save also
+//! carries a client save id, unique in the revision history, so a retried save is applied once.
+//! Every accepted save appends a revision; deleting keeps the segment in history.
+
+pub mod db;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::projects::{self, Role};
+
+/// Longest text layer accepted, in bytes (RELIABILITY.md T3).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Routes of this stage.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/recordings/{recording}/segments",
+            get(list).post(create),
+        )
+        .route(
+            "/api/segments/{segment}",
+            get(get_one).put(save).delete(delete),
+        )
+        .route("/api/segments/{segment}/revisions", get(revisions))
+}
+
+async fn recording_access(
+    state: &AppState,
+    user: CurrentUser,
+    recording: i64,
+) -> AppResult<(i64, Role, i64)> {
+    let r = crate::recordings::db::get(&state.db, recording).await?;
+    let role = projects::role_in(state, r.project_id, user).await?;
+    Ok((r.project_id, role, r.samples.unwrap_or(0)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    recording_access(&state, user, recording).await?;
+    Ok(Json(
+        json!({ "segments": db::list(&state.db, recording).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewSegment {
+    start_sample: i64,
+    end_sample: i64,
+    #[serde(default)]
+    text_verbatim: String,
+}
+
+fn check_bounds(start: i64, end: i64, samples: i64) -> AppResult<()> {
+    if start < 0 || end <= start || end > samples {
+        return Err(AppError::bad(
+            "invalid_bounds",
+            "start_sample",
+            format!("bounds must satisfy 0 <= start < end <= {samples} samples"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(text: &str) -> AppResult<()> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(AppError::bad(
+            "text_too_long",
+            "text_verbatim",
+            "segment text is limited to 64 KiB",
+        ));
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Json(req): Json<NewSegment>,
+) -> AppResult<Json<db::Segment>> {
+    let (project, _, samples) = recording_access(&state, user, recording).await?;
+    projects::require(&state, project, user, &[Role::Admin, Role::Transcriber]).await?;
+    check_bounds(req.start_sample, req.end_sample, samples)?;
+    check_text(&req.text_verbatim)?;
+    let id = db::create(
+        &state.db,
+        recording,
+        req.start_sample,
+        req.end_sample,
+        &req.text_verbatim,
+        user.id,
+    )
+    .await?;
+    Ok(Json(db::get(&state.db, id).await?))
+}
+
+async fn segment_access(
+    state: &AppState,
+    user: CurrentUser,
+    segment: i64,
+) -> AppResult<(db::Segment, Role, i64)> {
+    let seg = db::get(&state.db, segment).await?;
+    let (_, role, samples) = recording_access(state, user, seg.recording_id).await?;
+    Ok((seg, role, samples))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+) -> AppResult<Json<db::Segment>> {
+    Ok(Json(segment_access(&state, user, segment).await?.0))
+}
+
+/// A save: the version it is based on, a client save id, and the fields that change.
+#[derive(Debug, Deserialize)]
+pub struct Save {
+    /// The version the client edited.
+    pub version: i64,
+    /// Client-generated id, unique per save attempt; retries reuse it.
+    pub save_id: String,
+    /// New verbatim text.
+    pub text_verbatim: Option<String>,
+    /// New display text.
+    pub text_display: Option<String>,
+    /// New normalised text.
+    pub text_norm: Option<String>,
+    /// New start, in samples.
+    pub start_sample: Option<i64>,
+    /// New end, in samples.
+    pub end_sample: Option<i64>,
+    /// New speaker.
+    pub speaker_id: Option<i64>,
+}
+
+async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<Save>,
+) -> AppResult<Json<db::Segment>> {
+    let (current, role, samples) = segment_access(&state, user, segment).await?;
+    if role == Role::Reviewer {
+        return Err(AppError::Forbidden(
+            "reviewers review; they do not edit".into(),
+        ));
+    }
+    if req.save_id.is_empty() || req.save_id.len() > 100 {
+        return Err(AppError::bad(
+            "invalid_save_id",
+            "save_id",
+            "save_id is 1 to 100 characters",
+        ));
+    }
+    for text in [&req.text_verbatim, &req.text_display, &req.text_norm]
+        .into_iter()
+        .flatten()
+    {
+        check_text(text)?;
+    }
+    check_bounds(
+        req.start_sample.unwrap_or(current.start_sample),
+        req.end_sample.unwrap_or(current.end_sample),
+        samples,
+    )?;
+    match db::save(&state.db, segment, user.id, &req).await? {
+        db::SaveOutcome::Saved(s) => Ok(Json(s)),
+        db::SaveOutcome::Stale(s) => Err(AppError::Conflict(
+            serde_json::to_value(s).map_err(anyhow::Error::from)?,
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct DeleteQuery {
+    version: i64,
+    save_id: String,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<DeleteQuery>,
+) -> AppResult<Json<serde_json::Value>> {
+    let (_, role, _) = segment_access(&state, user, segment).await?;
+    if role == Role::Reviewer {
+        return Err(AppError::Forbidden(
+            "reviewers review; they do not edit".into(),
+        ));
+    }
+    match db::delete(&state.db, segment, user.id, q.version, &q.save_id).await? {
+        db::SaveOutcome::Saved(_) => Ok(Json(json!({ "deleted": segment }))),
+        db::SaveOutcome::Stale(s) => Err(AppError::Conflict(
+            serde_json::to_value(s).map_err(anyhow::Error::from)?,
+        )),
+    }
+}
+
+async fn revisions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    segment_access(&state, user, segment).await?;
+    Ok(Json(
+        json!({ "revisions": db::revisions(&state.db, segment).await? }),
+    ))
+}

@@ -1,0 +1,356 @@
+//! The HTTP API against the real app: spawned on 127.0.0.1:0 with a fresh data directory per
+//! test, driven through a `TestApp` with typed helpers. Background jobs are drained, never
+//! waited for with sleeps.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use fangyan::app::{AppState, Config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct TestApp {
+    base: String,
+    state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in client.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl TestApp {
+    async fn spawn() -> Self {
+        let dir = common::scratch();
+        let state = AppState::open(Config::new(dir.path())).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = fangyan::app::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self {
+            base,
+            state,
+            _dir: dir,
+        }
+    }
+
+    async fn user(&self, name: &str) -> i64 {
+        let hash = fangyan::accounts::hash_password("correct horse").unwrap();
+        fangyan::accounts::db::create_user(&self.state.db, name, &hash)
+            .await
+            .unwrap()
+    }
+
+    async fn login(&self, name: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let r = http
+            .post(format!("{}/api/login", self.base))
+            .json(&json!({ "name": name, "password": "correct horse" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        Client {
+            http,
+            base: self.base.clone(),
+        }
+    }
+
+    /// A project with an admin, a transcriber and a reviewer, logged in.
+    async fn project(&self, name: &str) -> (i64, Client, Client, Client) {
+        for role in ["admin", "transcriber", "reviewer"] {
+            self.user(&format!("{name}-{role}")).await;
+        }
+        let admin = self.login(&format!("{name}-admin")).await;
+        let (s, p) = admin.post("/api/projects", json!({ "name": name })).await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        let id = p["id"].as_i64().unwrap();
+        for role in ["transcriber", "reviewer"] {
+            let (s, _) = admin
+                .post(
+                    &format!("/api/projects/{id}/members"),
+                    json!({ "user": format!("{name}-{role}"), "role": role }),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+        }
+        let t = self.login(&format!("{name}-transcriber")).await;
+        let r = self.login(&format!("{name}-reviewer")).await;
+        (id, admin, t, r)
+    }
+}
+
+impl Client {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn upload(&self, project: i64, file: &Path) -> (StatusCode, Value) {
+        let bytes = std::fs::read(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        let r = self
+            .http
+            .post(format!("{}/api/projects/{project}/recordings", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Uploads a real recording and waits for its job; returns the recording id.
+async fn ready_recording(app: &TestApp, admin: &Client, project: i64) -> i64 {
+    let (s, body) = admin
+        .upload(project, &common::fixture("real/zh-funasr-binhai-query.wav"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    app.state.jobs.drain().await;
+    let id = body["recording"].as_i64().unwrap();
+    let (_, r) = admin.get(&format!("/api/recordings/{id}")).await;
+    assert_eq!(r["status"], "ready", "{r}");
+    id
+}
+
+#[tokio::test]
+async fn login_errors_share_one_shape_and_are_throttled() {
+    let app = TestApp::spawn().await;
+    app.user("ana").await;
+    let http = reqwest::Client::new();
+    let (_, anon) = Client {
+        http: http.clone(),
+        base: app.base.clone(),
+    }
+    .get("/api/projects")
+    .await;
+    assert_eq!(anon["error"]["code"], "unauthenticated");
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        let r = http
+            .post(format!("{}/api/login", app.base))
+            .json(&json!({ "name": "ana", "password": "wrong" }))
+            .send()
+            .await
+            .unwrap();
+        last = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string());
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn upload_ingests_and_the_vad_makes_the_first_segments() {
+    let app = TestApp::spawn().await;
+    let (project, admin, transcriber, _) = app.project("p").await;
+    let id = ready_recording(&app, &admin, project).await;
+    let (_, segs) = transcriber
+        .get(&format!("/api/recordings/{id}/segments"))
+        .await;
+    let segs = segs["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 2, "{segs:?}");
+    // 0.855 s at 16 kHz, sample-exact.
+    assert_eq!(segs[0]["start_sample"], 13_680);
+    let (s, peaks) = transcriber
+        .get(&format!(
+            "/api/recordings/{id}/peaks?start=0&end=96000&width=100"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(peaks["min"].as_array().unwrap().len(), 100);
+
+    // Not audio: refused at once with the ingest code, no recording left behind.
+    let (s, body) = admin
+        .upload(project, &common::fixture("bad/not-audio/png_named.wav"))
+        .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["error"]["code"], "not_audio");
+    // A transcriber cannot import.
+    let (s, _) = transcriber
+        .upload(project, &common::fixture("real/zh-funasr-binhai-query.wav"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn members_of_one_project_get_404_for_another() {
+    let app = TestApp::spawn().await;
+    let (a, admin_a, _, _) = app.project("a").await;
+    let (b, admin_b, _, _) = app.project("b").await;
+    let rec_b = ready_recording(&app, &admin_b, b).await;
+    for path in [
+        format!("/api/projects/{b}/recordings"),
+        format!("/api/recordings/{rec_b}"),
+        format!("/api/recordings/{rec_b}/segments"),
+        format!("/api/recordings/{rec_b}/peaks?start=0&end=10&width=1"),
+    ] {
+        let (s, body) = admin_a.get(&path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let (s, _) = admin_a.get(&format!("/api/projects/{a}/recordings")).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn saves_are_versioned_idempotent_and_reviewers_cannot_edit() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, reviewer) = app.project("p").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    let (_, segs) = t.get(&format!("/api/recordings/{rec}/segments")).await;
+    let seg = segs["segments"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/segments/{seg}");
+    let save = json!({ "version": 1, "save_id": "s-1", "text_verbatim": "我想问我" });
+    let (s, first) = t.put(&path, save.clone()).await;
+    assert_eq!((s, first["version"].as_i64()), (StatusCode::OK, Some(2)));
+    // The same save again (a retry after a lost response) is applied once.
+    let (s, again) = t.put(&path, save).await;
+    assert_eq!((s, again["version"].as_i64()), (StatusCode::OK, Some(2)));
+    // A stale version gets 409 and the current state.
+    let (s, stale) = t
+        .put(
+            &path,
+            json!({ "version": 1, "save_id": "s-2", "text_verbatim": "x" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(stale["error"]["current"]["text_verbatim"], "我想问我");
+    // Bounds are validated against the recording.
+    let (s, body) = t
+        .put(
+            &path,
+            json!({ "version": 2, "save_id": "s-3", "end_sample": 96_001 }),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("start_sample"))
+    );
+    let (s, _) = reviewer
+        .put(
+            &path,
+            json!({ "version": 2, "save_id": "s-4", "text_verbatim": "y" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, revs) = t.get(&format!("{path}/revisions")).await;
+    assert_eq!(
+        revs["revisions"].as_array().unwrap().len(),
+        1,
+        "only the accepted save is history"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_editors_lose_no_acknowledged_save() {
+    let app = TestApp::spawn().await;
+    let (project, admin, _, _) = app.project("p").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    let mut editors = Vec::new();
+    for i in 0..8 {
+        let name = format!("editor{i}");
+        app.user(&name).await;
+        let uid = fangyan::accounts::db::user_by_name(&app.state.db, &name)
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        fangyan::projects::db::add_member(
+            &app.state.db,
+            project,
+            uid,
+            fangyan::projects::Role::Transcriber,
+        )
+        .await
+        .unwrap();
+        editors.push(Arc::new(app.login(&name).await));
+    }
+    let (_, segs) = admin.get(&format!("/api/recordings/{rec}/segments")).await;
+    let seg = segs["segments"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/segments/{seg}");
+    let mut tasks = Vec::new();
+    for (i, client) in editors.into_iter().enumerate() {
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for n in 0..100 {
+                let save_id = format!("e{i}-{n}");
+                loop {
+                    let (_, cur) = client.get(&path).await;
+                    let body = json!({ "version": cur["version"], "save_id": save_id, "text_verbatim": save_id });
+                    let (s, _) = client.put(&path, body).await;
+                    match s {
+                        StatusCode::OK => break acknowledged.push(save_id.clone()),
+                        StatusCode::CONFLICT => continue,
+                        other => panic!("unexpected {other}"),
+                    }
+                }
+            }
+            acknowledged
+        }));
+    }
+    let mut acked = HashSet::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert_eq!(acked.len(), 800);
+    let (_, revs) = admin.get(&format!("{path}/revisions")).await;
+    let stored: HashSet<String> = revs["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["save_id"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        acked.is_subset(&stored),
+        "{} acknowledged saves missing",
+        acked.difference(&stored).count()
+    );
+    assert_eq!(stored.len(), 800, "each save applied exactly once");
+}
