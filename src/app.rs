@@ -80,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::recordings::router(max_upload))
         .merge(crate::jobs::router())
         .merge(crate::segments::router())
+        .merge(crate::tasks::router())
+        .merge(crate::review::router())
         .with_state(state)
 }
 

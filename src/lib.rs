@@ -23,5 +23,9 @@ pub mod jobs;
 pub mod projects;
 /// Upload, the ingest job, audio and peaks over HTTP.
 pub mod recordings;
+/// Approve or reject submitted segments.
+pub mod review;
 /// Segments with optimistic concurrency and revision history.
 pub mod segments;
+/// Claim next, leases and submit.
+pub mod tasks;

@@ -354,3 +354,150 @@ async fn eight_concurrent_editors_lose_no_acknowledged_save() {
     );
     assert_eq!(stored.len(), 800, "each save applied exactly once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_transcribers_claiming_at_once_never_share_a_segment() {
+    let app = TestApp::spawn().await;
+    let (project, admin, _, _) = app.project("p").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    // 30 segments to claim.
+    for k in 0..28 {
+        let (s, _) = admin
+            .post(
+                &format!("/api/recordings/{rec}/segments"),
+                json!({ "start_sample": k * 3000, "end_sample": k * 3000 + 2000 }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        let name = format!("t{i}");
+        let uid = app.user(&name).await;
+        fangyan::projects::db::add_member(
+            &app.state.db,
+            project,
+            uid,
+            fangyan::projects::Role::Transcriber,
+        )
+        .await
+        .unwrap();
+        clients.push(Arc::new(app.login(&name).await));
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let mut tasks = Vec::new();
+    for c in clients.iter().cloned() {
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let (s, body) = c
+                .post(&format!("/api/projects/{project}/claim"), json!({}))
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            body["segment"]["id"].as_i64().unwrap()
+        }));
+    }
+    let mut got = HashSet::new();
+    for t in tasks {
+        assert!(
+            got.insert(t.await.unwrap()),
+            "a segment was handed out twice"
+        );
+    }
+    assert_eq!(got.len(), 20);
+    // Claiming again resumes the same segment while the lease holds.
+    let (_, first) = clients[0]
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    let (_, again) = clients[0]
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(first["segment"]["id"], again["segment"]["id"]);
+}
+
+#[tokio::test]
+async fn review_rules_transcribers_cannot_approve_and_nobody_approves_their_own_revision() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, reviewer) = app.project("p").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    let (_, claimed) = t
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    let seg = claimed["segment"]["id"].as_i64().unwrap();
+    let (s, saved) = t
+        .put(
+            &format!("/api/segments/{seg}"),
+            json!({ "version": 1, "save_id": "a", "text_verbatim": "我想问" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, submitted) = t
+        .post(
+            &format!("/api/segments/{seg}/submit"),
+            json!({ "version": saved["version"] }),
+        )
+        .await;
+    assert_eq!(
+        (s, submitted["status"].as_str()),
+        (StatusCode::OK, Some("submitted"))
+    );
+
+    let (_, queue) = reviewer
+        .get(&format!("/api/projects/{project}/review"))
+        .await;
+    assert_eq!(queue["segments"][0]["id"], seg);
+    // A transcriber cannot approve.
+    let (s, _) = t
+        .post(
+            &format!("/api/segments/{seg}/review"),
+            json!({ "verdict": "approved" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Rejected work goes back to its transcriber's queue.
+    let (s, _) = reviewer
+        .post(
+            &format!("/api/segments/{seg}/review"),
+            json!({ "verdict": "rejected", "comment": "是 not 四" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, back) = t
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(back["segment"]["id"], seg);
+    assert_eq!(back["segment"]["status"], "rejected");
+
+    // The admin fixes it and submits; the admin may then not approve their own revision.
+    let v = back["segment"]["version"].clone();
+    let (_, fixed) = admin
+        .put(
+            &format!("/api/segments/{seg}"),
+            json!({ "version": v, "save_id": "b", "text_verbatim": "我想问是" }),
+        )
+        .await;
+    let (_, _) = admin
+        .post(
+            &format!("/api/segments/{seg}/submit"),
+            json!({ "version": fixed["version"] }),
+        )
+        .await;
+    let (s, body) = admin
+        .post(
+            &format!("/api/segments/{seg}/review"),
+            json!({ "verdict": "approved" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, body) = reviewer
+        .post(
+            &format!("/api/segments/{seg}/review"),
+            json!({ "verdict": "approved" }),
+        )
+        .await;
+    assert_eq!(
+        (s, body["segment"]["status"].as_str()),
+        (StatusCode::OK, Some("approved"))
+    );
+    let _ = rec;
+}

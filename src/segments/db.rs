@@ -166,7 +166,8 @@ pub async fn save(db: &Db, id: i64, author: i64, req: &Save) -> sqlx::Result<Sav
         "UPDATE segment SET text_verbatim = COALESCE(?, text_verbatim), text_display = COALESCE(?, text_display), \
          text_norm = COALESCE(?, text_norm), start_sample = COALESCE(?, start_sample), \
          end_sample = COALESCE(?, end_sample), speaker_id = COALESCE(?, speaker_id), \
-         status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, version = version + 1 \
+         status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, version = version + 1, \
+         lease_until = CASE WHEN assignee_id = ? THEN ? ELSE lease_until END \
          WHERE id = ? AND version = ? AND deleted = 0",
     )
     .bind(&req.text_verbatim)
@@ -175,6 +176,8 @@ pub async fn save(db: &Db, id: i64, author: i64, req: &Save) -> sqlx::Result<Sav
     .bind(req.start_sample)
     .bind(req.end_sample)
     .bind(req.speaker_id)
+    .bind(author)
+    .bind(now_ms() + crate::tasks::LEASE_MS) // a save renews the saver's lease
     .bind(id)
     .bind(req.version)
     .execute(&mut *tx)

@@ -1,0 +1,114 @@
+//! Review: reviewers list submitted segments and approve or reject the latest revision with a
+//! comment. Nobody can approve a revision they wrote; the server checks it. A rejected segment
+//! returns to its transcriber's queue.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::Row;
+
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::db::{begin_write, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::projects::{self, Role};
+use crate::segments::db as segdb;
+
+/// Routes of this stage.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/projects/{project}/review", get(queue))
+        .route("/api/segments/{segment}/review", post(review))
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    projects::require(&state, project, user, &[Role::Reviewer, Role::Admin]).await?;
+    let ids: Vec<i64> = sqlx::query(
+        "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = ? AND s.status = 'submitted' AND s.deleted = 0 ORDER BY r.id, s.start_sample",
+    )
+    .bind(project)
+    .fetch_all(&state.db)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<Result<_, _>>()?;
+    let mut segments = Vec::with_capacity(ids.len());
+    for id in ids {
+        segments.push(segdb::get(&state.db, id).await?);
+    }
+    Ok(Json(json!({ "segments": segments })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Verdict {
+    Approved,
+    Rejected,
+}
+
+#[derive(Deserialize)]
+struct ReviewRequest {
+    verdict: Verdict,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn review(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<ReviewRequest>,
+) -> AppResult<Json<serde_json::Value>> {
+    let seg = segdb::get(&state.db, segment).await?;
+    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
+    projects::require(&state, rec.project_id, user, &[Role::Reviewer, Role::Admin]).await?;
+    if seg.status != "submitted" {
+        return Err(AppError::bad(
+            "not_submitted",
+            "segment",
+            format!("the segment is {}", seg.status),
+        ));
+    }
+    let mut tx = begin_write(&state.db).await?;
+    let latest = sqlx::query(
+        "SELECT id, author_id FROM segment_revision WHERE segment_id = ? ORDER BY version DESC LIMIT 1",
+    )
+    .bind(segment)
+    .fetch_one(&mut *tx)
+    .await?;
+    let revision: i64 = latest.try_get("id")?;
+    let author: Option<i64> = latest.try_get("author_id")?;
+    if matches!(req.verdict, Verdict::Approved) && author == Some(user.id) {
+        return Err(AppError::Forbidden(
+            "nobody can approve a revision they wrote".into(),
+        ));
+    }
+    let verdict = match req.verdict {
+        Verdict::Approved => "approved",
+        Verdict::Rejected => "rejected",
+    };
+    sqlx::query("INSERT INTO review (revision_id, reviewer_id, verdict, comment, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(revision)
+        .bind(user.id)
+        .bind(verdict)
+        .bind(&req.comment)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE segment SET status = ?, version = version + 1, lease_until = NULL WHERE id = ? AND status = 'submitted'")
+        .bind(verdict)
+        .bind(segment)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({ "segment": segdb::get(&state.db, segment).await?, "verdict": verdict, "revision": revision }),
+    ))
+}
