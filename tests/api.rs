@@ -386,7 +386,8 @@ async fn twenty_transcribers_claiming_at_once_never_share_a_segment() {
     }
     let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
-    for c in clients.iter().cloned() {
+    for c in &clients {
+        let c = Arc::clone(c);
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
