@@ -502,3 +502,56 @@ async fn review_rules_transcribers_cannot_approve_and_nobody_approves_their_own_
     );
     let _ = rec;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_malformed_file_uploaded_over_http_is_ready_or_a_4xx_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    let (project, admin, _, _) = app.project("p").await;
+    let root = common::fixture("bad");
+    let expectations: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("expectations.json")).unwrap())
+            .unwrap();
+    let mut pending = Vec::new();
+    let mut refused = 0;
+    for f in expectations["files"].as_array().unwrap() {
+        let rel = f["path"].as_str().unwrap();
+        if rel == "unusual/silence_10h_8k.flac" {
+            // Ten hours of follow-up analysis take minutes in the test profile; ingest of this
+            // file is covered by tests/malformed.rs and tests/ingest.rs (bounded memory).
+            continue;
+        }
+        let (s, body) = admin.upload(project, &root.join(rel)).await;
+        assert!(!s.is_server_error(), "{rel}: {s} {body}");
+        if s == StatusCode::ACCEPTED {
+            pending.push((rel.to_string(), body["recording"].as_i64().unwrap()));
+        } else {
+            assert!(s.is_client_error(), "{rel}: {s}");
+            assert!(
+                body["error"]["code"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty()),
+                "{rel}: {body}"
+            );
+            refused += 1;
+        }
+    }
+    app.state.jobs.drain().await;
+    let mut failed_in_job = Vec::new();
+    for (rel, id) in &pending {
+        let (_, r) = admin.get(&format!("/api/recordings/{id}")).await;
+        match r["status"].as_str() {
+            Some("ready") => {}
+            Some("failed") => {
+                let code = r["error_code"].as_str().unwrap_or_default().to_string();
+                assert!(!code.is_empty() && code != "internal", "{rel}: {r}");
+                failed_in_job.push(format!("{rel}: {code}"));
+            }
+            other => panic!("{rel}: status {other:?}"),
+        }
+    }
+    eprintln!(
+        "{} accepted, {refused} refused at upload, {} failed while decoding: {failed_in_job:?}",
+        pending.len(),
+        failed_in_job.len()
+    );
+}
