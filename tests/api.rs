@@ -555,3 +555,37 @@ async fn every_malformed_file_uploaded_over_http_is_ready_or_a_4xx_never_a_5xx()
         failed_in_job.len()
     );
 }
+
+#[tokio::test]
+async fn job_progress_streams_as_server_sent_events() {
+    let app = TestApp::spawn().await;
+    let (project, admin, _, _) = app.project("p").await;
+    let (s, body) = admin
+        .upload(project, &common::fixture("real/zh-funasr-binhai-query.wav"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let job = body["job"].as_i64().unwrap();
+    app.state.jobs.drain().await;
+    // After the job, the stream opens with the final state and ends.
+    let r = admin
+        .http
+        .get(format!("{}/api/jobs/{job}/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let text = r.text().await.unwrap();
+    let data: Value = serde_json::from_str(
+        text.lines()
+            .find_map(|l| l.strip_prefix("data:"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(
+        (data["status"].as_str(), data["progress"].as_f64()),
+        (Some("done"), Some(1.0))
+    );
+    let (_, state) = admin.get(&format!("/api/jobs/{job}")).await;
+    assert_eq!(state["status"], "done");
+}

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::common::Limit;
@@ -374,8 +375,20 @@ impl Decoder {
             || format!("{:?}", params.codec),
             |c| c.codec.info.short_name.to_string(),
         );
+        // Opus can decode a stereo stream straight to its mid (mono) signal, which costs about
+        // half as much as decoding both channels and then taking their mean.
+        let mono_opus;
+        let decode_params =
+            if params.codec == CODEC_ID_OPUS && opts.channel == ChannelMode::Mix && channels == 2 {
+                let mut p = params.clone();
+                p.channels = Some(symphonia::core::audio::layouts::CHANNEL_LAYOUT_MONO);
+                mono_opus = p;
+                &mono_opus
+            } else {
+                params
+            };
         let decoder = codecs()
-            .make_audio_decoder(params, &AudioDecoderOptions::default().gapless(true))
+            .make_audio_decoder(decode_params, &AudioDecoderOptions::default().gapless(true))
             .map_err(|e| match e {
                 SymError::Unsupported(what) => IngestError::UnsupportedCodec {
                     container: container.clone(),

@@ -113,13 +113,7 @@ async fn upload(
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e.into());
         }
-        let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
-        let recording = db::create(&state.db, project, &name, rate).await?;
-        let job = jobs::create(&state.db, "ingest", recording).await?;
-        let st = state.clone();
-        state
-            .jobs
-            .spawn(async move { run_ingest(st, job, recording, rate as u32, tmp).await });
+        let (recording, job) = queue_ingest(&state, project, &name, tmp).await?;
         let body = json!({ "recording": recording, "job": job, "name": name });
         return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
     }
@@ -149,13 +143,24 @@ pub async fn import_file(
         .join("tmp")
         .join(format!("upload-{}", crate::accounts::new_secret().1));
     tokio::fs::copy(file, &tmp).await?;
+    Ok(queue_ingest(state, project, &name, tmp).await?)
+}
+
+/// Creates the recording (importing) and its job, and starts the job on `file`, which the job
+/// removes when done. Returns (recording, job).
+async fn queue_ingest(
+    state: &AppState,
+    project: i64,
+    name: &str,
+    file: PathBuf,
+) -> sqlx::Result<(i64, i64)> {
     let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
-    let recording = db::create(&state.db, project, &name, rate).await?;
+    let recording = db::create(&state.db, project, name, rate).await?;
     let job = jobs::create(&state.db, "ingest", recording).await?;
     let st = state.clone();
     state
         .jobs
-        .spawn(async move { run_ingest(st, job, recording, rate as u32, tmp).await });
+        .spawn(async move { run_ingest(st, job, recording, rate as u32, file).await });
     Ok((recording, job))
 }
 

@@ -182,19 +182,7 @@ pub async fn save(db: &Db, id: i64, author: i64, req: &Save) -> sqlx::Result<Sav
     .bind(req.version)
     .execute(&mut *tx)
     .await?;
-    let current = row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?,
-    )?;
-    if updated.rows_affected() == 0 {
-        tx.commit().await?;
-        return Ok(SaveOutcome::Stale(current));
-    }
-    append_revision(&mut tx, &current, author, Some(&req.save_id)).await?;
-    tx.commit().await?;
-    Ok(SaveOutcome::Saved(current))
+    finish_write(tx, id, updated.rows_affected() > 0, author, &req.save_id).await
 }
 
 /// Marks a segment deleted (a revision records it).
@@ -211,13 +199,25 @@ pub async fn delete(
         .bind(version)
         .execute(&mut *tx)
         .await?;
+    finish_write(tx, id, updated.rows_affected() > 0, author, save_id).await
+}
+
+/// After a conditional update: records the revision and commits if it applied, or commits
+/// nothing new and reports the current state as stale.
+async fn finish_write(
+    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: i64,
+    applied: bool,
+    author: i64,
+    save_id: &str,
+) -> sqlx::Result<SaveOutcome> {
     let current = row(
         &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?,
     )?;
-    if updated.rows_affected() == 0 {
+    if !applied {
         tx.commit().await?;
         return Ok(SaveOutcome::Stale(current));
     }
