@@ -589,3 +589,49 @@ async fn job_progress_streams_as_server_sent_events() {
     let (_, state) = admin.get(&format!("/api/jobs/{job}")).await;
     assert_eq!(state["status"], "done");
 }
+
+#[tokio::test]
+async fn spectrogram_tiles_pitch_and_clips_are_served_with_cache_headers() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, _) = app.project("p").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    let get = |path: String| {
+        let http = t.http.clone();
+        let base = t.base.clone();
+        async move { http.get(format!("{base}{path}")).send().await.unwrap() }
+    };
+    let r = get(format!(
+        "/api/recordings/{rec}/spectrogram?start=16000&end=48000&width=320&height=128"
+    ))
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.headers().contains_key("etag"));
+    let png = r.bytes().await.unwrap();
+    let info = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
+    assert_eq!((info.info().width, info.info().height), (320, 128));
+    let raw = get(format!(
+        "/api/recordings/{rec}/spectrogram?start=0&end=96000&width=50&height=20&raw=true&mel=true"
+    ))
+    .await;
+    assert_eq!(raw.bytes().await.unwrap().len(), 1000);
+    let bad = get(format!(
+        "/api/recordings/{rec}/spectrogram?start=0&end=96001&width=50&height=20"
+    ))
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    let pitch: Value = get(format!("/api/recordings/{rec}/pitch"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pitch["times"].as_array().unwrap().len(), 601);
+
+    let clip = get(format!("/api/recordings/{rec}/clip?start=16000&end=24000")).await;
+    assert_eq!(clip.headers()["content-type"], "audio/wav");
+    let wav = hound::WavReader::new(std::io::Cursor::new(clip.bytes().await.unwrap())).unwrap();
+    assert_eq!((wav.spec().sample_rate, wav.duration()), (16_000, 8_000));
+}
