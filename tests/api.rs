@@ -635,3 +635,60 @@ async fn spectrogram_tiles_pitch_and_clips_are_served_with_cache_headers() {
     let wav = hound::WavReader::new(std::io::Cursor::new(clip.bytes().await.unwrap())).unwrap();
     assert_eq!((wav.spec().sample_rate, wav.duration()), (16_000, 8_000));
 }
+
+#[tokio::test]
+async fn split_and_merge_keep_text_and_history() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, _) = app.project("p").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    let (_, segs) = t.get(&format!("/api/recordings/{rec}/segments")).await;
+    let first = &segs["segments"][0];
+    let id = first["id"].as_i64().unwrap();
+    let (s, saved) = t
+        .put(
+            &format!("/api/segments/{id}"),
+            json!({ "version": 1, "save_id": "w", "text_verbatim": "我想问我在滨海" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let at = (first["start_sample"].as_i64().unwrap() + first["end_sample"].as_i64().unwrap()) / 2;
+    let split = json!({ "version": saved["version"], "save_id": "split-1", "at_sample": at, "text_offset": 3 });
+    let (s, parts) = t
+        .post(&format!("/api/segments/{id}/split"), split.clone())
+        .await;
+    assert_eq!(s, StatusCode::OK, "{parts}");
+    let parts = parts["segments"].as_array().unwrap().clone();
+    assert_eq!(
+        (
+            parts[0]["text_verbatim"].as_str(),
+            parts[1]["text_verbatim"].as_str()
+        ),
+        (Some("我想问"), Some("我在滨海"))
+    );
+    assert_eq!(
+        (
+            parts[0]["end_sample"].as_i64(),
+            parts[1]["start_sample"].as_i64()
+        ),
+        (Some(at), Some(at))
+    );
+    // A retried split does not split twice.
+    let (_, _) = t.post(&format!("/api/segments/{id}/split"), split).await;
+    let (_, segs) = t.get(&format!("/api/recordings/{rec}/segments")).await;
+    assert_eq!(segs["segments"].as_array().unwrap().len(), 3);
+    // Merging puts them back together, with the second kept in history only.
+    let (s, merged) = t
+        .post(
+            &format!("/api/segments/{id}/merge"),
+            json!({ "version": parts[0]["version"], "save_id": "merge-1" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    assert_eq!(merged["segments"][0]["text_verbatim"], "我想问我在滨海");
+    assert_eq!(merged["segments"][0]["end_sample"], first["end_sample"]);
+    let (_, segs) = t.get(&format!("/api/recordings/{rec}/segments")).await;
+    assert_eq!(segs["segments"].as_array().unwrap().len(), 2);
+    let bad = json!({ "version": merged["segments"][0]["version"], "save_id": "split-2", "at_sample": 1, "text_offset": 0 });
+    let (s, _) = t.post(&format!("/api/segments/{id}/split"), bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

@@ -250,3 +250,197 @@ pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>>
         })
         .collect()
 }
+
+async fn current_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: i64,
+) -> sqlx::Result<Segment> {
+    row(
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+async fn seen(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    save_id: &str,
+) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM segment_revision WHERE save_id = ?")
+            .bind(save_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Splits text at a character offset (clamped to the text).
+fn split_text(text: &str, chars: usize) -> (String, String) {
+    let at = text
+        .char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i);
+    (
+        text[..at].trim_end().to_string(),
+        text[at..].trim_start().to_string(),
+    )
+}
+
+/// Joins two texts: a space between Latin words, nothing between CJK characters.
+fn join_text(a: &str, b: &str) -> String {
+    let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if a.is_empty() || b.is_empty() {
+        format!("{a}{b}")
+    } else if latin(a.chars().last()) && latin(b.chars().next()) {
+        format!("{a} {b}")
+    } else {
+        format!("{a}{b}")
+    }
+}
+
+/// The outcome of a split or merge.
+pub enum EditOutcome {
+    /// Applied (or applied before, for a retried save id): the resulting segments.
+    Done(Vec<Segment>),
+    /// A version was stale: the current state of the segment(s).
+    Stale(Vec<Segment>),
+    /// The request does not fit the segment (split point outside it, nothing to merge with).
+    Invalid(&'static str),
+}
+
+/// Splits segment `id` at `at` samples and `offset` characters of each text layer.
+pub async fn split(
+    db: &Db,
+    id: i64,
+    author: i64,
+    version: i64,
+    save_id: &str,
+    at: i64,
+    offset: usize,
+) -> sqlx::Result<EditOutcome> {
+    let mut tx = begin_write(db).await?;
+    let cur = current_in(&mut tx, id).await?;
+    if seen(&mut tx, save_id).await? {
+        tx.commit().await?;
+        return Ok(EditOutcome::Done(vec![cur]));
+    }
+    if cur.version != version || cur.deleted {
+        tx.commit().await?;
+        return Ok(EditOutcome::Stale(vec![cur]));
+    }
+    if at <= cur.start_sample || at >= cur.end_sample {
+        return Ok(EditOutcome::Invalid(
+            "the split point must lie strictly inside the segment",
+        ));
+    }
+    let (v1, v2) = split_text(&cur.text_verbatim, offset);
+    let (d1, d2) = split_text(&cur.text_display, offset);
+    let (n1, n2) = split_text(&cur.text_norm, offset);
+    sqlx::query("UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, version = version + 1 WHERE id = ?")
+        .bind(at)
+        .bind(&v1)
+        .bind(&d1)
+        .bind(&n1)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let new_id: i64 = sqlx::query(
+        "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, channel, text_verbatim, text_display, \
+         text_norm, status, assignee_id, lease_until) SELECT recording_id, ?, ?, speaker_id, channel, ?, ?, ?, status, \
+         assignee_id, lease_until FROM segment WHERE id = ? RETURNING id",
+    )
+    .bind(at)
+    .bind(cur.end_sample)
+    .bind(&v2)
+    .bind(&d2)
+    .bind(&n2)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("id")?;
+    let first = current_in(&mut tx, id).await?;
+    let second = current_in(&mut tx, new_id).await?;
+    append_revision(&mut tx, &first, author, Some(save_id)).await?;
+    append_revision(&mut tx, &second, author, None).await?;
+    tx.commit().await?;
+    Ok(EditOutcome::Done(vec![first, second]))
+}
+
+/// Merges segment `id` with the next live segment of its recording.
+pub async fn merge_next(
+    db: &Db,
+    id: i64,
+    author: i64,
+    version: i64,
+    save_id: &str,
+) -> sqlx::Result<EditOutcome> {
+    let mut tx = begin_write(db).await?;
+    let cur = current_in(&mut tx, id).await?;
+    if seen(&mut tx, save_id).await? {
+        tx.commit().await?;
+        return Ok(EditOutcome::Done(vec![cur]));
+    }
+    if cur.version != version || cur.deleted {
+        tx.commit().await?;
+        return Ok(EditOutcome::Stale(vec![cur]));
+    }
+    let next = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM segment WHERE recording_id = ? AND deleted = 0 AND id <> ? \
+         AND (start_sample > ? OR (start_sample = ? AND id > ?)) ORDER BY start_sample, id LIMIT 1"
+    ))
+    .bind(cur.recording_id)
+    .bind(id)
+    .bind(cur.start_sample)
+    .bind(cur.start_sample)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(next) = next.as_ref().map(row).transpose()? else {
+        return Ok(EditOutcome::Invalid(
+            "there is no next segment to merge with",
+        ));
+    };
+    sqlx::query(
+        "UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, version = version + 1 WHERE id = ?",
+    )
+    .bind(next.end_sample.max(cur.end_sample))
+    .bind(join_text(&cur.text_verbatim, &next.text_verbatim))
+    .bind(join_text(&cur.text_display, &next.text_display))
+    .bind(join_text(&cur.text_norm, &next.text_norm))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ?")
+        .bind(next.id)
+        .execute(&mut *tx)
+        .await?;
+    let merged = current_in(&mut tx, id).await?;
+    let gone = current_in(&mut tx, next.id).await?;
+    append_revision(&mut tx, &merged, author, Some(save_id)).await?;
+    append_revision(&mut tx, &gone, author, None).await?;
+    tx.commit().await?;
+    Ok(EditOutcome::Done(vec![merged]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_split_by_characters_and_join_by_script() {
+        assert_eq!(
+            split_text("我想问我在滨海", 3),
+            ("我想问".into(), "我在滨海".into())
+        );
+        assert_eq!(
+            split_text("ask not what", 4),
+            ("ask".into(), "not what".into())
+        );
+        assert_eq!(split_text("短", 9), ("短".into(), String::new()));
+        assert_eq!(join_text("我想问", "我在"), "我想问我在");
+        assert_eq!(join_text("ask", "not"), "ask not");
+        assert_eq!(join_text("", "x"), "x");
+    }
+}

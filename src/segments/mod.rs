@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
             get(get_one).put(save).delete(delete),
         )
         .route("/api/segments/{segment}/revisions", get(revisions))
+        .route("/api/segments/{segment}/split", axum::routing::post(split))
+        .route("/api/segments/{segment}/merge", axum::routing::post(merge))
 }
 
 async fn recording_access(
@@ -218,4 +220,71 @@ async fn revisions(
     Ok(Json(
         json!({ "revisions": db::revisions(&state.db, segment).await? }),
     ))
+}
+
+#[derive(Deserialize)]
+struct SplitRequest {
+    version: i64,
+    save_id: String,
+    /// Split point in samples, strictly inside the segment.
+    at_sample: i64,
+    /// Where the text divides, in characters.
+    text_offset: usize,
+}
+
+fn edit_response(outcome: db::EditOutcome) -> AppResult<Json<serde_json::Value>> {
+    match outcome {
+        db::EditOutcome::Done(segments) => Ok(Json(json!({ "segments": segments }))),
+        db::EditOutcome::Stale(current) => Err(AppError::Conflict(
+            serde_json::to_value(current).map_err(anyhow::Error::from)?,
+        )),
+        db::EditOutcome::Invalid(why) => Err(AppError::bad("invalid_edit", "segment", why)),
+    }
+}
+
+async fn split(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<SplitRequest>,
+) -> AppResult<Json<serde_json::Value>> {
+    let (_, role, _) = segment_access(&state, user, segment).await?;
+    if role == Role::Reviewer {
+        return Err(AppError::Forbidden(
+            "reviewers review; they do not edit".into(),
+        ));
+    }
+    edit_response(
+        db::split(
+            &state.db,
+            segment,
+            user.id,
+            req.version,
+            &req.save_id,
+            req.at_sample,
+            req.text_offset,
+        )
+        .await?,
+    )
+}
+
+#[derive(Deserialize)]
+struct MergeRequest {
+    version: i64,
+    save_id: String,
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<MergeRequest>,
+) -> AppResult<Json<serde_json::Value>> {
+    let (_, role, _) = segment_access(&state, user, segment).await?;
+    if role == Role::Reviewer {
+        return Err(AppError::Forbidden(
+            "reviewers review; they do not edit".into(),
+        ));
+    }
+    edit_response(db::merge_next(&state.db, segment, user.id, req.version, &req.save_id).await?)
 }
