@@ -24,7 +24,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
-use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
@@ -37,8 +36,10 @@ use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptio
 use symphonia::core::meta::MetadataOptions;
 
 use super::error::IngestError;
+use super::mix::mix;
 use super::opus::OpusDecoder;
 use super::sniff::{self, EditList};
+use super::validate::{check_channels, check_rate, check_wav, corrupt, format_bits, open_error};
 
 /// Lowest and highest source sample rates accepted (RELIABILITY.md A12).
 pub const RATE_RANGE: std::ops::RangeInclusive<u32> = 4_000..=384_000;
@@ -165,102 +166,6 @@ pub struct Decoder {
     held: Vec<f32>,
     pos: Arc<AtomicU64>,
     len: u64,
-}
-
-/// Validates a WAV header ourselves: symphonia accepts impossible values (rate 0, block_align
-/// 0) and panics on some (65 535 channels in debug builds). Returns whether the data chunk ends
-/// in a partial frame.
-fn check_wav(w: &sniff::WavLayout) -> Result<bool, IngestError> {
-    if w.fmt_chunks > 1 {
-        return Err(corrupt(
-            "the WAV file has more than one, conflicting, format (fmt) chunk",
-        ));
-    }
-    if w.fmt_damaged {
-        return Err(corrupt(
-            "the WAV format (fmt) chunk is too short or runs past the end of the file",
-        ));
-    }
-    let Some(fmt) = w.fmt else {
-        return Err(corrupt("the WAV file has no format (fmt) chunk"));
-    };
-    check_channels(usize::from(fmt.channels))?;
-    check_rate(u64::from(fmt.sample_rate))?;
-    if fmt.block_align == 0 || fmt.bits_per_sample == 0 {
-        return Err(corrupt(
-            "the WAV format chunk declares 0 bytes per frame or 0 bits per sample",
-        ));
-    }
-    let partial = fmt.is_uncompressed()
-        && !w.data_overclaimed
-        && w.data_len
-            .is_some_and(|d| d % u64::from(fmt.block_align) != 0);
-    Ok(partial)
-}
-
-fn corrupt(e: impl std::fmt::Display) -> IngestError {
-    IngestError::Corrupt {
-        detail: e.to_string(),
-    }
-}
-
-/// Maps symphonia's errors while opening a stream.
-fn open_error(e: SymError, head: &[u8]) -> IngestError {
-    match e {
-        SymError::Unsupported(what) if what.contains("probe") || what.contains("no suitable") => {
-            match sniff::audio_magic(head) {
-                Some(kind) => corrupt(format!(
-                    "the file starts like {kind} but holds no readable audio stream"
-                )),
-                None => IngestError::NotAudio {
-                    detected: sniff::describe_non_audio(head),
-                },
-            }
-        }
-        SymError::Unsupported(what) if what.contains("missing") || what.contains("malformed") => {
-            corrupt(what)
-        }
-        SymError::Unsupported(what) => IngestError::UnsupportedCodec {
-            container: "audio".into(),
-            codec: what.into(),
-        },
-        SymError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
-            IngestError::Corrupt {
-                detail: "the file ends inside its header".into(),
-            }
-        }
-        SymError::IoError(io) if io.kind() == io::ErrorKind::Other => corrupt(io),
-        SymError::IoError(io) => IngestError::Io(io),
-        other => corrupt(other),
-    }
-}
-
-/// Bits per sample of a PCM sample format (float formats report none of their own).
-fn format_bits(f: SampleFormat) -> u32 {
-    match f {
-        SampleFormat::U8 | SampleFormat::S8 => 8,
-        SampleFormat::U16 | SampleFormat::S16 => 16,
-        SampleFormat::U24 | SampleFormat::S24 => 24,
-        SampleFormat::U32 | SampleFormat::S32 | SampleFormat::F32 => 32,
-        SampleFormat::F64 => 64,
-    }
-}
-
-fn check_rate(rate: u64) -> Result<u32, IngestError> {
-    match u32::try_from(rate) {
-        Ok(r) if RATE_RANGE.contains(&r) => Ok(r),
-        _ => Err(IngestError::InvalidSampleRate { rate }),
-    }
-}
-
-fn check_channels(channels: usize) -> Result<(), IngestError> {
-    if CHANNEL_RANGE.contains(&channels) {
-        Ok(())
-    } else {
-        Err(IngestError::InvalidChannels {
-            channels: channels as u64,
-        })
-    }
 }
 
 impl Decoder {
@@ -626,41 +531,6 @@ impl Decoder {
     }
 }
 
-/// Sanitises interleaved samples and mixes or selects them into `out`.
-/// Returns how many non-finite samples were replaced.
-fn mix(interleaved: &[f32], channels: usize, mode: ChannelMode, out: &mut Vec<f32>) -> u64 {
-    let mut nonfinite = 0u64;
-    let mut clean = |s: f32| {
-        if s.is_finite() {
-            s.clamp(-1.0, 1.0)
-        } else {
-            nonfinite += 1;
-            0.0
-        }
-    };
-    match (mode, channels) {
-        (ChannelMode::Mix, 1) => out.extend(interleaved.iter().map(|&s| clean(s))),
-        (ChannelMode::Mix, 2) => out.extend(
-            interleaved
-                .chunks_exact(2)
-                .map(|f| (clean(f[0]) + clean(f[1])) * 0.5),
-        ),
-        (ChannelMode::Mix, n) => {
-            let scale = 1.0 / n as f32;
-            out.extend(
-                interleaved
-                    .chunks_exact(n)
-                    .map(|f| f.iter().map(|&s| clean(s)).sum::<f32>() * scale),
-            );
-        }
-        (ChannelMode::Select(ch), n) => {
-            // Non-finite samples in channels we drop do not matter, so only count the chosen one.
-            out.extend(interleaved.chunks_exact(n).map(|f| clean(f[ch])));
-        }
-    }
-    nonfinite
-}
-
 /// Something worth telling the user about a recording that was nonetheless accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -688,38 +558,4 @@ pub struct DecodeSummary {
     pub bad_packets: u64,
     /// Warnings to record with the recording.
     pub warnings: Vec<Warning>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mix_is_the_mean_and_sanitises_first() {
-        let mut out = Vec::new();
-        let n = mix(
-            &[1.0, 0.0, f32::NAN, 0.5, 2.0, -4.0],
-            2,
-            ChannelMode::Mix,
-            &mut out,
-        );
-        assert_eq!(out, vec![0.5, 0.25, 0.0]);
-        assert_eq!(n, 1);
-        out.clear();
-        mix(
-            &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
-            3,
-            ChannelMode::Select(2),
-            &mut out,
-        );
-        assert_eq!(out, vec![0.3, 0.6]);
-        out.clear();
-        mix(
-            &[0.3, 0.3, 0.3, 0.6, 0.6, 0.6],
-            3,
-            ChannelMode::Mix,
-            &mut out,
-        );
-        assert!((out[0] - 0.3).abs() < 1e-6 && (out[1] - 0.6).abs() < 1e-6);
-    }
 }

@@ -8,9 +8,11 @@
 pub mod decode;
 pub mod error;
 pub mod ingest;
+mod mix;
 pub mod opus;
 pub mod resample;
 pub mod sniff;
+mod validate;
 
 pub use decode::{ChannelMode, DecodeOptions, Decoder, SourceInfo, Warning};
 pub use error::IngestError;

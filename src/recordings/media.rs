@@ -1,0 +1,317 @@
+//! Media endpoints of a recording: the analysis copy with HTTP Range, waveform peaks,
+//! spectrogram tiles, the pitch track and WAV clips. All of it is immutable once ingested, so
+//! responses carry ETags and long cache lifetimes.
+
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tower::ServiceExt;
+
+use super::db;
+use crate::accounts::CurrentUser;
+use crate::analysis::peaks::{PeakFile, Peaks};
+use crate::app::AppState;
+use crate::audio::Store;
+use crate::audio::ingest::read_block;
+use crate::error::{AppError, AppResult};
+use crate::projects;
+
+pub(super) async fn ready(
+    state: &AppState,
+    user: CurrentUser,
+    recording: i64,
+) -> AppResult<db::RecordingRow> {
+    let r = db::get(&state.db, recording).await?;
+    projects::role_in(state, r.project_id, user).await?;
+    if r.status != "ready" {
+        return Err(AppError::bad(
+            "not_ready",
+            "recording",
+            format!("the recording is {}", r.status),
+        ));
+    }
+    Ok(r)
+}
+
+/// The analysis copy, with Range support so `<audio>` can seek; immutable, so cacheable.
+pub(super) async fn audio(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    request: Request,
+) -> AppResult<Response> {
+    let r = ready(&state, user, recording).await?;
+    let sha = r.sha256.clone().unwrap_or_default();
+    let path = state
+        .store
+        .root()
+        .join(Store::analysis_rel(&sha, r.analysis_rate as u32));
+    let mut response = tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(anyhow::Error::from)?
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        "audio/wav".parse().map_err(anyhow::Error::from)?,
+    );
+    headers.insert(
+        CACHE_CONTROL,
+        "private, max-age=31536000, immutable"
+            .parse()
+            .map_err(anyhow::Error::from)?,
+    );
+    headers.insert(
+        ETAG,
+        format!("\"{sha}-{}\"", r.analysis_rate)
+            .parse()
+            .map_err(anyhow::Error::from)?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub(super) struct PeaksQuery {
+    start: u64,
+    end: u64,
+    width: u32,
+}
+
+/// Min/max per pixel (or exact samples when zoomed in) for a viewport.
+pub(super) async fn peaks(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Query(q): Query<PeaksQuery>,
+) -> AppResult<Json<serde_json::Value>> {
+    let r = ready(&state, user, recording).await?;
+    if q.width == 0 || q.width > 10_000 {
+        return Err(AppError::bad(
+            "invalid_width",
+            "width",
+            "width is 1 to 10000 pixels",
+        ));
+    }
+    let sha = r.sha256.clone().unwrap_or_default();
+    let rate = r.analysis_rate as u32;
+    let root = state.store.root().to_path_buf();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut file = PeakFile::open(
+            &root.join(Store::peaks_rel(&sha, rate)),
+            Some(root.join(Store::analysis_rel(&sha, rate))),
+        )?;
+        file.query(q.start, q.end, q.width)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    match result {
+        Ok(Peaks::MinMax(px)) => {
+            let (min, max): (Vec<i16>, Vec<i16>) = px.into_iter().unzip();
+            Ok(Json(json!({ "min": min, "max": max })))
+        }
+        Ok(Peaks::Samples(s)) => Ok(Json(json!({ "samples": s }))),
+        Err(crate::analysis::peaks::PeaksError::Range { .. }) => Err(AppError::bad(
+            "invalid_range",
+            "start",
+            "start..end must lie inside the recording",
+        )),
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}
+
+/// Cache headers for data that never changes once computed.
+fn immutable(etag: String, content_type: &'static str) -> [(axum::http::HeaderName, String); 3] {
+    [
+        (CONTENT_TYPE, content_type.to_string()),
+        (
+            CACHE_CONTROL,
+            "private, max-age=31536000, immutable".to_string(),
+        ),
+        (ETAG, format!("\"{etag}\"")),
+    ]
+}
+
+/// Checks a sample range against a ready recording.
+fn sample_range(r: &db::RecordingRow, start: i64, end: i64) -> AppResult<()> {
+    let samples = r.samples.unwrap_or(0);
+    if start < 0 || end <= start || end > samples {
+        return Err(AppError::bad(
+            "invalid_range",
+            "start",
+            format!("0 <= start < end <= {samples} samples"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub(super) struct TileQuery {
+    start: i64,
+    end: i64,
+    width: usize,
+    height: usize,
+    #[serde(default)]
+    wideband: bool,
+    #[serde(default)]
+    mel: bool,
+    #[serde(default)]
+    gray: bool,
+    max_freq: Option<f32>,
+    range_db: Option<f32>,
+    #[serde(default)]
+    raw: bool,
+}
+
+/// A spectrogram tile of samples `start..end`, as PNG or raw u8 rows (`raw=true`).
+pub(super) async fn spectrogram(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Query(q): Query<TileQuery>,
+) -> AppResult<Response> {
+    use crate::analysis::render::{Colormap, FreqScale, TileRequest, render};
+    use crate::analysis::stft::StftConfig;
+    let r = ready(&state, user, recording).await?;
+    sample_range(&r, q.start, q.end)?;
+    if !(1..=4096).contains(&q.width) || !(1..=2048).contains(&q.height) {
+        return Err(AppError::bad(
+            "invalid_size",
+            "width",
+            "tiles are 1-4096 by 1-2048 pixels",
+        ));
+    }
+    let rate = r.analysis_rate as u32;
+    let sha = r.sha256.clone().unwrap_or_default();
+    let wav_path = state.store.root().join(Store::analysis_rel(&sha, rate));
+    let stft = if q.wideband {
+        StftConfig::wideband(rate)
+    } else {
+        StftConfig::narrowband(rate)
+    };
+    let request = TileRequest {
+        start: q.start,
+        end: q.end,
+        width: q.width,
+        height: q.height,
+        max_freq: q.max_freq.unwrap_or(5_000.0),
+        dynamic_range_db: q.range_db.unwrap_or(70.0),
+        reference_db: None,
+        scale: if q.mel {
+            FreqScale::Mel
+        } else {
+            FreqScale::Linear
+        },
+        stft,
+    };
+    let etag = format!(
+        "{sha}-{rate}-{}-{}-{}x{}-{}{}{}-{:?}-{:?}",
+        q.start, q.end, q.width, q.height, q.wideband, q.mel, q.gray, q.max_freq, q.range_db
+    );
+    let (raw, gray) = (q.raw, q.gray);
+    let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let mut wav = hound::WavReader::open(&wav_path)?;
+        let margin = stft.window_len as i64;
+        let first = (request.start - margin).max(0);
+        let block = read_block(
+            &mut wav,
+            first as usize,
+            (request.end + margin - first) as usize,
+        );
+        let tile = render(&block, first, rate, &request);
+        if raw {
+            Ok(tile.values)
+        } else {
+            Ok(tile.to_png(if gray {
+                Colormap::Gray
+            } else {
+                Colormap::Viridis
+            })?)
+        }
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    let kind = if q.raw {
+        "application/octet-stream"
+    } else {
+        "image/png"
+    };
+    Ok((immutable(etag, kind), bytes).into_response())
+}
+
+/// The pitch and intensity track computed after ingest.
+pub(super) async fn pitch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+) -> AppResult<Response> {
+    let r = ready(&state, user, recording).await?;
+    let sha = r.sha256.clone().unwrap_or_default();
+    let path = state
+        .store
+        .root()
+        .join(format!("analysis/{sha}-{}.pitch.json", r.analysis_rate));
+    let bytes = tokio::fs::read(path).await.map_err(anyhow::Error::from)?;
+    Ok((
+        immutable(
+            format!("{sha}-{}-pitch", r.analysis_rate),
+            "application/json",
+        ),
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ClipQuery {
+    start: i64,
+    end: i64,
+}
+
+/// A 16-bit WAV clip of samples `start..end` of the analysis copy (at most 10 minutes).
+pub(super) async fn clip(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Query(q): Query<ClipQuery>,
+) -> AppResult<Response> {
+    let r = ready(&state, user, recording).await?;
+    sample_range(&r, q.start, q.end)?;
+    let rate = r.analysis_rate as u32;
+    if q.end - q.start > i64::from(rate) * 600 {
+        return Err(AppError::bad(
+            "clip_too_long",
+            "end",
+            "clips are at most 10 minutes",
+        ));
+    }
+    let sha = r.sha256.clone().unwrap_or_default();
+    let wav_path = state.store.root().join(Store::analysis_rel(&sha, rate));
+    let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let mut wav = hound::WavReader::open(&wav_path)?;
+        wav.seek(q.start as u32)?;
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut out, spec)?;
+        for s in wav.samples::<i16>().take((q.end - q.start) as usize) {
+            w.write_sample(s?)?;
+        }
+        w.finalize()?;
+        Ok(out.into_inner())
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok((
+        immutable(format!("{sha}-{rate}-{}-{}", q.start, q.end), "audio/wav"),
+        bytes,
+    )
+        .into_response())
+}
