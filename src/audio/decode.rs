@@ -20,25 +20,23 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
-use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::common::Limit;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
-use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
 use super::error::IngestError;
 use super::mix::mix;
-use super::opus::OpusDecoder;
 use super::sniff::{self, EditList};
+use super::source::{CountingFile, codecs};
 use super::validate::{check_channels, check_rate, check_wav, corrupt, format_bits, open_error};
 
 /// Lowest and highest source sample rates accepted (RELIABILITY.md A12).
@@ -95,49 +93,6 @@ pub struct SourceInfo {
     pub bits_per_sample: Option<u32>,
     /// Frames the header claims (a hint only).
     pub header_frames: Option<u64>,
-}
-
-/// The codecs fangyan decodes: everything symphonia ships, plus Opus.
-fn codecs() -> &'static CodecRegistry {
-    static REGISTRY: OnceLock<CodecRegistry> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        let mut r = CodecRegistry::new();
-        symphonia::default::register_enabled_codecs(&mut r);
-        r.register_audio_decoder::<OpusDecoder>();
-        r
-    })
-}
-
-/// A file as a symphonia source that reports how far it has been read, for progress bars.
-struct CountingFile {
-    file: File,
-    len: u64,
-    pos: Arc<AtomicU64>,
-}
-
-impl Read for CountingFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.pos.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-impl Seek for CountingFile {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let p = self.file.seek(to)?;
-        self.pos.store(p, Ordering::Relaxed);
-        Ok(p)
-    }
-}
-
-impl MediaSource for CountingFile {
-    fn is_seekable(&self) -> bool {
-        true
-    }
-    fn byte_len(&self) -> Option<u64> {
-        Some(self.len)
-    }
 }
 
 /// A streaming decoder: open once, then pull mono chunks until it returns `false`.

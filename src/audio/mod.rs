@@ -8,10 +8,12 @@
 pub mod decode;
 pub mod error;
 pub mod ingest;
+mod matroska;
 mod mix;
 pub mod opus;
 pub mod resample;
 pub mod sniff;
+mod source;
 mod validate;
 
 pub use decode::{ChannelMode, DecodeOptions, Decoder, SourceInfo, Warning};
