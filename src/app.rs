@@ -46,27 +46,49 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Settings.
     pub config: Arc<Config>,
+    /// The data directory's lock file, held while this state lives.
+    _lock: Arc<std::fs::File>,
 }
 
 impl AppState {
     /// Opens the data directory: database (migrated), store, and crash recovery of jobs.
+    ///
+    /// The first process to open a data directory holds `fangyan.lock` for its lifetime and
+    /// owns recovery: it restarts interrupted ingests whose uploads survived and fails the
+    /// rest. A second process (the admin CLI beside a running server) leaves jobs alone.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(config.data_dir.join("fangyan.lock"))?;
+        let owner = match lock.try_lock() {
+            Ok(()) => true,
+            Err(std::fs::TryLockError::WouldBlock) => false,
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        };
         let db = crate::db::connect(&config.data_dir.join("fangyan.sqlite")).await?;
-        let interrupted = crate::jobs::recover(&db).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                "{interrupted} job(s) were interrupted by the last shutdown and marked failed"
-            );
-        }
         let store = Store::open(config.data_dir.join("store"))?;
-        Ok(Self {
+        let state = Self {
             db,
             store,
             jobs: Jobs::default(),
             throttle: Arc::default(),
             config: Arc::new(config),
-        })
+            _lock: Arc::new(lock),
+        };
+        if owner {
+            let (resumable, failed) = crate::jobs::recover(&state.db, state.store.root()).await?;
+            if failed > 0 {
+                tracing::warn!("{failed} job(s) were interrupted and could not be resumed");
+            }
+            if !resumable.is_empty() {
+                tracing::info!("resuming {} interrupted ingest job(s)", resumable.len());
+            }
+            crate::recordings::resume(&state, resumable).await?;
+        }
+        Ok(state)
     }
 }
 

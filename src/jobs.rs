@@ -79,14 +79,17 @@ impl Jobs {
     }
 }
 
-/// Creates a queued job.
-pub async fn create(db: &Db, kind: &str, recording: i64) -> sqlx::Result<i64> {
+/// Creates a queued job. `input` is the file it works on, relative to the store root, kept so
+/// the job can start again after a crash.
+pub async fn create(db: &Db, kind: &str, recording: i64, input: Option<&str>) -> sqlx::Result<i64> {
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO job (kind, recording_id, status, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?) RETURNING id",
+        "INSERT INTO job (kind, recording_id, status, input, created_at, updated_at) \
+         VALUES (?, ?, 'queued', ?, ?, ?) RETURNING id",
     )
     .bind(kind)
     .bind(recording)
+    .bind(input)
     .bind(now)
     .bind(now)
     .fetch_one(db)
@@ -114,25 +117,80 @@ pub async fn set_status(
     Ok(())
 }
 
-/// At start-up: work that was queued or running when the server died is marked failed
-/// (`interrupted`), and so are recordings left importing, so nothing stays half-done.
-pub async fn recover(db: &Db) -> sqlx::Result<u64> {
-    let message = "the server stopped while this job ran; upload the file again";
-    let jobs = sqlx::query(
-        "UPDATE job SET status = 'failed', error_code = 'interrupted', error_message = ?, updated_at = ? \
-         WHERE status IN ('queued', 'running')",
+/// An ingest that was cut short by a crash and can start again: its upload is still on disk.
+#[derive(Debug, Clone)]
+pub struct Resumable {
+    /// The job, reset to queued.
+    pub job: i64,
+    /// Its recording, back to importing.
+    pub recording: i64,
+    /// The upload, relative to the store root.
+    pub input: String,
+}
+
+/// At start-up: ingest jobs that were queued or running when the server died start again if
+/// their acknowledged upload is still on disk; any other unfinished job is marked failed
+/// (`interrupted`), and so is its recording, so nothing stays half-done. Returns the jobs to
+/// restart and the number failed.
+pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec<Resumable>, u64)> {
+    let rows = sqlx::query(
+        "SELECT id, kind, recording_id, input FROM job WHERE status IN ('queued', 'running') ORDER BY id",
     )
-    .bind(message)
-    .bind(now_ms())
-    .execute(db)
+    .fetch_all(db)
     .await?;
-    sqlx::query(
-        "UPDATE recording SET status = 'failed', error_code = 'interrupted', error_message = ? WHERE status = 'importing'",
-    )
-    .bind(message)
-    .execute(db)
-    .await?;
-    Ok(jobs.rows_affected())
+    let message =
+        "the server stopped while this job ran and its input is gone; upload the file again";
+    let mut resumable = Vec::new();
+    let mut failed = 0;
+    for row in rows {
+        let job: i64 = row.try_get("id")?;
+        let kind: String = row.try_get("kind")?;
+        let recording: Option<i64> = row.try_get("recording_id")?;
+        let input: Option<String> = row.try_get("input")?;
+        let now = now_ms();
+        match (kind.as_str(), recording, input) {
+            ("ingest", Some(recording), Some(input)) if store_root.join(&input).is_file() => {
+                sqlx::query(
+                    "UPDATE job SET status = 'queued', progress = 0, updated_at = ? WHERE id = ?",
+                )
+                .bind(now)
+                .bind(job)
+                .execute(db)
+                .await?;
+                sqlx::query("UPDATE recording SET status = 'importing' WHERE id = ?")
+                    .bind(recording)
+                    .execute(db)
+                    .await?;
+                resumable.push(Resumable {
+                    job,
+                    recording,
+                    input,
+                });
+            }
+            (_, recording, _) => {
+                sqlx::query(
+                    "UPDATE job SET status = 'failed', error_code = 'interrupted', error_message = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(message)
+                .bind(now)
+                .bind(job)
+                .execute(db)
+                .await?;
+                if let Some(recording) = recording {
+                    sqlx::query(
+                        "UPDATE recording SET status = 'failed', error_code = 'interrupted', error_message = ? \
+                         WHERE id = ? AND status = 'importing'",
+                    )
+                    .bind(message)
+                    .bind(recording)
+                    .execute(db)
+                    .await?;
+                }
+                failed += 1;
+            }
+        }
+    }
+    Ok((resumable, failed))
 }
 
 /// Routes: job state and its event stream.

@@ -554,6 +554,8 @@ async fn every_malformed_file_uploaded_over_http_is_ready_or_a_4xx_never_a_5xx()
         pending.len(),
         failed_in_job.len()
     );
+    // The upload check decodes up to the first audio, so nothing that is accepted fails later.
+    assert!(failed_in_job.is_empty(), "{failed_in_job:?}");
 }
 
 #[tokio::test]
@@ -691,4 +693,61 @@ async fn split_and_merge_keep_text_and_history() {
     let bad = json!({ "version": merged["segments"][0]["version"], "save_id": "split-2", "at_sample": 1, "text_offset": 0 });
     let (s, _) = t.post(&format!("/api/segments/{id}/split"), bad).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
+    let dir = common::scratch();
+    let (project, resumed, lost) = {
+        let state = AppState::open(Config::new(dir.path())).await.unwrap();
+        let project = fangyan::projects::db::create(&state.db, "p").await.unwrap();
+        // As the upload handler leaves it: the acknowledged upload in tmp/, a running job.
+        let upload = state.store.root().join("tmp/upload-crash");
+        std::fs::copy(common::fixture("real/zh-funasr-binhai-query.wav"), &upload).unwrap();
+        let resumed = fangyan::recordings::db::create(&state.db, project, "a.wav", 16_000)
+            .await
+            .unwrap();
+        let job = fangyan::jobs::create(&state.db, "ingest", resumed, Some("tmp/upload-crash"))
+            .await
+            .unwrap();
+        fangyan::jobs::set_status(&state.db, job, "running", 0.4, None)
+            .await
+            .unwrap();
+        // A job whose input vanished, and a partial output of the dead process.
+        let lost = fangyan::recordings::db::create(&state.db, project, "b.wav", 16_000)
+            .await
+            .unwrap();
+        fangyan::jobs::create(&state.db, "ingest", lost, Some("tmp/upload-gone"))
+            .await
+            .unwrap();
+        std::fs::write(
+            state.store.root().join("tmp/999-1-analysis.wav"),
+            b"partial",
+        )
+        .unwrap();
+        (project, resumed, lost)
+    };
+    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    state.jobs.drain().await;
+    let r = fangyan::recordings::db::get(&state.db, resumed)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "ready", "{r:?}");
+    assert!(
+        !fangyan::segments::db::list(&state.db, resumed)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let l = fangyan::recordings::db::get(&state.db, lost).await.unwrap();
+    assert_eq!(
+        (l.status.as_str(), l.error_code.as_deref()),
+        ("failed", Some("interrupted"))
+    );
+    let left: Vec<_> = std::fs::read_dir(state.store.root().join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "tmp/ still holds {left:?}");
+    let _ = project;
 }

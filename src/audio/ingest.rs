@@ -158,6 +158,21 @@ pub fn probe(path: &Path, opts: DecodeOptions) -> Result<RecordingMeta, IngestEr
     Ok(meta(path, sha256, bytes, summary, None, false))
 }
 
+/// Opens `path` and decodes until the first audio arrives: the quick check an upload gets
+/// before it is accepted, so that a file with a valid header but no decodable audio (an empty
+/// data chunk, every frame corrupt) is refused with its code rather than failing later.
+/// Returns the source description.
+pub fn precheck(path: &Path, opts: DecodeOptions) -> Result<SourceInfo, IngestError> {
+    let mut decoder = Decoder::open(path, opts)?;
+    let mut scratch = Vec::with_capacity(CHUNK_SAMPLES);
+    while decoder.next_chunk(&mut scratch)? {
+        if !scratch.is_empty() {
+            return Ok(decoder.info().clone());
+        }
+    }
+    Ok(decoder.finish()?.info)
+}
+
 fn meta(
     path: &Path,
     sha256: String,

@@ -18,4 +18,4 @@ mod validate;
 
 pub use decode::{ChannelMode, DecodeOptions, Decoder, SourceInfo, Warning};
 pub use error::IngestError;
-pub use ingest::{IngestOptions, RecordingMeta, Store, probe};
+pub use ingest::{IngestOptions, RecordingMeta, Store, precheck, probe};

@@ -104,11 +104,12 @@ async fn upload(
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
         }
-        // Probe the header now, so a file that is not usable audio is refused with its ingest
-        // code (415/422/413) instead of becoming a failed recording. Decoding runs in the job.
+        // Check the header and the first audio now, so a file that is not usable audio is
+        // refused with its ingest code (415/422/413) instead of becoming a failed recording.
+        // The full decode runs in the job.
         let probe_path = tmp.clone();
         let checked = tokio::task::spawn_blocking(move || {
-            crate::audio::Decoder::open(&probe_path, Default::default()).map(|_| ())
+            crate::audio::precheck(&probe_path, Default::default()).map(|_| ())
         })
         .await
         .map_err(anyhow::Error::from)?;
@@ -159,12 +160,40 @@ async fn queue_ingest(
 ) -> sqlx::Result<(i64, i64)> {
     let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
     let recording = db::create(&state.db, project, name, rate).await?;
-    let job = jobs::create(&state.db, "ingest", recording).await?;
+    let input = file
+        .strip_prefix(state.store.root())
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let job = jobs::create(&state.db, "ingest", recording, input.as_deref()).await?;
     let st = state.clone();
     state
         .jobs
         .spawn(async move { run_ingest(st, job, recording, rate as u32, file).await });
     Ok((recording, job))
+}
+
+/// Restarts ingests that a crash interrupted (their uploads are still in the store's tmp/),
+/// and removes everything else from tmp/: partial outputs and unacknowledged uploads.
+pub async fn resume(state: &AppState, resumable: Vec<jobs::Resumable>) -> anyhow::Result<()> {
+    let keep: std::collections::HashSet<PathBuf> = resumable
+        .iter()
+        .map(|r| state.store.root().join(&r.input))
+        .collect();
+    for entry in std::fs::read_dir(state.store.root().join("tmp"))? {
+        let path = entry?.path();
+        if !keep.contains(&path) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    for r in resumable {
+        let rec = db::get(&state.db, r.recording).await?;
+        let st = state.clone();
+        let file = state.store.root().join(&r.input);
+        state.jobs.spawn(async move {
+            run_ingest(st, r.job, r.recording, rec.analysis_rate as u32, file).await
+        });
+    }
+    Ok(())
 }
 
 /// Upload names are display text only: NFC is left alone, control characters are dropped,
