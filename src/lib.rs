@@ -29,3 +29,5 @@ pub mod review;
 pub mod segments;
 /// Claim next, leases and submit.
 pub mod tasks;
+/// Text normalisation, CER/WER that match sclite and jiwer, ASR output parsers (pure core).
+pub mod text;
