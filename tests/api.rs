@@ -126,6 +126,18 @@ impl Client {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn upload(&self, project: i64, file: &Path) -> (StatusCode, Value) {
         let bytes = std::fs::read(file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -750,4 +762,118 @@ async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
         .collect();
     assert!(left.is_empty(), "tmp/ still holds {left:?}");
     let _ = project;
+}
+
+#[tokio::test]
+async fn a_share_of_submitted_segments_goes_blind_to_a_second_transcriber_for_agreement() {
+    let app = TestApp::spawn().await;
+    let (project, admin, first, reviewer) = app.project("p").await;
+    ready_recording(&app, &admin, project).await;
+    app.user("second").await;
+    let (s, _) = admin
+        .post(
+            &format!("/api/projects/{project}/members"),
+            json!({ "user": "second", "role": "transcriber" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let second = app.login("second").await;
+    let (s, body) = admin
+        .patch(
+            &format!("/api/projects/{project}"),
+            json!({ "second_pass_share": 1.5 }),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_share"))
+    );
+    let (s, body) = admin
+        .patch(
+            &format!("/api/projects/{project}"),
+            json!({ "second_pass_share": 1.0 }),
+        )
+        .await;
+    assert_eq!(
+        (s, body["second_pass_share"].as_f64()),
+        (StatusCode::OK, Some(1.0)),
+        "{body}"
+    );
+
+    // The first transcriber corrects and submits segment A.
+    let (_, claim) = first
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(claim["pass"], 1);
+    let a = claim["segment"]["id"].as_i64().unwrap();
+    let (s, saved) = first
+        .put(
+            &format!("/api/segments/{a}"),
+            json!({ "version": claim["segment"]["version"], "save_id": "a1", "text_verbatim": "今天天气很好" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{saved}");
+    let (s, _) = first
+        .post(
+            &format!("/api/segments/{a}/submit"),
+            json!({ "version": saved["version"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // The second transcriber gets A back blind: the first text is not shown.
+    let (_, claim2) = second
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(
+        (claim2["pass"].as_i64(), claim2["segment"]["id"].as_i64()),
+        (Some(2), Some(a)),
+        "{claim2}"
+    );
+    assert_ne!(claim2["segment"]["text_verbatim"], "今天天气很好");
+    // Claiming again resumes the same pass; the first transcriber is never offered their own.
+    let (_, again) = second
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(
+        (again["pass"].as_i64(), again["segment"]["id"].as_i64()),
+        (Some(2), Some(a))
+    );
+    let (_, next) = first
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(next["pass"], 1);
+    assert_ne!(next["segment"]["id"].as_i64(), Some(a));
+
+    let (s, _) = first
+        .put(
+            &format!("/api/segments/{a}/second-pass"),
+            json!({ "text": "x", "submit": true }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = second
+        .put(
+            &format!("/api/segments/{a}/second-pass"),
+            json!({ "text": "今天天汽很好", "submit": true }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // The segment itself is untouched by the second pass.
+    let (_, seg) = reviewer.get(&format!("/api/segments/{a}")).await;
+    assert_eq!(seg["text_verbatim"], "今天天气很好");
+
+    let (s, _) = first
+        .get(&format!("/api/projects/{project}/agreement"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, agr) = reviewer
+        .get(&format!("/api/projects/{project}/agreement"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{agr}");
+    assert_eq!(agr["segments"], 1);
+    assert_eq!(agr["pairs"][0]["errors"], 1);
+    assert_eq!(agr["pairs"][0]["second"]["user"], "second");
+    let cer = agr["cer"].as_f64().unwrap();
+    assert!((cer - 1.0 / 6.0).abs() < 1e-9, "{cer}");
 }

@@ -105,3 +105,40 @@ pub async fn members(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Valu
         .map(|r| Ok(serde_json::json!({ "name": r.try_get::<String, _>("name")?, "role": r.try_get::<String, _>("role")? })))
         .collect()
 }
+
+/// A project's settings as JSON.
+pub async fn settings(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
+    let r = sqlx::query(
+        "SELECT id, name, analysis_rate, conventions, second_pass_share FROM project WHERE id = ?",
+    )
+    .bind(project)
+    .fetch_one(db)
+    .await?;
+    let conventions: String = r.try_get("conventions")?;
+    Ok(serde_json::json!({
+        "id": r.try_get::<i64, _>("id")?,
+        "name": r.try_get::<String, _>("name")?,
+        "analysis_rate": r.try_get::<i64, _>("analysis_rate")?,
+        "conventions": serde_json::from_str::<serde_json::Value>(&conventions).unwrap_or_default(),
+        "second_pass_share": r.try_get::<f64, _>("second_pass_share")?,
+    }))
+}
+
+/// Changes the given settings.
+pub async fn update_settings(
+    db: &Db,
+    project: i64,
+    second_pass_share: Option<f64>,
+    conventions: Option<&serde_json::Value>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE project SET second_pass_share = COALESCE(?, second_pass_share), \
+         conventions = COALESCE(?, conventions) WHERE id = ?",
+    )
+    .bind(second_pass_share)
+    .bind(conventions.map(|c| c.to_string()))
+    .bind(project)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -72,10 +72,14 @@ pub async fn require(
     }
 }
 
-/// Routes: list and create projects, list and add members.
+/// Routes: list and create projects, read and change settings, list and add members.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/projects", get(list).post(create))
+        .route(
+            "/api/projects/{project}",
+            get(get_one).patch(update_settings),
+        )
         .route(
             "/api/projects/{project}/members",
             get(members).post(add_member),
@@ -147,4 +151,58 @@ async fn add_member(
         .ok_or_else(|| AppError::bad("no_such_user", "user", "no user has this name"))?;
     db::add_member(&state.db, project, member, req.role).await?;
     Ok(Json(json!({ "user": req.user, "role": req.role })))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    let role = role_in(&state, project, user).await?;
+    let mut settings = db::settings(&state.db, project).await?;
+    settings["role"] = json!(role.as_str());
+    Ok(Json(settings))
+}
+
+/// Project settings an admin may change; absent fields stay as they are.
+#[derive(Deserialize)]
+struct Settings {
+    /// Share of segments (0 to 1) transcribed a second time, blind, for agreement.
+    second_pass_share: Option<f64>,
+    /// Transcription conventions (markers, fillers, normalisation options) as JSON.
+    conventions: Option<serde_json::Value>,
+}
+
+async fn update_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    Json(req): Json<Settings>,
+) -> AppResult<Json<serde_json::Value>> {
+    require(&state, project, user, &[Role::Admin]).await?;
+    if req
+        .second_pass_share
+        .is_some_and(|share| !(0.0..=1.0).contains(&share))
+    {
+        return Err(AppError::bad(
+            "invalid_share",
+            "second_pass_share",
+            "the second-pass share is a number from 0 to 1",
+        ));
+    }
+    if req.conventions.as_ref().is_some_and(|c| !c.is_object()) {
+        return Err(AppError::bad(
+            "invalid_conventions",
+            "conventions",
+            "conventions are a JSON object",
+        ));
+    }
+    db::update_settings(
+        &state.db,
+        project,
+        req.second_pass_share,
+        req.conventions.as_ref(),
+    )
+    .await?;
+    Ok(Json(db::settings(&state.db, project).await?))
 }

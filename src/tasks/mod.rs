@@ -2,7 +2,11 @@
 //! recording and then time, under a lease (default 15 minutes). Claims run in one
 //! `BEGIN IMMEDIATE` transaction, so two transcribers never receive the same segment. A save
 //! renews the lease; a submit releases it; an expired lease frees the segment for others.
-//! A rejected segment goes back to the transcriber who submitted it.
+//! A rejected segment goes back to the transcriber who submitted it. A project's chosen share
+//! of submitted segments comes back once more, blind, to a second transcriber
+//! ([`second_pass`]), for agreement.
+
+pub mod second_pass;
 
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -26,6 +30,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/projects/{project}/claim", post(claim))
         .route("/api/segments/{segment}/submit", post(submit))
+        .route(
+            "/api/segments/{segment}/second-pass",
+            axum::routing::put(second_pass::save),
+        )
+        .route(
+            "/api/projects/{project}/agreement",
+            axum::routing::get(second_pass::agreement),
+        )
 }
 
 async fn claim(
@@ -36,31 +48,48 @@ async fn claim(
     projects::require(&state, project, user, &[Role::Transcriber, Role::Admin]).await?;
     let now = now_ms();
     let mut tx = begin_write(&state.db).await?;
-    // Own open work first (a reload resumes it), then rejected work returned to me, then the
-    // first free segment in recording and time order.
+    // Own open work first (a reload resumes it), then rejected work returned to me, then a
+    // second pass for agreement, then the first free segment in recording and time order.
     let next = sqlx::query(
-        "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
+        "SELECT s.id, CASE WHEN s.assignee_id = ? AND s.lease_until >= ? THEN 0 \
+                           WHEN s.status = 'rejected' THEN 1 ELSE 2 END AS rank \
+         FROM segment s JOIN recording r ON r.id = s.recording_id \
          WHERE r.project_id = ? AND r.status = 'ready' AND s.deleted = 0 AND ( \
            (s.status IN ('new', 'in_progress') AND (s.assignee_id IS NULL OR s.assignee_id = ? \
               OR s.lease_until IS NULL OR s.lease_until < ?)) \
            OR (s.status = 'rejected' AND s.assignee_id = ?)) \
-         ORDER BY CASE WHEN s.assignee_id = ? AND s.lease_until >= ? THEN 0 \
-                       WHEN s.status = 'rejected' THEN 1 ELSE 2 END, r.id, s.start_sample, s.id \
+         ORDER BY rank, r.id, s.start_sample, s.id \
          LIMIT 1",
     )
+    .bind(user.id)
+    .bind(now)
     .bind(project)
     .bind(user.id)
     .bind(now)
     .bind(user.id)
-    .bind(user.id)
-    .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(row) = next else {
+    let first = match next {
+        Some(row) => Some((row.try_get::<i64, _>("id")?, row.try_get::<i64, _>("rank")?)),
+        None => None,
+    };
+    let second = if first.is_none_or(|(_, rank)| rank >= 2) {
+        second_pass::claim(&mut tx, project, user.id, now).await?
+    } else {
+        None
+    };
+    if let Some(id) = second {
+        tx.commit().await?;
+        return Ok(Json(json!({
+            "segment": second_pass::blind_view(&state, id).await?,
+            "pass": 2,
+            "lease_until": now + LEASE_MS,
+        })));
+    }
+    let Some((id, _)) = first else {
         tx.commit().await?;
         return Ok(Json(json!({ "segment": null })));
     };
-    let id: i64 = row.try_get("id")?;
     sqlx::query("UPDATE segment SET assignee_id = ?, lease_until = ? WHERE id = ?")
         .bind(user.id)
         .bind(now + LEASE_MS)
@@ -68,9 +97,11 @@ async fn claim(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Json(
-        json!({ "segment": segdb::get(&state.db, id).await?, "lease_until": now + LEASE_MS }),
-    ))
+    Ok(Json(json!({
+        "segment": segdb::get(&state.db, id).await?,
+        "pass": 1,
+        "lease_until": now + LEASE_MS,
+    })))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,247 @@
+//! Double annotation for agreement: a project's `second_pass_share` of segments is transcribed
+//! a second time, blind, by another transcriber once the first has submitted. The second text
+//! lives in `second_pass` and never touches the segment; agreement compares the two.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::LEASE_MS;
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::db::{begin_write, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::projects::{self, Role};
+use crate::segments::db as segdb;
+use crate::text::metrics::{Agreement, inter_annotator};
+use crate::text::normalise::Normaliser;
+
+/// Whether segment `id` is picked for a second pass: a fixed multiplicative hash of the id
+/// below `share`, so the same segments stay picked and the share holds over any id range.
+/// The SQL below computes the same predicate.
+pub fn picked(id: i64, share: f64) -> bool {
+    (id * 7919).rem_euclid(1000) < share_permille(share)
+}
+
+fn share_permille(share: f64) -> i64 {
+    (share.clamp(0.0, 1.0) * 1000.0).round() as i64
+}
+
+/// Inside a claim's transaction: the caller's own live second pass, else the first segment
+/// that is picked, submitted (or approved) by someone else and not yet taken by a live second
+/// pass. Claims it and returns the segment id.
+pub(super) async fn claim(
+    tx: &mut Transaction<'static, Sqlite>,
+    project: i64,
+    user: i64,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
+    let own = sqlx::query(
+        "SELECT sp.segment_id FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
+         JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = ? AND sp.assignee_id = ? AND sp.status = 'in_progress' \
+           AND sp.lease_until >= ? AND s.deleted = 0 LIMIT 1",
+    )
+    .bind(project)
+    .bind(user)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let id = match own {
+        Some(row) => row.try_get::<i64, _>(0)?,
+        None => {
+            let share: f64 = sqlx::query("SELECT second_pass_share FROM project WHERE id = ?")
+                .bind(project)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
+            if share <= 0.0 {
+                return Ok(None);
+            }
+            let free = sqlx::query(
+                "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
+                 LEFT JOIN second_pass sp ON sp.segment_id = s.id \
+                 WHERE r.project_id = ? AND s.deleted = 0 AND s.status IN ('submitted', 'approved') \
+                   AND s.assignee_id <> ? AND (s.id * 7919) % 1000 < ? \
+                   AND (sp.segment_id IS NULL \
+                        OR (sp.status = 'in_progress' AND (sp.lease_until IS NULL OR sp.lease_until < ?))) \
+                 ORDER BY r.id, s.start_sample, s.id LIMIT 1",
+            )
+            .bind(project)
+            .bind(user)
+            .bind(share_permille(share))
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+            match free {
+                Some(row) => row.try_get::<i64, _>(0)?,
+                None => return Ok(None),
+            }
+        }
+    };
+    sqlx::query(
+        "INSERT INTO second_pass (segment_id, assignee_id, lease_until, status, updated_at) \
+         VALUES (?, ?, ?, 'in_progress', ?) \
+         ON CONFLICT (segment_id) DO UPDATE SET assignee_id = excluded.assignee_id, \
+           lease_until = excluded.lease_until, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(now + LEASE_MS)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(id))
+}
+
+/// The segment as a second transcriber sees it: the first transcriber's text is hidden and
+/// the box starts from the ASR hypothesis, or from the second transcriber's own saved text.
+pub(super) async fn blind_view(state: &AppState, id: i64) -> AppResult<serde_json::Value> {
+    let seg = segdb::get(&state.db, id).await?;
+    let own: String = sqlx::query("SELECT text FROM second_pass WHERE segment_id = ?")
+        .bind(id)
+        .fetch_one(&state.db)
+        .await?
+        .try_get(0)?;
+    let start = if own.is_empty() {
+        seg.asr_text.clone().unwrap_or_default()
+    } else {
+        own
+    };
+    let mut v = serde_json::to_value(&seg).map_err(anyhow::Error::from)?;
+    v["text_verbatim"] = json!(start);
+    v["text_display"] = json!("");
+    v["text_norm"] = json!("");
+    Ok(v)
+}
+
+/// A second transcriber's save; `submit` ends the pass.
+#[derive(Deserialize)]
+pub(super) struct SecondSave {
+    text: String,
+    #[serde(default)]
+    submit: bool,
+}
+
+/// `PUT /api/segments/{id}/second-pass`: only the holder of the second pass may save it; a save
+/// renews the lease.
+pub(super) async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<SecondSave>,
+) -> AppResult<Json<serde_json::Value>> {
+    let seg = segdb::get(&state.db, segment).await?;
+    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
+    projects::require(
+        &state,
+        rec.project_id,
+        user,
+        &[Role::Transcriber, Role::Admin],
+    )
+    .await?;
+    if req.text.chars().count() > 10_000 {
+        return Err(AppError::bad(
+            "text_too_long",
+            "text",
+            "a segment text has at most 10000 characters",
+        ));
+    }
+    let now = now_ms();
+    let mut tx = begin_write(&state.db).await?;
+    let done = sqlx::query(
+        "UPDATE second_pass SET text = ?, status = ?, lease_until = ?, updated_at = ? \
+         WHERE segment_id = ? AND assignee_id = ? AND status = 'in_progress'",
+    )
+    .bind(&req.text)
+    .bind(if req.submit {
+        "submitted"
+    } else {
+        "in_progress"
+    })
+    .bind(if req.submit {
+        None
+    } else {
+        Some(now + LEASE_MS)
+    })
+    .bind(now)
+    .bind(segment)
+    .bind(user.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Forbidden(
+            "this second pass is not yours, or it was already submitted".into(),
+        ));
+    }
+    Ok(Json(json!({
+        "segment": segment,
+        "text": req.text,
+        "status": if req.submit { "submitted" } else { "in_progress" },
+    })))
+}
+
+/// `GET /api/projects/{id}/agreement`: every double-annotated segment with both texts and its
+/// inter-annotator CER (edits over the mean length, after default normalisation), and the
+/// project total. For admins and reviewers.
+pub(super) async fn agreement(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    projects::require(&state, project, user, &[Role::Admin, Role::Reviewer]).await?;
+    let rows = sqlx::query(
+        "SELECT s.id, s.text_verbatim, s.assignee_id, a.name AS first_name, sp.text, \
+                sp.assignee_id AS second_id, b.name AS second_name \
+         FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
+         JOIN recording r ON r.id = s.recording_id \
+         LEFT JOIN app_user a ON a.id = s.assignee_id JOIN app_user b ON b.id = sp.assignee_id \
+         WHERE r.project_id = ? AND sp.status = 'submitted' AND s.deleted = 0 \
+         ORDER BY r.id, s.start_sample, s.id",
+    )
+    .bind(project)
+    .fetch_all(&state.db)
+    .await?;
+    let norm = Normaliser::default();
+    let mut total = Agreement::default();
+    let mut pairs = Vec::with_capacity(rows.len());
+    for r in rows {
+        let first: String = r.try_get("text_verbatim")?;
+        let second: String = r.try_get("text")?;
+        let a = inter_annotator(&first, &second, &norm);
+        total.add(a);
+        pairs.push(json!({
+            "segment": r.try_get::<i64, _>("id")?,
+            "first": { "user": r.try_get::<Option<String>, _>("first_name")?, "text": first },
+            "second": { "user": r.try_get::<String, _>("second_name")?, "text": second },
+            "errors": a.edits.errors(),
+            "cer": a.cer(),
+        }));
+    }
+    Ok(Json(json!({
+        "segments": pairs.len(),
+        "cer": total.cer(),
+        "normaliser": crate::text::normalise::NORMALISER_VERSION,
+        "pairs": pairs,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::picked;
+
+    #[test]
+    fn the_pick_holds_the_share_exactly_over_any_thousand_ids() {
+        for share in [0.0, 0.1, 0.25, 1.0] {
+            for start in [1, 777, 123_456] {
+                let n = (start..start + 1000)
+                    .filter(|&id| picked(id, share))
+                    .count();
+                assert_eq!(n, (share * 1000.0) as usize);
+            }
+        }
+    }
+}
