@@ -10,7 +10,12 @@ use fangyan::text::{NormaliseOptions, Normaliser};
 use serde_json::Value;
 
 fn expected(v: &Value) -> Counts {
-    let a: Vec<u64> = v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    let a: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
     Counts {
         s: a[0],
         d: a[1],
@@ -21,7 +26,10 @@ fn expected(v: &Value) -> Counts {
 
 #[test]
 fn counts_equal_sclite_and_jiwer_on_every_pair() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/metrics/expected.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/metrics/expected.json"
+    );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let pairs = doc["pairs"].as_array().unwrap();
     assert!(pairs.len() > 300);
@@ -34,12 +42,21 @@ fn counts_equal_sclite_and_jiwer_on_every_pair() {
         };
         let r = norm.normalise(p["ref"].as_str().unwrap());
         let h = norm.normalise(p["hyp"].as_str().unwrap());
-        for (field, how) in [("mixed", Tokenisation::Mixed), ("words", Tokenisation::Words)] {
-            for (tool, model) in [("sclite", CostModel::Sclite), ("jiwer", CostModel::Levenshtein)] {
+        for (field, how) in [
+            ("mixed", Tokenisation::Mixed),
+            ("words", Tokenisation::Words),
+        ] {
+            for (tool, model) in [
+                ("sclite", CostModel::Sclite),
+                ("jiwer", CostModel::Levenshtein),
+            ] {
                 let want = expected(&p[field][tool]);
                 let got = counts(&r, &h, how, model);
                 if got != want {
-                    failures.push(format!("{} {field} {tool}: want {want:?}, got {got:?}", p["id"]));
+                    failures.push(format!(
+                        "{} {field} {tool}: want {want:?}, got {got:?}",
+                        p["id"]
+                    ));
                 }
             }
             if p[field]["sclite"] != p[field]["jiwer"] {
@@ -47,7 +64,15 @@ fn counts_equal_sclite_and_jiwer_on_every_pair() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // The table must keep exercising the cases where the two tools disagree.
-    assert!(differ >= 10, "only {differ} pairs where sclite and jiwer differ");
+    assert!(
+        differ >= 10,
+        "only {differ} pairs where sclite and jiwer differ"
+    );
 }

@@ -307,9 +307,18 @@ mod tests {
     fn the_tools_differ_where_the_module_doc_says() {
         assert_eq!(counts("a b", "b c", CostModel::Sclite), (0, 1, 1, 2));
         assert_eq!(counts("a b", "b c", CostModel::Levenshtein), (2, 0, 0, 2));
-        assert_eq!(counts("a b c d e", "x y z a b", CostModel::Sclite), (0, 3, 3, 5));
-        assert_eq!(counts("a b c d e", "x y z a b", CostModel::Levenshtein), (5, 0, 0, 5));
-        assert_eq!(counts("a b c", "c a b", CostModel::Levenshtein), (0, 1, 1, 3));
+        assert_eq!(
+            counts("a b c d e", "x y z a b", CostModel::Sclite),
+            (0, 3, 3, 5)
+        );
+        assert_eq!(
+            counts("a b c d e", "x y z a b", CostModel::Levenshtein),
+            (5, 0, 0, 5)
+        );
+        assert_eq!(
+            counts("a b c", "c a b", CostModel::Levenshtein),
+            (0, 1, 1, 3)
+        );
     }
 
     #[test]

@@ -148,22 +148,44 @@ mod tests {
 
     #[test]
     fn cer_counts_characters_and_latin_words() {
-        let s = score("我用iPhone打电话", "我用 iphone 打电化", &Normaliser::default());
-        assert_eq!(s.chars, Counts { s: 1, d: 0, i: 0, n: 6 });
+        let s = score(
+            "我用iPhone打电话",
+            "我用 iphone 打电化",
+            &Normaliser::default(),
+        );
+        assert_eq!(
+            s.chars,
+            Counts {
+                s: 1,
+                d: 0,
+                i: 0,
+                n: 6
+            }
+        );
         assert_eq!(s.cer(), Some(1.0 / 6.0));
     }
 
     #[test]
     fn empty_reference_has_no_rate() {
         let s = score("", "多了", &Normaliser::raw());
-        assert_eq!(s.chars, Counts { s: 0, d: 0, i: 2, n: 0 });
+        assert_eq!(
+            s.chars,
+            Counts {
+                s: 0,
+                d: 0,
+                i: 2,
+                n: 0
+            }
+        );
         assert_eq!(s.cer(), None);
     }
 
     #[test]
     fn totals_are_sums_of_counts() {
         let n = Normaliser::raw();
-        let total: Score = [score("a b c d", "a b c d", &n), score("x", "y", &n)].into_iter().sum();
+        let total: Score = [score("a b c d", "a b c d", &n), score("x", "y", &n)]
+            .into_iter()
+            .sum();
         assert_eq!(total.wer(), Some(1.0 / 5.0));
     }
 

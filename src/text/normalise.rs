@@ -101,9 +101,32 @@ impl Default for NormaliseOptions {
 }
 
 const ERHUA_KEEP: [&str; 26] = [
-    "儿子", "儿女", "儿孙", "儿媳", "儿童", "儿科", "儿歌", "儿戏", "儿化", "女儿", "妻儿", "婴儿",
-    "幼儿", "孤儿", "胎儿", "少儿", "小儿", "男儿", "健儿", "宠儿", "患儿", "孙儿", "新生儿",
-    "托儿所", "正儿八经", "吊儿郎当",
+    "儿子",
+    "儿女",
+    "儿孙",
+    "儿媳",
+    "儿童",
+    "儿科",
+    "儿歌",
+    "儿戏",
+    "儿化",
+    "女儿",
+    "妻儿",
+    "婴儿",
+    "幼儿",
+    "孤儿",
+    "胎儿",
+    "少儿",
+    "小儿",
+    "男儿",
+    "健儿",
+    "宠儿",
+    "患儿",
+    "孙儿",
+    "新生儿",
+    "托儿所",
+    "正儿八经",
+    "吊儿郎当",
 ];
 
 /// The step names of the option string, in pipeline order.
@@ -159,7 +182,9 @@ impl NormaliseOptions {
                 "markers" => o.markers = on,
                 "t2s" => o.t2s = on,
                 "case" => o.case = on,
-                "digits-to-hanzi" | "hanzi" => o.numerals = policy(on, NumeralPolicy::DigitsToHanzi),
+                "digits-to-hanzi" | "hanzi" => {
+                    o.numerals = policy(on, NumeralPolicy::DigitsToHanzi)
+                }
                 "hanzi-to-digits" | "digits" => {
                     o.numerals = policy(on, NumeralPolicy::HanziToDigits)
                 }
@@ -188,7 +213,12 @@ impl NormaliseOptions {
             self.punct,
             self.join_cjk,
         ];
-        let steps: Vec<&str> = STEPS.iter().zip(on).filter(|(_, on)| *on).map(|(s, _)| *s).collect();
+        let steps: Vec<&str> = STEPS
+            .iter()
+            .zip(on)
+            .filter(|(_, on)| *on)
+            .map(|(s, _)| *s)
+            .collect();
         if steps.is_empty() {
             "none".into()
         } else {
@@ -232,7 +262,11 @@ impl Normaliser {
     /// Normalises one text.
     pub fn normalise(&self, text: &str) -> String {
         let o = &self.opts;
-        let mut t: String = if o.fullwidth { text.nfkc().collect() } else { text.to_string() };
+        let mut t: String = if o.fullwidth {
+            text.nfkc().collect()
+        } else {
+            text.to_string()
+        };
         if o.markers {
             t = strip_markers(&t, o.fillers, &o.marker_words);
         }
@@ -267,7 +301,8 @@ fn t2s(text: &str) -> String {
             .map_err(|e| tracing::error!("OpenCC t2s tables failed to load: {e}"))
             .ok()
     });
-    cc.as_ref().map_or_else(|| text.to_string(), |cc| cc.convert(text))
+    cc.as_ref()
+        .map_or_else(|| text.to_string(), |cc| cc.convert(text))
 }
 
 /// Removes marker spans. A span never crosses a line and is at most 64 characters, so an
@@ -317,7 +352,9 @@ fn strip_markers(text: &str, drop_fillers: bool, words: &[String]) -> String {
 /// `filler:呃` (any case) → `呃`.
 fn filler_marker(inner: &str) -> Option<&str> {
     let (name, word) = inner.split_once(':')?;
-    name.trim().eq_ignore_ascii_case("filler").then_some(word.trim())
+    name.trim()
+        .eq_ignore_ascii_case("filler")
+        .then_some(word.trim())
 }
 
 fn remove_fillers(text: &str, fillers: &[String]) -> String {
@@ -387,7 +424,9 @@ fn strip_punct(text: &str) -> String {
         let apostrophe = matches!(c, '\'' | '’')
             && k > 0
             && chars[k - 1].is_alphabetic()
-            && chars.get(k + 1).is_some_and(|n| n.is_alphabetic() && !is_cjk(*n));
+            && chars
+                .get(k + 1)
+                .is_some_and(|n| n.is_alphabetic() && !is_cjk(*n));
         if !apostrophe {
             out.push(' ');
         }
@@ -422,7 +461,10 @@ mod tests {
     #[test]
     fn each_step_alone() {
         assert_eq!(norm("fullwidth", "ＡＢＣ１２３，　好"), "ABC123, 好");
-        assert_eq!(norm("markers", "[noise]你好<unk>吗<|zh|>{breath}"), "你好 吗");
+        assert_eq!(
+            norm("markers", "[noise]你好<unk>吗<|zh|>{breath}"),
+            "你好 吗"
+        );
         assert_eq!(norm("markers", "[filler:呃]我"), "呃 我");
         assert_eq!(norm("markers,fillers", "[filler:呃]我"), "我");
         assert_eq!(norm("t2s", "這個東西很貴"), "这个东西很贵");
@@ -431,7 +473,10 @@ mod tests {
         assert_eq!(norm("hanzi-to-digits", "一百零五"), "105");
         assert_eq!(norm("fillers", "呃我啊去 um okay"), "我 去 um okay");
         assert_eq!(norm("erhua", "一点儿 哪儿 儿子 女儿"), "一点 哪 儿子 女儿");
-        assert_eq!(norm("punct", "你好，世界！don't stop."), "你好 世界 dont stop");
+        assert_eq!(
+            norm("punct", "你好，世界！don't stop."),
+            "你好 世界 dont stop"
+        );
         assert_eq!(norm("join-cjk", "今天 天气 ok 好"), "今天天气 ok 好");
     }
 
@@ -450,17 +495,28 @@ mod tests {
     #[test]
     fn default_pipeline() {
         let n = Normaliser::default();
-        assert_eq!(n.normalise("［笑］這個iPhone１２塊錢，呃，挺好的兒！"), "这个iphone十二块钱挺好的");
+        assert_eq!(
+            n.normalise("［笑］這個iPhone１２塊錢，呃，挺好的兒！"),
+            "这个iphone十二块钱挺好的"
+        );
         assert!(n.describe().starts_with(NORMALISER_VERSION));
     }
 
     #[test]
     fn option_strings_round_trip() {
-        for spec in ["none", "fullwidth,punct,case,t2s,markers", "default", "default,-erhua"] {
+        for spec in [
+            "none",
+            "fullwidth,punct,case,t2s,markers",
+            "default",
+            "default,-erhua",
+        ] {
             let o = NormaliseOptions::parse(spec).unwrap();
             assert_eq!(NormaliseOptions::parse(&o.steps()).unwrap(), o, "{spec}");
         }
-        assert_eq!(NormaliseOptions::parse("").unwrap(), NormaliseOptions::none());
+        assert_eq!(
+            NormaliseOptions::parse("").unwrap(),
+            NormaliseOptions::none()
+        );
         assert_eq!(
             NormaliseOptions::parse("fullwidth,bogus"),
             Err(UnknownStep("bogus".into()))

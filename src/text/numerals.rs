@@ -45,7 +45,8 @@ pub fn digits_to_hanzi(text: &str) -> String {
         let mut spoken = if year || int.len() >= 7 || (int.len() > 1 && int.starts_with('0')) {
             digit_by_digit(&int)
         } else {
-            int.parse::<u64>().map_or_else(|_| digit_by_digit(&int), cardinal)
+            int.parse::<u64>()
+                .map_or_else(|_| digit_by_digit(&int), cardinal)
         };
         if !frac.is_empty() {
             spoken.push('点');
@@ -186,7 +187,9 @@ pub fn hanzi_to_digits(text: &str) -> String {
 }
 
 fn whole_number(run: &[char], before_year: bool) -> Option<String> {
-    let has_unit = run.iter().any(|c| matches!(c, '十' | '百' | '千' | '万' | '亿'));
+    let has_unit = run
+        .iter()
+        .any(|c| matches!(c, '十' | '百' | '千' | '万' | '亿'));
     if !has_unit {
         if run.contains(&'两') || run.len() < 2 || (run.len() == 2 && !before_year) {
             return None;
@@ -310,8 +313,14 @@ mod tests {
 
     #[test]
     fn digits_to_hanzi_readings() {
-        assert_eq!(digits_to_hanzi("2024年花了105块"), "二零二四年花了一百零五块");
-        assert_eq!(digits_to_hanzi("电话13912345678"), "电话一三九一二三四五六七八");
+        assert_eq!(
+            digits_to_hanzi("2024年花了105块"),
+            "二零二四年花了一百零五块"
+        );
+        assert_eq!(
+            digits_to_hanzi("电话13912345678"),
+            "电话一三九一二三四五六七八"
+        );
         assert_eq!(digits_to_hanzi("3.5斤 50%"), "三点五斤 百分之五十");
         assert_eq!(digits_to_hanzi("007"), "零零七");
     }
@@ -324,14 +333,37 @@ mod tests {
         assert_eq!(hanzi_to_digits("三点五斤"), "3.5斤");
         assert_eq!(hanzi_to_digits("十二个"), "12个");
         assert_eq!(hanzi_to_digits("三万五千"), "35000");
-        for keep in ["一起", "十分", "三四个", "万一", "千万", "三万五", "三百五", "两个", "一点点"] {
+        for keep in [
+            "一起",
+            "十分",
+            "三四个",
+            "万一",
+            "千万",
+            "三万五",
+            "三百五",
+            "两个",
+            "一点点",
+        ] {
             assert_eq!(hanzi_to_digits(keep), keep);
         }
     }
 
     #[test]
     fn round_trip_of_cardinals() {
-        for n in [11, 19, 101, 999, 1001, 1010, 9999, 10_000, 10_101, 123_456, 20_000_000, 120_000_000] {
+        for n in [
+            11,
+            19,
+            101,
+            999,
+            1001,
+            1010,
+            9999,
+            10_000,
+            10_101,
+            123_456,
+            20_000_000,
+            120_000_000,
+        ] {
             let h = cardinal(n);
             assert_eq!(hanzi_to_digits(&h), n.to_string(), "{h}");
         }
