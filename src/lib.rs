@@ -11,7 +11,7 @@ pub mod analysis;
 pub mod app;
 /// Decode any recording, normalise it to a mono analysis copy, keep the original (pure core).
 pub mod audio;
-/// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, benchmarks.
+/// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, score, benchmarks.
 pub mod cli;
 /// The database pool, migrations and write transactions.
 pub mod db;

@@ -8,6 +8,7 @@ mod admin;
 mod analyze;
 mod bench;
 mod bench_analysis;
+mod score;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -83,6 +84,8 @@ enum Command {
     },
     /// Ingest and write peaks, pitch and intensity, voice-activity segments and a spectrogram.
     Analyze(analyze::AnalyzeArgs),
+    /// CER/WER of hypotheses against references (Kaldi `utt-id text` files), as JSON lines.
+    Score(score::ScoreArgs),
     /// Benchmarks that print their ratio against the peer tool.
     Bench {
         #[command(subcommand)]
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Analyze(args) => analyze::run(args),
+        Command::Score(args) => score::run(args),
         Command::Bench { what } => bench::run(what),
     };
     match result {
