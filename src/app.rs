@@ -5,13 +5,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{BoxError, Json, Router};
 use serde_json::json;
+use tower::ServiceBuilder;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::accounts::LoginThrottle;
 use crate::audio::Store;
 use crate::db::Db;
+use crate::error::AppError;
 use crate::jobs::Jobs;
 
 /// Server settings.
@@ -92,19 +99,58 @@ impl AppState {
     }
 }
 
-/// The whole API, stage by stage in the order data flows.
+/// Requests in flight beyond which new ones are refused at once (503 `overloaded`) rather
+/// than queued without bound.
+pub const MAX_IN_FLIGHT: usize = 1024;
+/// How long an ordinary request may take before it is answered 503 `timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole API, stage by stage in the order data flows, and its OpenAPI document.
+///
+/// Ordinary routes are bounded: at most [`MAX_IN_FLIGHT`] at once (the rest are shed) and
+/// [`REQUEST_TIMEOUT`] each. The upload and the event stream stay open as long as they need.
 pub fn router(state: AppState) -> Router {
     let max_upload = state.config.max_upload;
-    Router::new()
-        .route("/", get(home))
+    let bounded = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(crate::accounts::router())
         .merge(crate::projects::router())
-        .merge(crate::recordings::router(max_upload))
+        .merge(crate::recordings::router())
         .merge(crate::jobs::router())
         .merge(crate::segments::router())
         .merge(crate::tasks::router())
         .merge(crate::review::router())
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(refused))
+                .load_shed()
+                .concurrency_limit(MAX_IN_FLIGHT)
+                .timeout(REQUEST_TIMEOUT),
+        );
+    let (api, doc) = bounded
+        .merge(crate::recordings::upload_router(max_upload))
+        .merge(crate::jobs::stream_router())
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    api.route("/", get(home))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc) }
+            }),
+        )
         .with_state(state)
+}
+
+/// Answers a request the bounds refused, in the API's error shape.
+async fn refused(err: BoxError) -> AppError {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        AppError::Unavailable("timeout", "the request took too long; try again")
+    } else if err.is::<tower::load_shed::error::Overloaded>() {
+        AppError::Unavailable("overloaded", "the server is busy; try again in a moment")
+    } else {
+        AppError::Internal(anyhow::anyhow!(err))
+    }
 }
 
 async fn home() -> Json<serde_json::Value> {

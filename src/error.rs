@@ -40,6 +40,10 @@ pub enum AppError {
     /// 429: too many attempts.
     #[error("too many attempts; wait a minute and try again")]
     TooManyRequests,
+    /// 503: the server is at its limit of work in flight, or the request took too long; the
+    /// client may retry. The code is `overloaded` or `timeout`.
+    #[error("{1}")]
+    Unavailable(&'static str, &'static str),
     /// An ingest refusal: its own status and code.
     #[error(transparent)]
     Ingest(#[from] IngestError),
@@ -89,6 +93,7 @@ impl IntoResponse for AppError {
                 e.code(),
                 None,
             ),
+            AppError::Unavailable(code, _) => (StatusCode::SERVICE_UNAVAILABLE, *code, None),
             AppError::Internal(e) => {
                 tracing::error!("internal error: {e:#}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
@@ -98,6 +103,26 @@ impl IntoResponse for AppError {
             json!({ "error": { "code": code, "message": self.to_string(), "field": field } });
         (status, Json(body)).into_response()
     }
+}
+
+/// The error shape, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// The error.
+    error: ErrorDetail,
+}
+
+/// Inside [`ErrorBody`].
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, such as `not_found` or `unsupported_codec`.
+    code: String,
+    /// A sentence for people.
+    message: String,
+    /// The request field at fault, when there is one.
+    field: Option<String>,
 }
 
 /// Result alias for handlers.

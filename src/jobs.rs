@@ -4,11 +4,12 @@
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::{Json, Router};
 use futures_util::Stream;
 use serde::Serialize;
 use sqlx::Row;
@@ -194,10 +195,13 @@ pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec
 }
 
 /// Routes: job state and its event stream.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/jobs/{job}", get(get_job))
-        .route("/api/jobs/{job}/events", get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_job))
+}
+
+/// The event stream, apart because it stays open: no request timeout applies to it.
+pub fn stream_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
 async fn job_project(db: &Db, job: i64) -> AppResult<(i64, String, f64, Option<String>)> {
@@ -216,6 +220,7 @@ async fn job_project(db: &Db, job: i64) -> AppResult<(i64, String, f64, Option<S
     ))
 }
 
+#[utoipa::path(get, path = "/api/jobs/{job}", tag = "jobs", params(("job" = i64, Path, description = "job id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_job(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -228,6 +233,7 @@ async fn get_job(
     ))
 }
 
+#[utoipa::path(get, path = "/api/jobs/{job}/events", tag = "jobs", params(("job" = i64, Path, description = "job id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn events(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -19,6 +19,8 @@ pub mod db;
 pub mod error;
 /// Background jobs and their progress events.
 pub mod jobs;
+/// The OpenAPI document.
+pub mod openapi;
 /// Projects and roles.
 pub mod projects;
 /// Upload, the ingest job, audio and peaks over HTTP.

@@ -7,17 +7,18 @@ pub mod db;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -128,20 +129,21 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 /// Routes: login, logout, tokens.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/tokens", post(create_token))
-        .route("/api/me", axum::routing::get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(create_token))
+        .routes(routes!(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
     name: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/login", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
@@ -185,6 +187,7 @@ async fn login(
     ))
 }
 
+#[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<impl IntoResponse> {
     if let Some(secret) = cookie_token(&headers) {
         db::delete_session(&state.db, &secret_hash(&secret)).await?;
@@ -197,11 +200,12 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<
     Ok((out, Json(json!({ "ok": true }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenRequest {
     name: String,
 }
 
+#[utoipa::path(post, path = "/api/tokens", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create_token(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -212,6 +216,7 @@ async fn create_token(
     Ok(Json(json!({ "token": secret, "name": req.name })))
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn me(State(state): State<AppState>, user: CurrentUser) -> AppResult<impl IntoResponse> {
     let name = db::user_name(&state.db, user.id).await?;
     Ok(Json(json!({ "id": user.id, "name": name })))

@@ -4,18 +4,19 @@
 
 pub mod db;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 
 /// A member's role in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Manages the project: members, imports, settings.
@@ -73,19 +74,14 @@ pub async fn require(
 }
 
 /// Routes: list and create projects, read and change settings, list and add members.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/projects", get(list).post(create))
-        .route(
-            "/api/projects/{project}",
-            get(get_one).patch(update_settings),
-        )
-        .route(
-            "/api/projects/{project}/members",
-            get(members).post(add_member),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update_settings))
+        .routes(routes!(members, add_member))
 }
 
+#[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -94,11 +90,12 @@ async fn list(
     Ok(Json(json!({ "projects": projects })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateProject {
     name: String,
 }
 
+#[utoipa::path(post, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -122,6 +119,7 @@ async fn create(
     Ok(Json(json!({ "id": id, "name": name })))
 }
 
+#[utoipa::path(get, path = "/api/projects/{project}/members", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn members(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -133,12 +131,13 @@ async fn members(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddMember {
     user: String,
     role: Role,
 }
 
+#[utoipa::path(post, path = "/api/projects/{project}/members", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn add_member(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -153,6 +152,7 @@ async fn add_member(
     Ok(Json(json!({ "user": req.user, "role": req.role })))
 }
 
+#[utoipa::path(get, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -165,7 +165,7 @@ async fn get_one(
 }
 
 /// Project settings an admin may change; absent fields stay as they are.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Settings {
     /// Share of segments (0 to 1) transcribed a second time, blind, for agreement.
     second_pass_share: Option<f64>,
@@ -173,6 +173,7 @@ struct Settings {
     conventions: Option<serde_json::Value>,
 }
 
+#[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn update_settings(
     State(state): State<AppState>,
     user: CurrentUser,

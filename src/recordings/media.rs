@@ -37,6 +37,7 @@ pub(super) async fn ready(
 }
 
 /// The analysis copy, with Range support so `<audio>` can seek; immutable, so cacheable.
+#[utoipa::path(get, path = "/api/recordings/{recording}/audio", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn audio(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -82,6 +83,7 @@ pub(super) struct PeaksQuery {
 }
 
 /// Min/max per pixel (or exact samples when zoomed in) for a viewport.
+#[utoipa::path(get, path = "/api/recordings/{recording}/peaks", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn peaks(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -167,6 +169,7 @@ pub(super) struct TileQuery {
 }
 
 /// A spectrogram tile of samples `start..end`, as PNG or raw u8 rows (`raw=true`).
+#[utoipa::path(get, path = "/api/recordings/{recording}/spectrogram", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn spectrogram(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -243,6 +246,7 @@ pub(super) async fn spectrogram(
 }
 
 /// The pitch and intensity track computed after ingest.
+#[utoipa::path(get, path = "/api/recordings/{recording}/pitch", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn pitch(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -272,6 +276,7 @@ pub(super) struct ClipQuery {
 }
 
 /// A 16-bit WAV clip of samples `start..end` of the analysis copy (at most 10 minutes).
+#[utoipa::path(get, path = "/api/recordings/{recording}/clip", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn clip(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -5,12 +5,14 @@ pub mod db;
 mod media;
 
 use std::path::PathBuf;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
@@ -25,23 +27,24 @@ use crate::jobs::{self, JobEvent};
 use crate::projects::{self, Role};
 
 /// Routes of this stage. The upload route alone accepts large bodies.
-pub fn router(max_upload: usize) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/projects/{project}/recordings",
-            get(list).merge(post(upload).layer(DefaultBodyLimit::max(max_upload))),
-        )
-        .route("/api/recordings/{recording}", get(get_one))
-        .route("/api/recordings/{recording}/audio", get(media::audio))
-        .route("/api/recordings/{recording}/peaks", get(media::peaks))
-        .route(
-            "/api/recordings/{recording}/spectrogram",
-            get(media::spectrogram),
-        )
-        .route("/api/recordings/{recording}/pitch", get(media::pitch))
-        .route("/api/recordings/{recording}/clip", get(media::clip))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(media::audio))
+        .routes(routes!(media::peaks))
+        .routes(routes!(media::spectrogram))
+        .routes(routes!(media::pitch))
+        .routes(routes!(media::clip))
 }
 
+/// The upload route, apart because it streams for as long as the upload takes: it has its own
+/// body limit and no request timeout.
+pub fn upload_router(max_upload: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upload).layer(DefaultBodyLimit::max(max_upload)))
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -54,6 +57,7 @@ async fn list(
 }
 
 /// Streams the `file` field of a multipart upload to a temporary file, then queues ingest.
+#[utoipa::path(post, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), responses((status = 202, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -325,6 +329,7 @@ fn follow_up(store: &Store, sha: &str, rate: u32) -> std::io::Result<Vec<(i64, i
         .collect())
 }
 
+#[utoipa::path(get, path = "/api/recordings/{recording}", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -2,12 +2,13 @@
 //! comment. Nobody can approve a revision they wrote; the server checks it. A rejected segment
 //! returns to its transcriber's queue.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
@@ -17,12 +18,13 @@ use crate::projects::{self, Role};
 use crate::segments::db as segdb;
 
 /// Routes of this stage.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/projects/{project}/review", get(queue))
-        .route("/api/segments/{segment}/review", post(review))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(queue))
+        .routes(routes!(review))
 }
 
+#[utoipa::path(get, path = "/api/projects/{project}/review", tag = "review", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn queue(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -46,20 +48,21 @@ async fn queue(
     Ok(Json(json!({ "segments": segments })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Verdict {
     Approved,
     Rejected,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReviewRequest {
     verdict: Verdict,
     #[serde(default)]
     comment: String,
 }
 
+#[utoipa::path(post, path = "/api/segments/{segment}/review", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn review(
     State(state): State<AppState>,
     user: CurrentUser,

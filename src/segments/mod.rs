@@ -5,11 +5,12 @@
 
 pub mod db;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
@@ -20,19 +21,13 @@ use crate::projects::{self, Role};
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// Routes of this stage.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/recordings/{recording}/segments",
-            get(list).post(create),
-        )
-        .route(
-            "/api/segments/{segment}",
-            get(get_one).put(save).delete(delete),
-        )
-        .route("/api/segments/{segment}/revisions", get(revisions))
-        .route("/api/segments/{segment}/split", axum::routing::post(split))
-        .route("/api/segments/{segment}/merge", axum::routing::post(merge))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, save, delete))
+        .routes(routes!(revisions))
+        .routes(routes!(split))
+        .routes(routes!(merge))
 }
 
 async fn recording_access(
@@ -45,6 +40,7 @@ async fn recording_access(
     Ok((r.project_id, role, r.samples.unwrap_or(0)))
 }
 
+#[utoipa::path(get, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -56,7 +52,7 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewSegment {
     start_sample: i64,
     end_sample: i64,
@@ -86,6 +82,7 @@ fn check_text(text: &str) -> AppResult<()> {
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -118,6 +115,7 @@ async fn segment_access(
     Ok((seg, role, samples))
 }
 
+#[utoipa::path(get, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -127,7 +125,7 @@ async fn get_one(
 }
 
 /// A save: the version it is based on, a client save id, and the fields that change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Save {
     /// The version the client edited.
     pub version: i64,
@@ -147,6 +145,7 @@ pub struct Save {
     pub speaker_id: Option<i64>,
 }
 
+#[utoipa::path(put, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -191,6 +190,7 @@ struct DeleteQuery {
     save_id: String,
 }
 
+#[utoipa::path(delete, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -211,6 +211,7 @@ async fn delete(
     }
 }
 
+#[utoipa::path(get, path = "/api/segments/{segment}/revisions", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn revisions(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -222,7 +223,7 @@ async fn revisions(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SplitRequest {
     version: i64,
     save_id: String,
@@ -242,6 +243,7 @@ fn edit_response(outcome: db::EditOutcome) -> AppResult<Json<serde_json::Value>>
     }
 }
 
+#[utoipa::path(post, path = "/api/segments/{segment}/split", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn split(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -268,12 +270,13 @@ async fn split(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct MergeRequest {
     version: i64,
     save_id: String,
 }
 
+#[utoipa::path(post, path = "/api/segments/{segment}/merge", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn merge(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -8,12 +8,13 @@
 
 pub mod second_pass;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
@@ -26,20 +27,15 @@ use crate::segments::db as segdb;
 pub const LEASE_MS: i64 = 15 * 60 * 1000;
 
 /// Routes of this stage.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/projects/{project}/claim", post(claim))
-        .route("/api/segments/{segment}/submit", post(submit))
-        .route(
-            "/api/segments/{segment}/second-pass",
-            axum::routing::put(second_pass::save),
-        )
-        .route(
-            "/api/projects/{project}/agreement",
-            axum::routing::get(second_pass::agreement),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(claim))
+        .routes(routes!(submit))
+        .routes(routes!(second_pass::save))
+        .routes(routes!(second_pass::agreement))
 }
 
+#[utoipa::path(post, path = "/api/projects/{project}/claim", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn claim(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -104,11 +100,12 @@ async fn claim(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Submit {
     version: i64,
 }
 
+#[utoipa::path(post, path = "/api/segments/{segment}/submit", tag = "tasks", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn submit(
     State(state): State<AppState>,
     user: CurrentUser,

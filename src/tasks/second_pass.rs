@@ -118,7 +118,7 @@ pub(super) async fn blind_view(state: &AppState, id: i64) -> AppResult<serde_jso
 }
 
 /// A second transcriber's save; `submit` ends the pass.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct SecondSave {
     text: String,
     #[serde(default)]
@@ -127,6 +127,7 @@ pub(super) struct SecondSave {
 
 /// `PUT /api/segments/{id}/second-pass`: only the holder of the second pass may save it; a save
 /// renews the lease.
+#[utoipa::path(put, path = "/api/segments/{segment}/second-pass", tag = "tasks", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -187,6 +188,7 @@ pub(super) async fn save(
 /// `GET /api/projects/{id}/agreement`: every double-annotated segment with both texts and its
 /// inter-annotator CER (edits over the mean length, after default normalisation), and the
 /// project total. For admins and reviewers.
+#[utoipa::path(get, path = "/api/projects/{project}/agreement", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn agreement(
     State(state): State<AppState>,
     user: CurrentUser,

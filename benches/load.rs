@@ -1,0 +1,397 @@
+//! Load benchmark: many transcribers on loopback against the real server in a second process.
+//!
+//! `cargo bench --bench load -- [--users 200] [--seconds 30]`
+//!
+//! Setup goes through the library (one project, N transcribers, a real ingested recording, 4N
+//! segments), then `fangyan serve` is started as a child process on a free port. Each simulated
+//! transcriber logs in, claims a segment, and every 2 s fetches peaks for it and saves a new
+//! text with its version and a fresh save id; every fifth save it submits and claims the next.
+//! Afterwards every acknowledged save is looked up in the database: a missing revision, or a
+//! segment whose text is not the last acknowledged one, is a lost update.
+//!
+//! Prints p50/p99 latency per request kind and overall, errors and lost updates, and exits 1
+//! when the floor (p99 ≤ 50 ms, 0 errors, 0 lost updates) is missed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fangyan::app::{AppState, Config};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+const PERIOD: Duration = Duration::from_secs(2);
+const P99_FLOOR_MS: f64 = 50.0;
+
+#[derive(Default)]
+struct Tally {
+    latencies: HashMap<&'static str, Vec<f64>>,
+    errors: Vec<String>,
+    /// Acknowledged saves: (segment, save id, text), in acknowledgement order.
+    acked: Vec<(i64, String, String)>,
+}
+
+impl Tally {
+    fn record(&mut self, kind: &'static str, started: Instant) {
+        self.latencies
+            .entry(kind)
+            .or_default()
+            .push(started.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One project, `users` transcribers (one password hash shared, to keep setup quick), a real
+/// recording and `4 × users` segments over it. Returns the project id.
+async fn setup(dir: &std::path::Path, users: u64) -> i64 {
+    let state = AppState::open(Config::new(dir)).await.unwrap();
+    let project = fangyan::projects::db::create(&state.db, "load")
+        .await
+        .unwrap();
+    let hash = fangyan::accounts::hash_password("load-password").unwrap();
+    for i in 0..users {
+        let id = fangyan::accounts::db::create_user(&state.db, &format!("t{i:03}"), &hash)
+            .await
+            .unwrap();
+        fangyan::projects::db::add_member(
+            &state.db,
+            project,
+            id,
+            fangyan::projects::Role::Transcriber,
+        )
+        .await
+        .unwrap();
+    }
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/real/zh-funasr-binhai-query.wav");
+    let (recording, _) = fangyan::recordings::import_file(&state, project, &fixture)
+        .await
+        .unwrap();
+    state.jobs.drain().await;
+    let samples: i64 = sqlx::query("SELECT samples FROM recording WHERE id = ?")
+        .bind(recording)
+        .fetch_one(&state.db)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    sqlx::query("DELETE FROM segment WHERE recording_id = ?")
+        .bind(recording)
+        .execute(&state.db)
+        .await
+        .unwrap();
+    let span = samples / 8;
+    for i in 0..users * 4 {
+        let start = (i as i64 * 997) % (samples - span);
+        sqlx::query(
+            "INSERT INTO segment (recording_id, start_sample, end_sample, asr_text) VALUES (?, ?, ?, ?)",
+        )
+        .bind(recording)
+        .bind(start)
+        .bind(start + span)
+        .bind("滨海新区怎么走")
+        .execute(&state.db)
+        .await
+        .unwrap();
+    }
+    project
+}
+
+fn start_server(dir: &std::path::Path) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
+        .args(["serve", "--addr", &addr, "--data"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    (Server(child), format!("http://{addr}"))
+}
+
+/// One simulated transcriber until `deadline`.
+async fn transcriber(
+    base: String,
+    name: String,
+    project: i64,
+    deadline: Instant,
+    offset: Duration,
+    tally: Arc<Mutex<Tally>>,
+) {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({ "name": name, "password": "load-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "login {name}: {}", r.status());
+    tokio::time::sleep(offset).await;
+    let mut current: Option<(i64, i64, i64, i64)> = None; // (segment, version, start, end)
+    let mut saves = 0u64;
+    let mut tick = tokio::time::interval(PERIOD);
+    while Instant::now() < deadline {
+        tick.tick().await;
+        let (seg, version, start, end) = match current {
+            Some(c) => c,
+            None => {
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/api/projects/{project}/claim"))
+                    .send()
+                    .await;
+                let body: Value = match r {
+                    Ok(r) if r.status().is_success() => r.json().await.unwrap_or(Value::Null),
+                    Ok(r) => {
+                        let mut t = tally.lock().unwrap();
+                        t.errors.push(format!("claim: {}", r.status()));
+                        continue;
+                    }
+                    Err(e) => {
+                        tally.lock().unwrap().errors.push(format!("claim: {e}"));
+                        continue;
+                    }
+                };
+                tally.lock().unwrap().record("claim", t);
+                let s = &body["segment"];
+                let Some(id) = s["id"].as_i64() else { break };
+                let c = (
+                    id,
+                    s["version"].as_i64().unwrap(),
+                    s["start_sample"].as_i64().unwrap(),
+                    s["end_sample"].as_i64().unwrap(),
+                );
+                current = Some(c);
+                c
+            }
+        };
+        let t = Instant::now();
+        match http
+            .get(format!(
+                "{base}/api/recordings/1/peaks?start={start}&end={end}&width=800"
+            ))
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => {
+                let _ = r.bytes().await;
+                tally.lock().unwrap().record("peaks", t);
+            }
+            Ok(r) => tally
+                .lock()
+                .unwrap()
+                .errors
+                .push(format!("peaks: {}", r.status())),
+            Err(e) => tally.lock().unwrap().errors.push(format!("peaks: {e}")),
+        }
+        saves += 1;
+        let text = format!("{name} 第{saves}次 滨海新区怎么走");
+        let save_id = format!("{name}-{saves}");
+        let t = Instant::now();
+        let r = http
+            .put(format!("{base}/api/segments/{seg}"))
+            .json(&json!({ "version": version, "save_id": save_id, "text_verbatim": text }))
+            .send()
+            .await;
+        let version = match r {
+            Ok(r) if r.status().is_success() => {
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                let mut tl = tally.lock().unwrap();
+                tl.record("save", t);
+                tl.acked.push((seg, save_id, text));
+                body["version"].as_i64().unwrap_or(version)
+            }
+            Ok(r) => {
+                let s = r.status();
+                let body = r.text().await.unwrap_or_default();
+                tally
+                    .lock()
+                    .unwrap()
+                    .errors
+                    .push(format!("save: {s} {body}"));
+                version
+            }
+            Err(e) => {
+                tally.lock().unwrap().errors.push(format!("save: {e}"));
+                version
+            }
+        };
+        current = Some((seg, version, start, end));
+        if saves % 5 == 0 {
+            let t = Instant::now();
+            match http
+                .post(format!("{base}/api/segments/{seg}/submit"))
+                .json(&json!({ "version": version }))
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => tally.lock().unwrap().record("submit", t),
+                Ok(r) => tally
+                    .lock()
+                    .unwrap()
+                    .errors
+                    .push(format!("submit: {}", r.status())),
+                Err(e) => tally.lock().unwrap().errors.push(format!("submit: {e}")),
+            }
+            current = None;
+        }
+    }
+}
+
+/// Every acknowledged save must have its revision, and each segment must hold the text of its
+/// last acknowledged save.
+async fn lost_updates(dir: &std::path::Path, acked: &[(i64, String, String)]) -> usize {
+    let db = fangyan::db::connect(&dir.join("fangyan.sqlite"))
+        .await
+        .unwrap();
+    let mut lost = 0;
+    let mut last: HashMap<i64, &str> = HashMap::new();
+    for (seg, save_id, text) in acked {
+        let found = sqlx::query("SELECT text_verbatim FROM segment_revision WHERE save_id = ?")
+            .bind(save_id)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
+        match found {
+            Some(r) if r.try_get::<String, _>(0).unwrap() == *text => {}
+            _ => lost += 1,
+        }
+        last.insert(*seg, text);
+    }
+    for (seg, text) in last {
+        let now: String = sqlx::query("SELECT text_verbatim FROM segment WHERE id = ?")
+            .bind(seg)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        if now != text {
+            lost += 1;
+        }
+    }
+    lost
+}
+
+#[tokio::main]
+async fn main() {
+    let users = arg("--users", 200);
+    let seconds = arg("--seconds", 30);
+    let dir = tempfile::tempdir().unwrap();
+    let project = setup(dir.path(), users).await;
+    let (server, base) = start_server(dir.path());
+    let http = reqwest::Client::new();
+    let up = Instant::now();
+    while http.get(&base).send().await.is_err() {
+        assert!(
+            up.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    // Logins (argon2) are spread before the clock starts; each transcriber then starts at its
+    // own offset within the first period, as people do.
+    let deadline = Instant::now() + Duration::from_secs(seconds) + PERIOD;
+    let tasks: Vec<_> = (0..users)
+        .map(|i| {
+            let offset = PERIOD.mul_f64(i as f64 / users as f64) + PERIOD;
+            tokio::spawn(transcriber(
+                base.clone(),
+                format!("t{i:03}"),
+                project,
+                deadline,
+                offset,
+                tally.clone(),
+            ))
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    drop(server);
+    let tally = Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap();
+    let lost = lost_updates(dir.path(), &tally.acked).await;
+
+    println!("load: {users} transcribers on loopback, a save every {PERIOD:?} each, {seconds} s");
+    println!(
+        "{:<8} {:>8} {:>9} {:>9} {:>9}",
+        "request", "count", "p50 ms", "p99 ms", "max ms"
+    );
+    let mut all = Vec::new();
+    let mut kinds: Vec<_> = tally.latencies.into_iter().collect();
+    kinds.sort_by_key(|(k, _)| *k);
+    for (kind, mut v) in kinds {
+        v.sort_by(f64::total_cmp);
+        println!(
+            "{kind:<8} {:>8} {:>9.1} {:>9.1} {:>9.1}",
+            v.len(),
+            percentile(&v, 50.0),
+            percentile(&v, 99.0),
+            v.last().copied().unwrap_or(0.0)
+        );
+        all.extend(v);
+    }
+    all.sort_by(f64::total_cmp);
+    let p99 = percentile(&all, 99.0);
+    println!(
+        "{:<8} {:>8} {:>9.1} {:>9.1} {:>9.1}",
+        "all",
+        all.len(),
+        percentile(&all, 50.0),
+        p99,
+        all.last().copied().unwrap_or(0.0)
+    );
+    println!(
+        "errors: {}  acknowledged saves: {}  lost updates: {lost}",
+        tally.errors.len(),
+        tally.acked.len()
+    );
+    for e in tally.errors.iter().take(5) {
+        println!("  error: {e}");
+    }
+    let ok = p99 <= P99_FLOOR_MS && tally.errors.is_empty() && lost == 0;
+    println!(
+        "floor (p99 <= {P99_FLOOR_MS} ms, 0 errors, 0 lost): {}",
+        if ok { "met" } else { "MISSED" }
+    );
+    if !ok {
+        std::process::exit(1);
+    }
+}
