@@ -239,7 +239,7 @@ const BAD: &[(&str, &str, Option<usize>, Option<&str>)] = &[
         None,
         Some("segments[1].end"),
     ),
-    ("whisper-truncated-json.json", "bad_json", Some(5), None),
+    ("whisper-truncated-json.json", "bad_json", Some(4), None),
     (
         "whisper-word-end-before-start.json",
         "bad_field",
@@ -293,9 +293,9 @@ const BAD: &[(&str, &str, Option<usize>, Option<&str>)] = &[
         None,
     ),
     (
-        "textgrid-unknown-class-line-7.TextGrid",
+        "textgrid-unknown-class-line-8.TextGrid",
         "bad_syntax",
-        Some(7),
+        Some(8),
         None,
     ),
     (

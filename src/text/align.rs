@@ -209,9 +209,7 @@ fn rapidfuzz<T: PartialEq>(r: &[T], h: &[T]) -> Vec<Step> {
     let stride = n + 1;
     let mut dv = vec![0i8; stride * (m + 1)];
     let mut col: Vec<u32> = (0..=n as u32).collect();
-    for i in 1..=n {
-        dv[i] = 1;
-    }
+    dv[1..=n].fill(1);
     for j in 1..=m {
         let mut next = vec![0u32; n + 1];
         next[0] = j as u32;

@@ -12,6 +12,8 @@
 //! - Totals are sums of counts (S + D + I over ΣN), never means of per-utterance rates.
 //! - The default cost model is sclite's ([`CostModel::Sclite`]); jiwer's is available and can
 //!   give different S/D/I splits and even totals (see [`super::align`]).
+//! - jiwer's own `cer()` aligns every character *including spaces*, so on spaced or mixed text
+//!   it is not this CER; our fixture compares with `jiwer.process_words` on the same tokens.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -2,7 +2,7 @@
 //! import. No web, database or async code, so everything here can be tested alone.
 //!
 //! - [`normalise`]: the versioned normaliser and its options ([`numerals`] for the number
-//!   policy).
+//!   policy, [`steps`] for the other rewrites).
 //! - [`tokenise`], [`align`], [`metrics`]: tokens, sclite- and jiwer-exact alignments, scores,
 //!   agreement.
 //! - [`asr`]: parsers for the ASR output formats into one [`asr::Hypothesis`] model.
@@ -12,6 +12,7 @@ pub mod asr;
 pub mod metrics;
 pub mod normalise;
 pub mod numerals;
+pub mod steps;
 pub mod tokenise;
 
 pub use align::{CostModel, Counts};

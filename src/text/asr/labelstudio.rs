@@ -15,6 +15,16 @@ use super::{AsrError, Format, HypSegment, Hypothesis, check_range, join_text};
 
 const LS: &str = "Label Studio JSON";
 
+/// One audio region, gathered from the results that share its id.
+struct Region {
+    /// First-seen position, to keep the export's order within a task.
+    order: usize,
+    start: f64,
+    end: f64,
+    labels: Vec<String>,
+    text: Vec<String>,
+}
+
 pub(super) fn parse(text: &str) -> Result<Hypothesis, AsrError> {
     let v = value(text)?;
     let tasks = v
@@ -60,9 +70,7 @@ pub(super) fn parse(text: &str) -> Result<Hypothesis, AsrError> {
         let results = ann.get("result").and_then(Value::as_array).ok_or_else(|| {
             AsrError::field_at(LS, format!("{ap}.result"), "missing or not a list")
         })?;
-        // Region id → (start, end, labels, text lines), in first-seen order.
-        let mut regions: BTreeMap<String, (usize, f64, f64, Vec<String>, Vec<String>)> =
-            BTreeMap::new();
+        let mut regions: BTreeMap<String, Region> = BTreeMap::new();
         for (k, r) in results.iter().enumerate() {
             let rp = format!("{ap}.result[{k}]");
             let ro = obj(r, &rp, LS)?;
@@ -80,10 +88,14 @@ pub(super) fn parse(text: &str) -> Result<Hypothesis, AsrError> {
             })?;
             let id = opt_str(ro, "id", &rp, LS)?.map_or_else(|| format!("#{k}"), String::from);
             let next = regions.len();
-            let entry = regions
-                .entry(id)
-                .or_insert((next, start, end, Vec::new(), Vec::new()));
-            for (key, into) in [("labels", &mut entry.3), ("text", &mut entry.4)] {
+            let entry = regions.entry(id).or_insert(Region {
+                order: next,
+                start,
+                end,
+                labels: Vec::new(),
+                text: Vec::new(),
+            });
+            for (key, into) in [("labels", &mut entry.labels), ("text", &mut entry.text)] {
                 match val.get(key) {
                     None | Some(Value::Null) => {}
                     Some(Value::Array(items)) => {
@@ -110,20 +122,16 @@ pub(super) fn parse(text: &str) -> Result<Hypothesis, AsrError> {
             }
         }
         let mut task_segments: Vec<_> = regions.into_values().collect();
-        task_segments.sort_by_key(|r| r.0);
-        segments.extend(
-            task_segments
-                .into_iter()
-                .map(|(_, start, end, labels, text)| HypSegment {
-                    start_s: start,
-                    end_s: end,
-                    text: join_text(text.iter().map(String::as_str)),
-                    words: Vec::new(),
-                    speaker: None,
-                    labels,
-                    recording: recording.clone(),
-                }),
-        );
+        task_segments.sort_by_key(|r| r.order);
+        segments.extend(task_segments.into_iter().map(|r| HypSegment {
+            start_s: r.start,
+            end_s: r.end,
+            text: join_text(r.text.iter().map(String::as_str)),
+            words: Vec::new(),
+            speaker: None,
+            labels: r.labels,
+            recording: recording.clone(),
+        }));
     }
     segments.sort_by(|a, b| {
         a.recording
