@@ -197,7 +197,6 @@ async fn transcriber(
                     s["start_sample"].as_i64().unwrap(),
                     s["end_sample"].as_i64().unwrap(),
                 );
-                current = Some(c);
                 c
             }
         };
@@ -253,7 +252,7 @@ async fn transcriber(
             }
         };
         current = Some((seg, version, start, end));
-        if saves % 5 == 0 {
+        if saves.is_multiple_of(5) {
             let t = Instant::now();
             match http
                 .post(format!("{base}/api/segments/{seg}/submit"))

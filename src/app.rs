@@ -28,6 +28,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Largest upload accepted, in bytes.
     pub max_upload: usize,
+    /// Requests in flight beyond which new ones are refused at once (503 `overloaded`) rather
+    /// than queued without bound. Uploads and event streams are not counted.
+    pub max_in_flight: usize,
+    /// How long an ordinary request may take before it is answered 503 `timeout`.
+    pub request_timeout: Duration,
 }
 
 impl Config {
@@ -36,6 +41,8 @@ impl Config {
         Self {
             data_dir: data_dir.into(),
             max_upload: 2 << 30,
+            max_in_flight: 1024,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -99,18 +106,17 @@ impl AppState {
     }
 }
 
-/// Requests in flight beyond which new ones are refused at once (503 `overloaded`) rather
-/// than queued without bound.
-pub const MAX_IN_FLIGHT: usize = 1024;
-/// How long an ordinary request may take before it is answered 503 `timeout`.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The whole API, stage by stage in the order data flows, and its OpenAPI document.
 ///
-/// Ordinary routes are bounded: at most [`MAX_IN_FLIGHT`] at once (the rest are shed) and
-/// [`REQUEST_TIMEOUT`] each. The upload and the event stream stay open as long as they need.
+/// Ordinary routes are bounded: at most `max_in_flight` at once (the rest are shed) and
+/// `request_timeout` each (see [`Config`]). The upload and the event stream stay open as long as they need.
 pub fn router(state: AppState) -> Router {
-    let max_upload = state.config.max_upload;
+    let Config {
+        max_upload,
+        max_in_flight,
+        request_timeout,
+        ..
+    } = *state.config;
     let bounded = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(crate::accounts::router())
         .merge(crate::projects::router())
@@ -123,8 +129,8 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(refused))
                 .load_shed()
-                .concurrency_limit(MAX_IN_FLIGHT)
-                .timeout(REQUEST_TIMEOUT),
+                .concurrency_limit(max_in_flight)
+                .timeout(request_timeout),
         );
     let (api, doc) = bounded
         .merge(crate::recordings::upload_router(max_upload))
@@ -139,7 +145,18 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(doc) }
             }),
         )
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .with_state(state)
+}
+
+/// Unknown paths get the API's error shape too.
+async fn no_route() -> AppError {
+    AppError::NoRoute("no such endpoint; the API is described at /api/openapi.json")
+}
+
+async fn no_method() -> AppError {
+    AppError::NoRoute("this endpoint does not take this method; see /api/openapi.json")
 }
 
 /// Answers a request the bounds refused, in the API's error shape.

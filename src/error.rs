@@ -31,6 +31,9 @@ pub enum AppError {
     /// 404: does not exist, or the caller is not a member of its project.
     #[error("not found")]
     NotFound,
+    /// 404/405 from the router: no such endpoint, or not with this method. Code `no_route`.
+    #[error("{0}")]
+    NoRoute(&'static str),
     /// 409: the caller's version is stale; the body carries the current state.
     #[error("the segment was changed by someone else")]
     Conflict(serde_json::Value),
@@ -79,6 +82,10 @@ impl IntoResponse for AppError {
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+            AppError::NoRoute(m) if m.contains("method") => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            }
+            AppError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route", None),
             AppError::Conflict(current) => {
                 let body = json!({ "error": {
                     "code": "version_conflict", "message": self.to_string(), "field": "version",

@@ -28,8 +28,14 @@ struct Client {
 
 impl TestApp {
     async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = common::scratch();
-        let state = AppState::open(Config::new(dir.path())).await.unwrap();
+        let mut config = Config::new(dir.path());
+        configure(&mut config);
+        let state = AppState::open(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = fangyan::app::router(state.clone());
@@ -876,4 +882,126 @@ async fn a_share_of_submitted_segments_goes_blind_to_a_second_transcriber_for_ag
     assert_eq!(agr["pairs"][0]["second"]["user"], "second");
     let cer = agr["cer"].as_f64().unwrap();
     assert!((cer - 1.0 / 6.0).abs() < 1e-9, "{cer}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_routes_are_the_same_list() {
+    let app = TestApp::spawn().await;
+    let (_, admin, _, _) = app.project("p").await;
+    let (s, doc) = admin.get("/api/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|p| if p.starts_with('{') { "987654" } else { p })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            operations += 1;
+            let r = admin
+                .http
+                .request(m, format!("{}{concrete}", app.base))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            // Every documented operation reaches its handler: whatever it answers, the router
+            // did not refuse it.
+            let code = body["error"]["code"].as_str().unwrap_or_default();
+            assert!(
+                code != "no_route" && code != "method_not_allowed",
+                "{method} {path}: {status} {body}"
+            );
+            assert!(
+                !status.is_server_error(),
+                "{method} {path}: {status} {body}"
+            );
+        }
+    }
+    // The other direction: every annotated handler is in the document, and nothing is routed
+    // around the annotated list (`.route(` appears only for `/` and the document itself).
+    let mut annotated = 0;
+    let mut raw_routes = 0;
+    for entry in walk(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        annotated += text.matches("#[utoipa::path(").count();
+        raw_routes += text.matches(".route(").count();
+    }
+    assert_eq!(operations, annotated);
+    assert_eq!(raw_routes, 2, "a route was added outside the OpenAPI list");
+    // And a path nobody documented gets the error shape, not an empty 404.
+    let (s, body) = admin.get("/api/nothing-here").await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_route"))
+    );
+}
+
+fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_time_out_and_excess_requests_are_shed_in_the_error_shape() {
+    // Login hashes with argon2 (tens of milliseconds): longer than a 1 ms budget.
+    let app =
+        TestApp::spawn_with(|c| c.request_timeout = std::time::Duration::from_millis(1)).await;
+    app.user("ana").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/login", app.base))
+        .json(&json!({ "name": "ana", "password": "correct horse" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "timeout", "{body}");
+
+    let app = TestApp::spawn_with(|c| c.max_in_flight = 1).await;
+    app.user("ana").await;
+    let http = reqwest::Client::new();
+    let logins = (0..8).map(|_| {
+        http.post(format!("{}/api/login", app.base))
+            .json(&json!({ "name": "ana", "password": "correct horse" }))
+            .send()
+    });
+    let mut codes = Vec::new();
+    for r in futures_util::future::join_all(logins).await {
+        let r = r.unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        codes.push((status, body["error"]["code"].as_str().map(str::to_owned)));
+    }
+    assert!(codes.iter().any(|(s, _)| *s == StatusCode::OK), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .any(|(s, c)| *s == StatusCode::SERVICE_UNAVAILABLE
+                && c.as_deref() == Some("overloaded")),
+        "{codes:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{codes:?}"
+    );
 }
