@@ -191,13 +191,12 @@ async fn transcriber(
                 tally.lock().unwrap().record("claim", t);
                 let s = &body["segment"];
                 let Some(id) = s["id"].as_i64() else { break };
-                let c = (
+                (
                     id,
                     s["version"].as_i64().unwrap(),
                     s["start_sample"].as_i64().unwrap(),
                     s["end_sample"].as_i64().unwrap(),
-                );
-                c
+                )
             }
         };
         let t = Instant::now();
