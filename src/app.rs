@@ -74,7 +74,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let max_upload = state.config.max_upload;
     Router::new()
-        .route("/", get(home))
+        .route("/api", get(home))
+        .merge(crate::web::router())
         .merge(crate::accounts::router())
         .merge(crate::projects::router())
         .merge(crate::recordings::router(max_upload))

@@ -29,3 +29,5 @@ pub mod review;
 pub mod segments;
 /// Claim next, leases and submit.
 pub mod tasks;
+/// The browser workbench (embedded ES modules, CSP) and per-user settings.
+pub mod web;

@@ -80,6 +80,10 @@ pub fn router() -> Router<AppState> {
             "/api/projects/{project}/members",
             get(members).post(add_member),
         )
+        .route(
+            "/api/projects/{project}/speakers",
+            get(speakers).post(add_speaker),
+        )
 }
 
 async fn list(
@@ -147,4 +151,49 @@ async fn add_member(
         .ok_or_else(|| AppError::bad("no_such_user", "user", "no user has this name"))?;
     db::add_member(&state.db, project, member, req.role).await?;
     Ok(Json(json!({ "user": req.user, "role": req.role })))
+}
+
+async fn speakers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    role_in(&state, project, user).await?;
+    Ok(Json(
+        json!({ "speakers": db::speakers(&state.db, project).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct AddSpeaker {
+    code: String,
+}
+
+/// Adds a speaker by code (editors may: a transcriber meets new voices while listening).
+async fn add_speaker(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    Json(req): Json<AddSpeaker>,
+) -> AppResult<Json<serde_json::Value>> {
+    require(&state, project, user, &[Role::Admin, Role::Transcriber]).await?;
+    let code = req.code.trim();
+    if code.is_empty() || code.chars().count() > 100 {
+        return Err(AppError::bad(
+            "invalid_code",
+            "code",
+            "a speaker code has 1 to 100 characters",
+        ));
+    }
+    let id = db::add_speaker(&state.db, project, code)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => AppError::bad(
+                "code_taken",
+                "code",
+                "this project has a speaker with this code",
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(json!({ "id": id, "code": code })))
 }
