@@ -393,15 +393,29 @@ export class Timeline {
         }
       }
     }
+    // One polygon (upper edge left to right, lower edge back) instead of a rectangle per
+    // column: a single fill is far cheaper for the software rasteriser.
     ctx.fillStyle = '#2a4d8f';
+    ctx.beginPath();
+    let open = false;
+    let runStart = 0;
+    const closeRun = (end) => {
+      for (let x = end; x >= runStart; x--) ctx.lineTo(x + 1, mid - (cols[2 * x] / 32768) * half + 0.5);
+      ctx.closePath();
+    };
     for (let x = 0; x < W; x++) {
       const mn = cols[2 * x];
-      if (mn === Infinity) continue;
-      const y0 = mid - (cols[2 * x + 1] / 32768) * half;
-      const y1 = mid - (mn / 32768) * half;
-      ctx.fillRect(x, y0, 1, Math.max(1, y1 - y0));
+      if (mn === Infinity) {
+        if (open) { closeRun(x - 1); open = false; }
+        continue;
+      }
+      const y0 = mid - (cols[2 * x + 1] / 32768) * half - 0.5;
+      if (!open) { ctx.moveTo(x, y0); runStart = x; open = true; }
+      ctx.lineTo(x + 1, y0);
       this.hasWave = true;
     }
+    if (open) closeRun(W - 1);
+    ctx.fill();
   }
 
   /** A ready peak tile for (level, i), or a coarser (or one-level finer) cached stand-in. */
@@ -530,19 +544,34 @@ export class Timeline {
     const ctx = this.overview.getContext('2d');
     const W = this.W;
     const H = 40;
-    ctx.fillStyle = '#eef0f4';
-    ctx.fillRect(0, 0, W, H);
+    // The whole-file waveform is drawn once into an image; frames only copy it.
     const p = this.overviewPeaks;
-    if (p) {
-      ctx.fillStyle = '#6b7fa8';
-      const n = p.min.length;
-      for (let x = 0; x < W; x++) {
-        const i = Math.floor((x / W) * n);
-        const y0 = H / 2 - (p.max[i] / 32768) * (H / 2 - 2);
-        const y1 = H / 2 - (p.min[i] / 32768) * (H / 2 - 2);
-        ctx.fillRect(x, y0, 1, Math.max(1, y1 - y0));
+    const key = `${W}:${!!p}`;
+    if (this.overviewDrawn !== key) {
+      this.overviewDrawn = key;
+      const img = document.createElement('canvas');
+      img.width = this.overview.width;
+      img.height = this.overview.height;
+      const c = img.getContext('2d');
+      c.setTransform(img.width / W, 0, 0, img.height / H, 0, 0);
+      c.fillStyle = '#eef0f4';
+      c.fillRect(0, 0, W, H);
+      if (p) {
+        c.fillStyle = '#6b7fa8';
+        const n = p.min.length;
+        for (let x = 0; x < W; x++) {
+          const i = Math.floor((x / W) * n);
+          const y0 = H / 2 - (p.max[i] / 32768) * (H / 2 - 2);
+          const y1 = H / 2 - (p.min[i] / 32768) * (H / 2 - 2);
+          c.fillRect(x, y0, 1, Math.max(1, y1 - y0));
+        }
       }
+      this.overviewImage = img;
     }
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.overviewImage, 0, 0);
+    ctx.restore();
     const x0 = (this.start / this.samples) * W;
     const x1 = ((this.start + this.spp * W) / this.samples) * W;
     ctx.fillStyle = 'rgba(255, 200, 60, 0.35)';

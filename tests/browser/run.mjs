@@ -26,7 +26,8 @@ const projectId = (await admin.get('/api/projects')).data.projects.find((p) => p
 // The 10-hour recording is imported in the background while the other steps run: a generated
 // 10 h, 8 kHz FLAC of silence (810 KB) in its own project, uploaded through the API.
 const longProject = (await admin.post('/api/projects', { name: 'long' })).data.id;
-const longUpload = (async () => {
+const skipLong = !!process.env.FANGYAN_SKIP_LONG; // for quick local iterations only
+const longUpload = skipLong ? Promise.resolve(null) : (async () => {
   const form = new FormData();
   form.append('file', new Blob([fs.readFileSync(LONG)]), 'ten-hours.flac');
   const r = await admin.post(`/api/projects/${longProject}/recordings`, form);
@@ -59,7 +60,7 @@ const steps = [
   }],
 
   ['2 upload a file and watch progress reach ready', async () => {
-    await page.click('a.project-link');
+    await page.click('a.project-link:text-is("proj")');
     await page.waitForSelector('#upload-input');
     const seen = [];
     await page.exposeFunction('__progress', (v) => seen.push(v));
@@ -276,7 +277,8 @@ const steps = [
     let dialogs = 0;
     page.on('dialog', (d) => { dialogs++; d.dismiss(); });
     await page.goto(`${base}/#/r/${recId}`);
-    await page.waitForSelector('li.seg .preview');
+    await page.reload();
+    await page.waitForSelector(`li.seg[data-id="${made[0].id}"] .preview`);
     const shown = await page.$$eval('li.seg', (lis) => lis.map((li) => ({ id: +li.dataset.id, text: li.querySelector('.preview').textContent, dir: li.querySelector('.preview').getAttribute('dir') })));
     for (const m of made) {
       const row = shown.find((s) => s.id === m.id);
@@ -307,7 +309,7 @@ const steps = [
     assert(csp && csp.includes("default-src 'self'") && !csp.includes('unsafe-inline'), 'a strict CSP is sent');
   }],
 
-  ['speed: 10-hour recording, first paint, zoom and scroll frames', async () => {
+  ...(skipLong ? [] : [['speed: 10-hour recording, first paint, zoom and scroll frames', async () => {
     const longId = await longUpload;
     await waitFor(async () => (await admin.get(`/api/recordings/${longId}`)).data.status === 'ready', 'the 10-hour ingest', 180000, 500);
     const rec = (await admin.get(`/api/recordings/${longId}`)).data;
@@ -341,19 +343,19 @@ const steps = [
       return {
         frames: log.length,
         maxInterval: iv[iv.length - 1], p99Interval: iv[Math.floor(iv.length * 0.99)],
-        maxWork: work[work.length - 1], longTasks: window.__long,
+        maxWork: work[work.length - 1], meanWork: work.reduce((a, b) => a + b, 0) / work.length, longTasks: window.__long,
       };
     });
     await shot(p, '11-long-recording');
     console.log(`     first paint of the recording view: ${firstPaint.toFixed(0)} ms after navigation (limit 1000)`);
     console.log(`     zoom 10 h -> 1 s and scroll: ${stats.frames} frames, longest frame ${stats.maxInterval.toFixed(1)} ms ` +
-      `(p99 ${stats.p99Interval.toFixed(1)} ms), longest frame work ${stats.maxWork.toFixed(1)} ms, long tasks: ${stats.longTasks.length ? stats.longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'} (limit 50)`);
+      `(p99 ${stats.p99Interval.toFixed(1)} ms), frame work mean ${stats.meanWork.toFixed(1)} ms, max ${stats.maxWork.toFixed(1)} ms, long tasks: ${stats.longTasks.length ? stats.longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'} (limit 50)`);
     assert(firstPaint <= 1000, `first paint ≤ 1 s (${firstPaint.toFixed(0)} ms)`);
     assert(stats.frames > 30, 'frames were measured');
     assert(stats.maxInterval < 50, `every frame under 50 ms (longest ${stats.maxInterval.toFixed(1)} ms)`);
     assert(stats.longTasks.every((d) => d < 50), 'no long task of 50 ms or more');
     await p.close();
-  }],
+  }]]),
 ];
 
 let results;
