@@ -457,17 +457,28 @@ export class Timeline {
     } else {
       const a = this.start;
       const b = this.start + this.spp * this.W;
-      const draw = (t) => {
-        const x0 = this.xOf(t.start);
-        const x1 = this.xOf(t.end);
-        ctx.drawImage(t.bmp, x0, top, x1 - x0, height);
+      // Draws the part of tile t that covers samples [ra, rb).
+      const draw = (t, ra, rb) => {
+        ra = Math.max(ra, t.start);
+        rb = Math.min(rb, t.end);
+        if (rb <= ra) return;
+        const k = t.bmp.width / (t.end - t.start);
+        const x0 = this.xOf(ra);
+        const x1 = this.xOf(rb);
+        ctx.drawImage(t.bmp, (ra - t.start) * k, 0, Math.max(0.01, (rb - ra) * k), t.bmp.height, x0, top, x1 - x0, height);
       };
-      for (const lv of [level + 2, level + 1, level]) {
-        if (lv > SPEC_MAX_LEVEL + 2) continue;
-        const span = SPEC_TILE * 2 ** lv;
-        for (let i = Math.floor(a / span); i * span < b; i++) {
-          const t = this.specTile(lv, i, false);
-          if (t) draw(t);
+      // Each region is drawn once: from its own tile, else a coarser one covering it, else
+      // the two finer halves (zooming out). Scaled image draws are the costliest raster work.
+      const span = SPEC_TILE * 2 ** level;
+      for (let i = Math.floor(a / span); i * span < b; i++) {
+        const ra = Math.max(a, i * span);
+        const rb = Math.min(b, (i + 1) * span);
+        let t = this.specTile(level, i, false);
+        for (let up = 1; !t && up <= 3; up++) t = this.specTile(level + up, Math.floor(i / 2 ** up), false);
+        if (t) { draw(t, ra, rb); continue; }
+        for (const half of [2 * i, 2 * i + 1]) {
+          const f = level > 3 ? this.specTile(level - 1, half, false) : null;
+          if (f) draw(f, ra, rb);
         }
       }
     }

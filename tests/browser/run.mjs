@@ -249,6 +249,18 @@ const steps = [
     await page.waitForSelector('#help');
     const overlay = await page.$$eval('#help kbd[data-action]', (ks) => ks.map((k) => k.textContent));
     await shot(page, '05-help');
+    // Remap play/pause to Alt+Q: stored on the server, and the new key works.
+    await page.click('#help tr:first-child button');
+    await page.keyboard.press('Alt+Q');
+    await waitFor(async () => (await admin.get('/api/me/settings')).data.shortcuts?.playPause === 'Alt+Q', 'the remapping to reach the server');
+    assertEq(await page.textContent('#help kbd[data-action=playPause]'), 'Alt+Q', 'the overlay shows the new key');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Alt+Q');
+    await waitFor(() => page.evaluate(() => !window.__fangyan.audio.paused), 'Alt+Q to play');
+    await page.keyboard.press('Alt+Q');
+    await page.keyboard.press('F1');
+    await page.click('#help .buttons button:first-child');
+    await waitFor(async () => !(await admin.get('/api/me/settings')).data.shortcuts?.playPause, 'the reset to reach the server');
     await page.keyboard.press('Escape');
     const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
     const section = readme.split('## Keyboard shortcuts')[1].split('\n## ')[0];
