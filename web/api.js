@@ -44,7 +44,7 @@ const q = (o) => new URLSearchParams(o).toString();
 export const login = (name, password) => call('POST', '/api/login', { name, password });
 export const logout = () => call('POST', '/api/logout');
 export const me = () => call('GET', '/api/me', undefined, { quiet: true });
-export const settings = () => call('GET', '/api/me/settings');
+export const settings = () => call('GET', '/api/me/settings', undefined, { quiet: true });
 export const saveSettings = (s) => call('PUT', '/api/me/settings', s);
 
 export const projects = () => call('GET', '/api/projects');

@@ -128,8 +128,8 @@ async function start() {
     }
   });
   try {
-    session.user = await api.me();
-    await keys.loadSettings();
+    // Both at once: the settings answer 401 too when nobody is logged in.
+    [session.user] = await Promise.all([api.me(), keys.loadSettings()]);
   } catch {
     session.user = null;
   }

@@ -76,7 +76,7 @@ export class Timeline {
       c.height = Math.floor(hgt * dpr);
       c.style.width = this.W + 'px';
       c.style.height = hgt + 'px';
-      c.getContext('2d').setTransform(dpr, 0, 0, dpr, 0, 0);
+      c.getContext('2d', { alpha: false }).setTransform(dpr, 0, 0, dpr, 0, 0);
     }
     this.overviewDrawn = null;
   }
@@ -277,8 +277,7 @@ export class Timeline {
       const centre = this.start + this.spp * this.W / 2;
       const tCentre = this.tStart + this.tSpp * this.W / 2;
       const c = centre + (tCentre - centre) * k;
-      this.spp = Math.exp(ls);
-      this.start = c - this.spp * this.W / 2;
+      [this.start, this.spp] = this.clampView(c - Math.exp(ls) * this.W / 2, Math.exp(ls));
       if (Math.abs(Math.log(this.tSpp / this.spp)) < 0.003 && Math.abs(this.tStart - this.start) < this.spp) {
         this.spp = this.tSpp; this.start = this.tStart;
       }

@@ -323,7 +323,7 @@ const steps = [
 
   ...(skipLong ? [] : [['speed: 10-hour recording, first paint, zoom and scroll frames', async () => {
     const longId = await longUpload;
-    await waitFor(async () => (await admin.get(`/api/recordings/${longId}`)).data.status === 'ready', 'the 10-hour ingest', 180000, 500);
+    await waitFor(async () => (await admin.get(`/api/recordings/${longId}`)).data.status === 'ready', 'the 10-hour ingest', 600000, 500);
     const rec = (await admin.get(`/api/recordings/${longId}`)).data;
     assert(rec.samples / rec.analysis_rate > 9.9 * 3600, 'the recording is 10 hours long');
     const p = await context.newPage();

@@ -23,6 +23,9 @@ function toast(msg) {
 }
 
 export async function render(main, params) {
+  // Everything the first paint needs is asked for at once.
+  const segP = api.segments(params.recording).catch((e) => e);
+  const projP = api.projects();
   const rec = await api.recording(params.recording);
   if (rec.status !== 'ready') {
     main.appendChild(h('p', { class: 'error' }, `This recording is ${rec.status}.`));
@@ -33,8 +36,9 @@ export async function render(main, params) {
   const stateKey = `fangyan.view.${rec.id}`;
   const saved = JSON.parse(localStorage.getItem(stateKey) || '{}');
   const [{ projects }, segList, spk] = await Promise.all([
-    api.projects(), api.segments(rec.id), api.speakers(rec.project_id).catch(() => ({ speakers: [] })),
+    projP, segP, api.speakers(rec.project_id).catch(() => ({ speakers: [] })),
   ]);
+  if (segList instanceof Error) throw segList;
   const project = projects.find((p) => p.id === rec.project_id) || { name: '', role: 'reviewer' };
   const canEdit = project.role !== 'reviewer';
   let speakers = spk.speakers;
