@@ -456,6 +456,8 @@ export class Timeline {
     } else {
       const a = this.start;
       const b = this.start + this.spp * this.W;
+      // Nearest-neighbour scaling: tiles are near 1:1 anyway, and it is the cheaper raster path.
+      ctx.imageSmoothingEnabled = false;
       // Draws the part of tile t that covers samples [ra, rb).
       const draw = (t, ra, rb) => {
         ra = Math.max(ra, t.start);

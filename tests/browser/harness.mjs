@@ -47,13 +47,16 @@ function cli(data, args, input) {
 }
 
 /** A server with users admin, transcriber, reviewer (password = name + "-pw") in project "proj". */
-export async function startServer() {
-  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'fangyan-browser-'));
-  for (const u of ['admin', 'transcriber', 'reviewer']) cli(data, ['user', 'add', u, '--password-stdin'], `${u}-pw\n`);
-  cli(data, ['project', 'create', 'proj']);
-  cli(data, ['project', 'add-member', 'proj', 'admin', '--role', 'admin']);
-  cli(data, ['project', 'add-member', 'proj', 'transcriber', '--role', 'transcriber']);
-  cli(data, ['project', 'add-member', 'proj', 'reviewer', '--role', 'reviewer']);
+/** With `data`, serves that directory as it is instead. */
+export async function startServer(opts = {}) {
+  const data = opts.data || fs.mkdtempSync(path.join(os.tmpdir(), 'fangyan-browser-'));
+  if (!opts.data) {
+    for (const u of ['admin', 'transcriber', 'reviewer']) cli(data, ['user', 'add', u, '--password-stdin'], `${u}-pw\n`);
+    cli(data, ['project', 'create', 'proj']);
+    cli(data, ['project', 'add-member', 'proj', 'admin', '--role', 'admin']);
+    cli(data, ['project', 'add-member', 'proj', 'transcriber', '--role', 'transcriber']);
+    cli(data, ['project', 'add-member', 'proj', 'reviewer', '--role', 'reviewer']);
+  }
   const port = await freePort();
   const proc = spawn(binary(), ['serve', '--addr', `127.0.0.1:${port}`, '--data', data], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -74,7 +77,7 @@ export async function startServer() {
     stderr: () => stderr,
     stop() {
       proc.kill('SIGTERM');
-      fs.rmSync(data, { recursive: true, force: true });
+      if (!opts.data) fs.rmSync(data, { recursive: true, force: true });
     },
   };
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import {
   repo, shots, assert, assertEq, startServer, apiClient, launch, loginContext, waitFor, runSteps,
 } from './harness.mjs';
+import { measureLongRecording } from './speed.mjs';
 
 const FIXTURE = path.join(repo, 'fixtures/real/en-librispeech-1995-1837-0001.wav');
 const LONG = path.join(repo, 'fixtures/bad/unusual/silence_10h_8k.flac');
@@ -326,47 +327,7 @@ const steps = [
     await waitFor(async () => (await admin.get(`/api/recordings/${longId}`)).data.status === 'ready', 'the 10-hour ingest', 600000, 500);
     const rec = (await admin.get(`/api/recordings/${longId}`)).data;
     assert(rec.samples / rec.analysis_rate > 9.9 * 3600, 'the recording is 10 hours long');
-    const p = await context.newPage();
-    await p.goto(`${base}/#/projects`);
-    await p.waitForSelector('a.project-link');
-    await p.goto(`${base}/#/r/${longId}`);
-    await p.reload();
-    await p.waitForSelector('canvas.timeline[data-painted]', { timeout: 10000 });
-    const firstPaint = await p.evaluate(() => performance.getEntriesByName('fangyan:first-paint')[0].startTime);
-    await p.evaluate(() => {
-      window.__long = [];
-      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: 'longtask' });
-      window.__fangyan.timeline.frameLog = [];
-    });
-    await p.click('canvas.timeline', { position: { x: 640, y: 60 } });
-    // Zoom from the whole file to a one-second view with the keyboard, then scroll by wheel.
-    for (let i = 0; i < 15; i++) { await p.keyboard.press('Alt+Equal'); await p.waitForTimeout(60); }
-    await waitFor(() => p.evaluate(() => { const t = window.__fangyan.timeline; return t.spp === t.tSpp; }), 'the zoom animation to settle', 10000);
-    const span = await p.evaluate(() => { const t = window.__fangyan.timeline; return (t.spp * t.W) / t.rate; });
-    assert(span > 0.5 && span < 2, `the view spans about one second (${span.toFixed(3)} s)`);
-    await p.mouse.move(640, 300);
-    for (let i = 0; i < 40; i++) { await p.mouse.wheel(0, 120); await p.waitForTimeout(25); }
-    await p.waitForTimeout(500);
-    const stats = await p.evaluate(() => {
-      const log = window.__fangyan.timeline.frameLog.slice(1);
-      window.__fangyan.timeline.frameLog = null;
-      const iv = log.map((f) => f.interval).sort((a, b) => a - b);
-      const work = log.map((f) => f.work).sort((a, b) => a - b);
-      return {
-        frames: log.length,
-        maxInterval: iv[iv.length - 1], p99Interval: iv[Math.floor(iv.length * 0.99)],
-        maxWork: work[work.length - 1], meanWork: work.reduce((a, b) => a + b, 0) / work.length, longTasks: window.__long,
-      };
-    });
-    await shot(p, '11-long-recording');
-    console.log(`     first paint of the recording view: ${firstPaint.toFixed(0)} ms after navigation (limit 1000)`);
-    console.log(`     zoom 10 h -> 1 s and scroll: ${stats.frames} frames, longest frame ${stats.maxInterval.toFixed(1)} ms ` +
-      `(p99 ${stats.p99Interval.toFixed(1)} ms), frame work mean ${stats.meanWork.toFixed(1)} ms, max ${stats.maxWork.toFixed(1)} ms, long tasks: ${stats.longTasks.length ? stats.longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'} (limit 50)`);
-    assert(firstPaint <= 1000, `first paint ≤ 1 s (${firstPaint.toFixed(0)} ms)`);
-    assert(stats.frames > 30, 'frames were measured');
-    assert(stats.maxInterval < 50, `every frame under 50 ms (longest ${stats.maxInterval.toFixed(1)} ms)`);
-    assert(stats.longTasks.every((d) => d < 50), 'no long task of 50 ms or more');
-    await p.close();
+    await measureLongRecording(context, base, longId, shot);
   }]]),
 ];
 
