@@ -156,6 +156,10 @@ const steps = [
     await waitFor(async () => (await selectedId(page)) === segIds[idx + 1], 'Alt+ArrowDown selects the next segment');
     await page.keyboard.press('Alt+ArrowUp');
     await waitFor(async () => (await selectedId(page)) === cur, 'Alt+ArrowUp comes back');
+    // While an input method composes (pinyin), Enter belongs to the IME: nothing happens.
+    await page.evaluate(() => document.activeElement.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', code: 'Enter', keyCode: 229, isComposing: true, bubbles: true })));
+    await page.waitForTimeout(200);
+    assertEq(await selectedId(page), cur, 'Enter during IME composition is ignored');
     await page.keyboard.press('End');
     await page.keyboard.type('。');
     await page.keyboard.press('Enter');
