@@ -35,7 +35,12 @@ export async function render(main, { project }) {
     clear(recBody);
     for (const r of recordings) recBody.appendChild(row(r));
     if (!recordings.length) recBody.appendChild(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No recordings yet.')));
+    // Imports started elsewhere (another tab, the CLI) have no event stream here: poll them.
+    clearTimeout(poll);
+    if (!closed && recordings.some((r) => r.status === 'importing')) poll = setTimeout(() => refresh().catch(() => {}), 3000);
   }
+  let poll = 0;
+  let closed = false;
 
   function row(r) {
     const progress = h('progress', { max: 1, value: r.status === 'ready' ? 0 : 0 });
@@ -158,5 +163,5 @@ export async function render(main, { project }) {
       h('section', {}, h('h2', {}, 'Members'), memberList, p.role === 'admin' ? memberForm : null),
       h('section', {}, h('h2', {}, 'Speakers'), speakerList, p.role !== 'reviewer' ? speakerForm : null)));
   await Promise.all([refresh(), loadPeople()]);
-  return () => { window.removeEventListener('keydown', onKey); sources.forEach((s) => s.close()); };
+  return () => { closed = true; clearTimeout(poll); window.removeEventListener('keydown', onKey); sources.forEach((s) => s.close()); };
 }
