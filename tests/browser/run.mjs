@@ -88,6 +88,7 @@ const steps = [
     }
     assert(segs.length >= 3, `the recording has segments (${segs.length}, ${rec.samples} samples)`);
     segIds = segs.map((s) => s.id);
+    assertEq((await admin.post(`/api/projects/${projectId}/speakers`, { code: 'SPK01' })).status, 200, 'a speaker is added');
   }],
 
   ['3 open the recording and play it', async () => {
@@ -102,7 +103,7 @@ const steps = [
     await waitFor(() => page.evaluate(() => window.__fangyan.audio.paused), 'Tab pauses');
   }],
 
-  ['4 edit text, split, merge and drag a boundary', async () => {
+  ['4 edit text, split, merge, drag a boundary, assign a speaker', async () => {
     const first = segIds[0];
     await page.click(`li.seg[data-id="${first}"] .when`);
     await typeInEditor(page, '今天天气很好我们去公园');
@@ -146,6 +147,12 @@ const steps = [
     const moved = (s.end_sample - after.end_sample) / spp;
     assert(moved > 25 && moved < 55, `the end moved about 40 px left (moved ${moved.toFixed(1)} px, snapping ±8)`);
     await shot(page, '04-drag');
+    // Assign the speaker from the keyboard: the segment moves to that speaker's lane.
+    await page.keyboard.press('Alt+K');
+    await saved(page);
+    const spk = (await admin.get(`/api/projects/${projectId}/speakers`)).data.speakers[0];
+    assertEq((await admin.get(`/api/segments/${first}`)).data.speaker_id, spk.id, 'Alt+K assigns the speaker');
+    assertEq(await page.evaluate(() => window.__fangyan.timeline.lanes.length), 2, 'a lane for the speaker appears');
   }],
 
   ['5 save and next from the keyboard only', async () => {

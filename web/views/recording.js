@@ -139,7 +139,7 @@ export async function render(main, params) {
     playhead: position,
     isPlaying,
     speakerName,
-    onSeek: (secs) => { range = null; audio.currentTime = secs; playhead = secs; persist(); },
+    onSeek: (secs) => { range = null; audio.currentTime = secs; playhead = secs; timeLabel.textContent = fmtTime(secs); persist(); },
     onSelect: (s, play) => { select(s.id, { focus: true }); if (play) playSegment(s); },
     onBoundary: (s, edge, sample) => setBounds(s, edge === 'start' ? sample : s.start_sample, edge === 'end' ? sample : s.end_sample),
   });
@@ -232,8 +232,6 @@ export async function render(main, params) {
       refresh();
       tl.dirty = true;
     });
-    area.addEventListener('select', persistCaret);
-    area.addEventListener('keyup', persistCaret);
     refresh();
     const el = h('div', { class: 'editor' }, area,
       h('div', { class: 'meta' }, h('label', {}, 'Speaker ', spkSel), cerEl,
@@ -242,7 +240,6 @@ export async function render(main, params) {
     li.appendChild(el);
     editor = { el, area, seg: s, refresh };
   }
-  function persistCaret() { /* the caret is read at split time */ }
 
   function select(id, { focus = false, scroll = true } = {}) {
     selId = id;
