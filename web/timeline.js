@@ -284,15 +284,17 @@ export class Timeline {
       this.dirty = true;
     }
     const playing = this.opts.isPlaying();
+    this.lastDrew = false;
     if (this.dirty || playing || this.drag) {
       this.requestTarget();
       this.draw();
       this.dirty = false;
+      this.lastDrew = true;
     }
     if (this.frameLog) {
       const work = performance.now() - t0;
       const interval = this.lastFrame ? now - this.lastFrame : 0;
-      this.frameLog.push({ work, interval });
+      this.frameLog.push({ work, interval, spp: this.spp, drew: this.lastDrew });
     }
     this.lastFrame = now;
   }
