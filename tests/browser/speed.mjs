@@ -28,10 +28,12 @@ export async function measureLongRecording(context, base, longId, shot) {
   throw last;
 }
 
-async function measureOnce(context, base, longId, shot, attempt) {
+export async function measureOnce(context, base, longId, shot, attempt) {
   const p = await context.newPage();
   await p.goto(`${base}/#/projects`);
   await p.waitForSelector('a.project-link');
+  // Start from the whole file: forget the zoom a previous attempt left behind.
+  await p.evaluate((id) => localStorage.removeItem(`fangyan.view.${id}`), longId);
   await p.goto(`${base}/#/r/${longId}`);
   await p.reload();
   await p.waitForSelector('canvas.timeline[data-painted]', { timeout: 10000 });
