@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::segments::router())
         .merge(crate::tasks::router())
         .merge(crate::review::router())
+        .merge(crate::web::settings_router())
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(refused))
@@ -137,7 +138,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::jobs::stream_router())
         .split_for_parts();
     let doc = Arc::new(doc);
-    api.route("/", get(home))
+    api.merge(crate::web::router())
+        .route("/api", get(home))
         .route(
             "/api/openapi.json",
             get(move || {

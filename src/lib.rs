@@ -33,3 +33,5 @@ pub mod segments;
 pub mod tasks;
 /// Text normalisation, CER/WER that match sclite and jiwer, ASR output parsers (pure core).
 pub mod text;
+/// The browser workbench (embedded ES modules, CSP) and per-user settings.
+pub mod web;

@@ -934,7 +934,10 @@ async fn the_openapi_document_and_the_routes_are_the_same_list() {
     for entry in walk(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
         let text = std::fs::read_to_string(&entry).unwrap();
         annotated += text.matches("#[utoipa::path(").count();
-        raw_routes += text.matches(".route(").count();
+        // The web module's two routes serve the app's files, not the API.
+        if !entry.ends_with("web/mod.rs") {
+            raw_routes += text.matches(".route(").count();
+        }
     }
     assert_eq!(operations, annotated);
     assert_eq!(raw_routes, 2, "a route was added outside the OpenAPI list");

@@ -142,3 +142,24 @@ pub async fn update_settings(
     .await?;
     Ok(())
 }
+
+/// Speakers of a project: (id, code), in code order.
+pub async fn speakers(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Value>> {
+    let rows = sqlx::query("SELECT id, code FROM speaker WHERE project_id = ? ORDER BY code")
+        .bind(project)
+        .fetch_all(db)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(serde_json::json!({ "id": r.try_get::<i64, _>("id")?, "code": r.try_get::<String, _>("code")? })))
+        .collect()
+}
+
+/// Adds a speaker to a project.
+pub async fn add_speaker(db: &Db, project: i64, code: &str) -> sqlx::Result<i64> {
+    sqlx::query("INSERT INTO speaker (project_id, code) VALUES (?, ?) RETURNING id")
+        .bind(project)
+        .bind(code)
+        .fetch_one(db)
+        .await?
+        .try_get("id")
+}

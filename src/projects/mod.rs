@@ -73,12 +73,14 @@ pub async fn require(
     }
 }
 
-/// Routes: list and create projects, read and change settings, list and add members.
+/// Routes: list and create projects, read and change settings, list and add members and
+/// speakers.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, update_settings))
         .routes(routes!(members, add_member))
+        .routes(routes!(speakers, add_speaker))
 }
 
 #[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -206,4 +208,51 @@ async fn update_settings(
     )
     .await?;
     Ok(Json(db::settings(&state.db, project).await?))
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/speakers", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn speakers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    role_in(&state, project, user).await?;
+    Ok(Json(
+        json!({ "speakers": db::speakers(&state.db, project).await? }),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AddSpeaker {
+    code: String,
+}
+
+/// Adds a speaker by code (editors may: a transcriber meets new voices while listening).
+#[utoipa::path(post, path = "/api/projects/{project}/speakers", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn add_speaker(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    Json(req): Json<AddSpeaker>,
+) -> AppResult<Json<serde_json::Value>> {
+    require(&state, project, user, &[Role::Admin, Role::Transcriber]).await?;
+    let code = req.code.trim();
+    if code.is_empty() || code.chars().count() > 100 {
+        return Err(AppError::bad(
+            "invalid_code",
+            "code",
+            "a speaker code has 1 to 100 characters",
+        ));
+    }
+    let id = db::add_speaker(&state.db, project, code)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => AppError::bad(
+                "code_taken",
+                "code",
+                "this project has a speaker with this code",
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(json!({ "id": id, "code": code })))
 }

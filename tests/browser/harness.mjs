@@ -1,0 +1,170 @@
+// Test harness: spawns the real `fangyan` binary on its own port and data directory, sets up
+// users with the admin CLI, launches Debian's chromium through playwright-core, and runs
+// named steps with real assertions. No browser is downloaded.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '..', '..');
+export const shots = path.join(here, 'screenshots');
+
+export function binary() {
+  if (process.env.FANGYAN_BIN) return process.env.FANGYAN_BIN;
+  const target = process.env.CARGO_TARGET_DIR || path.join(repo, 'target');
+  return path.join(target, 'debug', 'fangyan');
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+
+export function assertEq(actual, expected, message) {
+  if (actual !== expected) {
+    throw new Error(`assertion failed: ${message}\n  expected: ${JSON.stringify(expected)?.slice(0, 300)}\n  actual:   ${JSON.stringify(actual)?.slice(0, 300)}`);
+  }
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function cli(data, args, input) {
+  const r = spawnSync(binary(), [...args, '--data', data], { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`fangyan ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A server with users admin, transcriber, reviewer (password = name + "-pw") in project "proj". */
+/** With `data`, serves that directory as it is instead. */
+export async function startServer(opts = {}) {
+  const data = opts.data || fs.mkdtempSync(path.join(os.tmpdir(), 'fangyan-browser-'));
+  if (!opts.data) {
+    for (const u of ['admin', 'transcriber', 'reviewer']) cli(data, ['user', 'add', u, '--password-stdin'], `${u}-pw\n`);
+    cli(data, ['project', 'create', 'proj']);
+    cli(data, ['project', 'add-member', 'proj', 'admin', '--role', 'admin']);
+    cli(data, ['project', 'add-member', 'proj', 'transcriber', '--role', 'transcriber']);
+    cli(data, ['project', 'add-member', 'proj', 'reviewer', '--role', 'reviewer']);
+  }
+  const port = await freePort();
+  const proc = spawn(binary(), ['serve', '--addr', `127.0.0.1:${port}`, '--data', data], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; if (stderr.length > 100000) stderr = stderr.slice(-50000); });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(base + '/api');
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    base, data, proc,
+    stderr: () => stderr,
+    stop() {
+      proc.kill('SIGTERM');
+      if (!opts.data) fs.rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small API client for checks from the test side (cookie session). */
+export async function apiClient(base, name) {
+  const res = await fetch(base + '/api/login', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, password: `${name}-pw` }),
+  });
+  assert(res.ok, `login ${name}`);
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  const call = async (method, url, body) => {
+    const init = { method, headers: { cookie } };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+    const r = await fetch(base + url, init);
+    const data = await r.json().catch(() => null);
+    return { status: r.status, data };
+  };
+  return {
+    cookie,
+    get: (u) => call('GET', u),
+    post: (u, b) => call('POST', u, b),
+    put: (u, b) => call('PUT', u, b),
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
+  });
+}
+
+/** A fresh browser context logged in through the login page. */
+export async function loginContext(browser, base, name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`  [${name} page error] ${e.message}`));
+  await page.goto(base + '/');
+  await page.waitForSelector('form.login');
+  await page.fill('input[name=name]', name);
+  await page.fill('input[name=password]', `${name}-pw`);
+  await page.click('form.login button[type=submit]');
+  await page.waitForSelector('ul.projects');
+  return { context, page };
+}
+
+export async function waitFor(fn, what, timeout = 15000, every = 100) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last && last.message ? last.message : JSON.stringify(last)})`);
+}
+
+/** Runs steps in order; a failed step is reported and the rest still run when they can. */
+export async function runSteps(steps, browser) {
+  const results = [];
+  for (const [name, fn] of steps) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push([name, 'ok', Date.now() - t0]);
+      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      results.push([name, 'FAILED', Date.now() - t0]);
+      console.log(`FAIL ${name} (${Date.now() - t0} ms)\n     ${String(e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
+      // What every open page shows, to explain the failure.
+      let n = 0;
+      for (const c of browser ? browser.contexts() : []) {
+        for (const p of c.pages()) {
+          n++;
+          const what = await p.evaluate(() => `${location.hash} | ${document.getElementById('view').innerText.slice(0, 300).replace(/\s+/g, ' ')}`).catch((err) => err.message);
+          console.log(`     page ${n}: ${what}`);
+          await p.screenshot({ path: path.join(shots, `failed-${name.split(' ')[0]}-page${n}.png`) }).catch(() => {});
+        }
+      }
+    }
+  }
+  return results;
+}

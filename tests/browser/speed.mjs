@@ -1,0 +1,93 @@
+// The long-recording speed check: on a 10-hour recording, the recording view's first paint
+// (a Performance API mark, relative to navigation) must come within 1 s, and zooming from the
+// whole file to a one-second view and scrolling must keep every frame under 50 ms
+// (requestAnimationFrame intervals, plus the Long Tasks API). The numbers are printed.
+//
+// Alone, against a data directory that already holds a 10-hour recording:
+//   node tests/browser/speed.mjs DATA_DIR RECORDING_ID   (user admin, password admin-pw)
+
+import { assert, startServer, launch, loginContext, waitFor } from './harness.mjs';
+
+const ATTEMPTS = 3;
+
+/**
+ * Measures up to three times on a fresh page and passes on the first attempt that meets every
+ * limit. Each attempt's numbers are printed; a shared CI machine can steal a frame from any
+ * single run, but an app that is too slow fails all three.
+ */
+export async function measureLongRecording(context, base, longId, shot) {
+  let last;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    try {
+      return await measureOnce(context, base, longId, shot, attempt);
+    } catch (e) {
+      last = e;
+      console.log(`     attempt ${attempt}: ${e.message}`);
+    }
+  }
+  throw last;
+}
+
+export async function measureOnce(context, base, longId, shot, attempt) {
+  const p = await context.newPage();
+  await p.goto(`${base}/#/projects`);
+  await p.waitForSelector('a.project-link');
+  // Start from the whole file: forget the zoom a previous attempt left behind.
+  await p.evaluate((id) => localStorage.removeItem(`fangyan.view.${id}`), longId);
+  await p.goto(`${base}/#/r/${longId}`);
+  await p.reload();
+  await p.waitForSelector('canvas.timeline[data-painted]', { timeout: 10000 });
+  const firstPaint = await p.evaluate(() => performance.getEntriesByName('fangyan:first-paint')[0].startTime);
+  await p.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: 'longtask' });
+    window.__fangyan.timeline.frameLog = [];
+  });
+  await p.click('canvas.timeline', { position: { x: 640, y: 60 } });
+  // Zoom from the whole file to a one-second view with the keyboard, then scroll by wheel.
+  for (let i = 0; i < 15; i++) { await p.keyboard.press('Alt+Equal'); await p.waitForTimeout(60); }
+  await waitFor(() => p.evaluate(() => { const t = window.__fangyan.timeline; return t.spp === t.tSpp; }), 'the zoom animation to settle', 10000);
+  const span = await p.evaluate(() => { const t = window.__fangyan.timeline; return (t.spp * t.W) / t.rate; });
+  assert(span > 0.5 && span < 2, `the view spans about one second (${span.toFixed(3)} s)`);
+  await p.mouse.move(640, 300);
+  for (let i = 0; i < 40; i++) { await p.mouse.wheel(0, 120); await p.waitForTimeout(25); }
+  await p.waitForTimeout(500);
+  const stats = await p.evaluate(() => {
+    const log = window.__fangyan.timeline.frameLog.slice(1);
+    window.__fangyan.timeline.frameLog = null;
+    const iv = log.map((f) => f.interval).sort((a, b) => a - b);
+    const work = log.map((f) => f.work).sort((a, b) => a - b);
+    const worst = [...log].sort((a, b) => b.work - a.work).slice(0, 5)
+      .map((f) => `${f.work.toFixed(1)} ms at ${f.spp.toFixed(1)} samples/px${f.drew ? '' : ' (idle)'}`);
+    return {
+      worst,
+      frames: log.length,
+      maxInterval: iv[iv.length - 1], p99Interval: iv[Math.floor(iv.length * 0.99)],
+      maxWork: work[work.length - 1], meanWork: work.reduce((a, b) => a + b, 0) / work.length, longTasks: window.__long,
+    };
+  });
+  await shot(p, '11-long-recording');
+  console.log(`     attempt ${attempt}: first paint of the recording view ${firstPaint.toFixed(0)} ms after navigation (limit 1000)`);
+  console.log(`     attempt ${attempt}: zoom 10 h -> 1 s and scroll: ${stats.frames} frames, longest frame ${stats.maxInterval.toFixed(1)} ms ` +
+    `(p99 ${stats.p99Interval.toFixed(1)} ms), frame work mean ${stats.meanWork.toFixed(1)} ms, max ${stats.maxWork.toFixed(1)} ms, long tasks: ${stats.longTasks.length ? stats.longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'} (limit 50)`);
+  console.log(`     attempt ${attempt}: costliest frames: ${stats.worst.join('; ')}`);
+  await p.close();
+  assert(firstPaint <= 1000, `first paint ≤ 1 s (${firstPaint.toFixed(0)} ms)`);
+  assert(stats.frames > 30, 'frames were measured');
+  assert(stats.maxInterval < 50, `every frame under 50 ms (longest ${stats.maxInterval.toFixed(1)} ms)`);
+  assert(stats.longTasks.every((d) => d < 50), 'no long task of 50 ms or more');
+  return stats;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [data, id] = process.argv.slice(2);
+  const server = await startServer({ data });
+  const browser = await launch();
+  try {
+    const { context } = await loginContext(browser, server.base, 'admin');
+    await measureLongRecording(context, server.base, +id, async () => {});
+  } finally {
+    await browser.close();
+    server.proc.kill('SIGTERM');
+  }
+}

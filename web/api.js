@@ -1,0 +1,102 @@
+// One function per endpoint of the server's JSON API. Errors are thrown as ApiError with the
+// server's {"error":{"code","message","field"}} shape; network failures as ApiError status 0.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || (status ? `HTTP ${status}` : 'network unreachable'));
+    this.status = status;
+    this.code = e.code || (status ? 'http_' + status : 'offline');
+    this.field = e.field;
+    this.current = e.current;
+  }
+  get offline() { return this.status === 0; }
+}
+
+let onUnauthenticated = () => {};
+export function setUnauthenticatedHandler(f) { onUnauthenticated = f; }
+
+async function call(method, url, body, opts = {}) {
+  const init = { method, headers: {}, credentials: 'same-origin' };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new ApiError(0, null);
+  }
+  let data = null;
+  const type = res.headers.get('content-type') || '';
+  if (type.includes('json')) data = await res.json().catch(() => null);
+  if (!res.ok) {
+    if (res.status === 401 && !opts.quiet) onUnauthenticated();
+    throw new ApiError(res.status, data);
+  }
+  return data;
+}
+
+const q = (o) => new URLSearchParams(o).toString();
+
+export const login = (name, password) => call('POST', '/api/login', { name, password });
+export const logout = () => call('POST', '/api/logout');
+export const me = () => call('GET', '/api/me', undefined, { quiet: true });
+export const settings = () => call('GET', '/api/me/settings', undefined, { quiet: true });
+export const saveSettings = (s) => call('PUT', '/api/me/settings', s);
+
+export const projects = () => call('GET', '/api/projects');
+export const createProject = (name) => call('POST', '/api/projects', { name });
+export const members = (p) => call('GET', `/api/projects/${p}/members`);
+export const addMember = (p, user, role) => call('POST', `/api/projects/${p}/members`, { user, role });
+export const speakers = (p) => call('GET', `/api/projects/${p}/speakers`);
+export const addSpeaker = (p, code) => call('POST', `/api/projects/${p}/speakers`, { code });
+
+export const recordings = (p) => call('GET', `/api/projects/${p}/recordings`);
+export const recording = (r) => call('GET', `/api/recordings/${r}`);
+export const peaks = (r, start, end, width) =>
+  call('GET', `/api/recordings/${r}/peaks?${q({ start, end, width })}`);
+export const pitch = (r) => call('GET', `/api/recordings/${r}/pitch`);
+export const audioUrl = (r) => `/api/recordings/${r}/audio`;
+export const spectrogramUrl = (r, start, end, width, height) =>
+  `/api/recordings/${r}/spectrogram?${q({ start, end, width, height })}`;
+export const job = (j) => call('GET', `/api/jobs/${j}`);
+export const jobEventsUrl = (j) => `/api/jobs/${j}/events`;
+
+/** Uploads one file with XHR (for upload progress). onProgress(fraction). */
+export function upload(project, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/projects/${project}/recordings`);
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onerror = () => reject(new ApiError(0, null));
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data));
+    };
+    const form = new FormData();
+    form.append('file', file, file.name);
+    xhr.send(form);
+  });
+}
+
+export const segments = (r) => call('GET', `/api/recordings/${r}/segments`);
+export const segment = (s) => call('GET', `/api/segments/${s}`);
+export const createSegment = (r, start_sample, end_sample, text_verbatim = '') =>
+  call('POST', `/api/recordings/${r}/segments`, { start_sample, end_sample, text_verbatim });
+export const saveSegment = (s, body) => call('PUT', `/api/segments/${s}`, body);
+export const deleteSegment = (s, version, save_id) =>
+  call('DELETE', `/api/segments/${s}?${q({ version, save_id })}`);
+export const revisions = (s) => call('GET', `/api/segments/${s}/revisions`);
+export const split = (s, version, save_id, at_sample, text_offset) =>
+  call('POST', `/api/segments/${s}/split`, { version, save_id, at_sample, text_offset });
+export const merge = (s, version, save_id) => call('POST', `/api/segments/${s}/merge`, { version, save_id });
+
+export const claim = (p) => call('POST', `/api/projects/${p}/claim`);
+export const submit = (s, version) => call('POST', `/api/segments/${s}/submit`, { version });
+export const reviewQueue = (p) => call('GET', `/api/projects/${p}/review`);
+export const review = (s, verdict, comment) => call('POST', `/api/segments/${s}/review`, { verdict, comment });

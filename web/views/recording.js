@@ -1,0 +1,521 @@
+// The recording view: timeline (overview, ruler, waveform, spectrogram, pitch, speaker
+// lanes), playback, and the transcript list whose selected row is the editor: a text box
+// pre-filled from ASR, the diff against ASR with live CER, speaker, split/merge/insert/delete.
+// Text and boundary changes go through the outbox (autosave, offline queue, conflicts);
+// structural edits (split, merge, insert, delete) need the server and reload the list.
+
+import * as api from '../api.js';
+import { h, text, clear, fmtTime, newId } from '../dom.js';
+import { crumbs } from '../app.js';
+import * as keys from '../keys.js';
+import * as outbox from '../outbox.js';
+import { renderDiff } from '../textdiff.js';
+import { Timeline } from '../timeline.js';
+import { claimNext } from './project.js';
+
+export const name = 'recording';
+
+const NUDGE_SECS = 0.01;
+const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+
+function toast(msg) {
+  window.dispatchEvent(new CustomEvent('fangyan:toast', { detail: msg }));
+}
+
+export async function render(main, params) {
+  // Everything the first paint needs is asked for at once.
+  const segP = api.segments(params.recording).catch((e) => e);
+  const projP = api.projects();
+  const rec = await api.recording(params.recording);
+  if (rec.status !== 'ready') {
+    main.appendChild(h('p', { class: 'error' }, `This recording is ${rec.status}.`));
+    return;
+  }
+  const rate = rec.analysis_rate;
+  const samples = rec.samples;
+  const stateKey = `fangyan.view.${rec.id}`;
+  const saved = JSON.parse(localStorage.getItem(stateKey) || '{}');
+  const [{ projects }, segList, spk] = await Promise.all([
+    projP, segP, api.speakers(rec.project_id).catch(() => ({ speakers: [] })),
+  ]);
+  if (segList instanceof Error) throw segList;
+  const project = projects.find((p) => p.id === rec.project_id) || { name: '', role: 'reviewer' };
+  const canEdit = project.role !== 'reviewer';
+  let speakers = spk.speakers;
+  crumbs([['Projects', '#/projects'], [project.name, `#/p/${rec.project_id}`], [rec.name]]);
+
+  // ---- segments: server state with queued local changes laid over it ----------------------
+  let segs = [];
+  function adopt(list) {
+    segs = list.filter((s) => !s.deleted).map((s) => {
+      outbox.setVersion(s.id, s.version);
+      return { ...s, ...outbox.pending(s.id) };
+    });
+    segs.sort((a, b) => a.start_sample - b.start_sample || a.id - b.id);
+  }
+  adopt(segList.segments);
+  let selId = params.segment ?? saved.selId ?? (segs[0] && segs[0].id);
+  if (!segs.some((s) => s.id === selId)) selId = segs[0] ? segs[0].id : null;
+  const selected = () => segs.find((s) => s.id === selId) || null;
+  const indexOf = (id) => segs.findIndex((s) => s.id === id);
+
+  // ---- audio --------------------------------------------------------------------------------
+  const audio = new Audio();
+  audio.preload = 'metadata';
+  audio.src = api.audioUrl(rec.id);
+  audio.preservesPitch = true;
+  let speed = keys.getSetting('speed', 1);
+  audio.playbackRate = speed;
+  let loop = !!saved.loop;
+  let range = null; // {start, end} in seconds while a segment plays
+  let playhead = saved.playhead || 0;
+  audio.currentTime = playhead;
+  const isPlaying = () => !audio.paused;
+  const position = () => (audio.readyState ? audio.currentTime : playhead);
+
+  function playFrom(secs, end = null) {
+    audio.currentTime = secs;
+    playhead = secs;
+    range = end === null ? null : { start: secs, end };
+    const p = audio.play();
+    if (p) p.catch((e) => toast('Playback failed: ' + e.message));
+  }
+  function playSegment(s) {
+    if (s) playFrom(s.start_sample / rate, s.end_sample / rate);
+  }
+  function togglePlay() {
+    if (audio.paused) {
+      const s = selected();
+      const t = position();
+      if (s && (t < s.start_sample / rate || t >= s.end_sample / rate - 0.01)) playSegment(s);
+      else playFrom(t, s && t < s.end_sample / rate ? s.end_sample / rate : null);
+    } else audio.pause();
+  }
+
+  // ---- layout ---------------------------------------------------------------------------------
+  const status = h('span', { class: 'muted', id: 'play-state' }, 'paused');
+  const speedLabel = h('span', { id: 'speed' }, `${speed}×`);
+  const loopBox = h('input', { type: 'checkbox', id: 'loop', checked: loop });
+  const pitchBox = h('input', { type: 'checkbox', id: 'pitch-toggle' });
+  const specBox = h('input', { type: 'checkbox', id: 'spec-toggle', checked: true });
+  const timeLabel = h('span', { id: 'time', class: 'mono' }, fmtTime(playhead));
+  const toolbar = h('div', { class: 'toolbar' },
+    h('button', { type: 'button', id: 'play', onclick: togglePlay }, 'Play / pause (Tab)'),
+    timeLabel, status,
+    h('button', { type: 'button', onclick: () => setSpeed(-1) }, '−'), speedLabel,
+    h('button', { type: 'button', onclick: () => setSpeed(1) }, '+'),
+    h('label', {}, loopBox, 'loop'),
+    h('label', {}, pitchBox, 'pitch'),
+    h('label', {}, specBox, 'spectrogram'),
+    h('button', { type: 'button', id: 'zoom-in', onclick: () => tl.zoomBy(2, position() * rate) }, 'zoom +'),
+    h('button', { type: 'button', id: 'zoom-out', onclick: () => tl.zoomBy(0.5, position() * rate) }, 'zoom −'),
+    h('button', { type: 'button', id: 'zoom-all', onclick: () => tl.zoomTo(0, samples) }, 'whole file'));
+  loopBox.addEventListener('change', () => { loop = loopBox.checked; persist(); });
+  pitchBox.addEventListener('change', () => tl.togglePitch(pitchBox.checked));
+  specBox.addEventListener('change', () => { tl.showSpec = specBox.checked; tl.dirty = true; });
+  const tlBox = h('div', { class: 'timeline-box' });
+  const list = h('ol', { class: 'transcript', id: 'transcript' });
+  main.append(text('h1', rec.name, { class: 'rec-title' }), toolbar, tlBox,
+    h('div', { class: 'editor-actions' },
+      canEdit ? [
+        h('button', { type: 'button', id: 'split', onclick: () => split() }, 'Split (Alt+S)'),
+        h('button', { type: 'button', id: 'merge', onclick: () => merge() }, 'Merge next (Alt+M)'),
+        h('button', { type: 'button', id: 'insert', onclick: () => insert() }, 'Insert (Alt+I)'),
+        h('button', { type: 'button', id: 'delete', onclick: () => remove() }, 'Delete (Alt+Delete)'),
+        h('button', { type: 'button', id: 'submit', onclick: () => submit() }, 'Submit (Ctrl+Enter)'),
+        h('button', { type: 'button', id: 'claim', onclick: () => claimNext(rec.project_id) }, 'Claim next (Alt+J)'),
+      ] : h('span', { class: 'muted' }, 'Read only: reviewers review in the review queue.')),
+    list);
+
+  const lanesOf = () => {
+    const ids = new Set(segs.map((s) => s.speaker_id ?? null));
+    return [null, ...speakers.map((s) => s.id).filter((id) => ids.has(id))];
+  };
+  const speakerName = (id) => (id === null ? 'no speaker' : (speakers.find((s) => s.id === id) || { code: `#${id}` }).code);
+  const tl = new Timeline(tlBox, {
+    recording: rec.id, rate, samples,
+    segments: () => segs,
+    selected,
+    playhead: position,
+    isPlaying,
+    speakerName,
+    onSeek: (secs) => { range = null; audio.currentTime = secs; playhead = secs; timeLabel.textContent = fmtTime(secs); persist(); },
+    onSelect: (s, play) => { select(s.id, { focus: true }); if (play) playSegment(s); },
+    onBoundary: (s, edge, sample) => setBounds(s, edge === 'start' ? sample : s.start_sample, edge === 'end' ? sample : s.end_sample),
+  });
+  tl.setLanes(lanesOf());
+  if (saved.view && saved.view.spp) tl.zoomTo(saved.view.start, saved.view.start + saved.view.spp * tl.W, false);
+  window.__fangyan = { timeline: tl, audio, segments: () => segs, selected };
+
+  // ---- transcript list -----------------------------------------------------------------------
+  const rows = new Map();
+  function renderList() {
+    clear(list);
+    rows.clear();
+    for (const s of segs) {
+      const li = row(s);
+      rows.set(s.id, li);
+      list.appendChild(li);
+    }
+    if (!segs.length) list.appendChild(h('li', { class: 'muted' }, 'No segments. Insert one at the playhead (Alt+I).'));
+    openEditor();
+  }
+  function row(s) {
+    const li = h('li', { class: 'seg', 'data-id': s.id, 'data-status': s.status },
+      h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rate, 2)} – ${fmtTime(s.end_sample / rate, 2)}`),
+      h('span', { class: 'spk' }, speakerName(s.speaker_id ?? null)),
+      h('span', { class: 'st' }, s.status),
+      text('div', s.text_verbatim || s.asr_text || '', { class: 'preview' }));
+    li.addEventListener('click', (e) => {
+      if (e.target.closest('.editor')) return;
+      select(s.id, { focus: true });
+      playSegment(s);
+    });
+    return li;
+  }
+  function updateRow(s) {
+    const li = rows.get(s.id);
+    if (!li) return;
+    li.dataset.status = s.status;
+    li.querySelector('.when').textContent = `${fmtTime(s.start_sample / rate, 2)} – ${fmtTime(s.end_sample / rate, 2)}`;
+    li.querySelector('.spk').textContent = speakerName(s.speaker_id ?? null);
+    li.querySelector('.st').textContent = s.status;
+    li.querySelector('.preview').textContent = s.text_verbatim || s.asr_text || '';
+  }
+
+  // The editor lives in the selected row.
+  let editor = null;
+  function openEditor() {
+    if (editor) editor.el.remove();
+    editor = null;
+    const s = selected();
+    for (const li of rows.values()) li.classList.toggle('selected', +li.dataset.id === selId);
+    if (!s) return;
+    const li = rows.get(s.id);
+    const initial = s.text_verbatim || s.asr_text || '';
+    const area = h('textarea', { class: 'text', dir: 'auto', rows: 2, spellcheck: false, 'aria-label': 'Transcript', readonly: !canEdit });
+    area.value = initial;
+    const diffEl = h('div', { class: 'diff', dir: 'auto' });
+    const cerEl = h('span', { class: 'cer' });
+    const spkSel = h('select', { class: 'speaker', disabled: !canEdit, 'aria-label': 'Speaker' });
+    const fillSpeakers = () => {
+      clear(spkSel);
+      if ((s.speaker_id ?? null) === null) spkSel.appendChild(h('option', { value: '' }, '(no speaker)'));
+      for (const sp of speakers) spkSel.appendChild(h('option', { value: sp.id }, sp.code));
+      spkSel.appendChild(h('option', { value: 'new' }, '+ new speaker…'));
+      spkSel.value = s.speaker_id ?? '';
+    };
+    fillSpeakers();
+    spkSel.addEventListener('change', async () => {
+      if (spkSel.value === 'new') {
+        const code = prompt('Speaker code');
+        if (code) {
+          try {
+            const made = await api.addSpeaker(rec.project_id, code);
+            speakers = (await api.speakers(rec.project_id)).speakers;
+            setSpeaker(s, made.id);
+          } catch (e) { toast(e.message); }
+        }
+        fillSpeakers();
+      } else if (spkSel.value) setSpeaker(s, +spkSel.value);
+    });
+    const refresh = () => {
+      const c = renderDiff(diffEl, s.asr_text || '', area.value);
+      cerEl.textContent = c === null ? '' : `CER of ASR vs your text: ${(c * 100).toFixed(1)}%`;
+      cerEl.dataset.cer = c === null ? '' : c.toFixed(4);
+    };
+    area.addEventListener('input', () => {
+      if (!canEdit) return;
+      s.text_verbatim = area.value;
+      outbox.queue(s.id, { text_verbatim: area.value });
+      li.querySelector('.preview').textContent = area.value;
+      refresh();
+      tl.dirty = true;
+    });
+    refresh();
+    const el = h('div', { class: 'editor' }, area,
+      h('div', { class: 'meta' }, h('label', {}, 'Speaker ', spkSel), cerEl,
+        h('span', { class: 'muted' }, `v${s.version} · ${s.status}`)),
+      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → yours: '), diffEl));
+    li.appendChild(el);
+    editor = { el, area, seg: s, refresh };
+  }
+
+  function select(id, { focus = false, scroll = true } = {}) {
+    selId = id;
+    openEditor();
+    const s = selected();
+    if (s) {
+      tl.reveal(s.start_sample, s.end_sample);
+      const li = rows.get(id);
+      if (li && scroll) li.scrollIntoView({ block: 'nearest' });
+      if (focus && editor) editor.area.focus({ preventScroll: true });
+    }
+    tl.dirty = true;
+    persist();
+  }
+
+  // ---- edits ----------------------------------------------------------------------------------
+  function setBounds(s, start, end) {
+    if (!canEdit) return;
+    start = Math.max(0, Math.round(start));
+    end = Math.min(samples, Math.round(end));
+    if (end <= start) { toast('A segment must end after it starts.'); return; }
+    s.start_sample = start;
+    s.end_sample = end;
+    outbox.queue(s.id, { start_sample: start, end_sample: end });
+    segs.sort((a, b) => a.start_sample - b.start_sample || a.id - b.id);
+    updateRow(s);
+    tl.dirty = true;
+  }
+  function nudge(edge, secs) {
+    const s = selected();
+    if (!s) return;
+    const d = Math.round(secs * rate);
+    if (edge === 'start') setBounds(s, s.start_sample + d, s.end_sample);
+    else setBounds(s, s.start_sample, s.end_sample + d);
+    // A short excerpt around the moved boundary, so the ear confirms it.
+    const at = (edge === 'start' ? s.start_sample : s.end_sample) / rate;
+    if (edge === 'start') playFrom(at, Math.min(s.end_sample / rate, at + 0.5));
+    else playFrom(Math.max(s.start_sample / rate, at - 0.5), at);
+  }
+  function setSpeaker(s, id) {
+    s.speaker_id = id;
+    outbox.queue(s.id, { speaker_id: id });
+    tl.setLanes(lanesOf());
+    updateRow(s);
+  }
+  function cycleSpeaker() {
+    const s = selected();
+    if (!s || !speakers.length) { toast('Add a speaker to the project first.'); return; }
+    const i = speakers.findIndex((x) => x.id === s.speaker_id);
+    setSpeaker(s, speakers[(i + 1) % speakers.length].id);
+    openEditor();
+    editor && editor.area.focus();
+  }
+  function insertMarker(marker) {
+    if (!editor || !canEdit) return;
+    const a = editor.area;
+    const at = a.selectionStart ?? a.value.length;
+    const end = a.selectionEnd ?? at;
+    a.setRangeText(marker, at, end, 'end');
+    a.dispatchEvent(new Event('input'));
+    a.focus();
+  }
+
+  async function structural(label, work) {
+    if (!canEdit) return;
+    try {
+      await outbox.idle();
+      const focusId = await work();
+      await reload(focusId);
+    } catch (e) {
+      toast(`${label} failed: ${e.offline ? 'it needs the connection (text edits are kept offline)' : e.message}`);
+      await reload(selId).catch(() => {});
+    }
+  }
+  async function reload(focusId) {
+    const { segments } = await api.segments(rec.id);
+    adopt(segments);
+    if (focusId !== undefined && segs.some((s) => s.id === focusId)) selId = focusId;
+    else if (!segs.some((s) => s.id === selId)) selId = segs[0] ? segs[0].id : null;
+    tl.setLanes(lanesOf());
+    renderList();
+    select(selId, { focus: true });
+  }
+  function split() {
+    const s = selected();
+    if (!s) return;
+    return structural('Split', async () => {
+      let at = Math.round(position() * rate);
+      const a = editor && editor.area;
+      const chars = a ? Array.from(a.value) : [];
+      const caret = a ? Array.from(a.value.slice(0, a.selectionStart ?? 0)).length : 0;
+      if (at <= s.start_sample || at >= s.end_sample) {
+        // The playhead is elsewhere: divide the time in proportion to the caret.
+        const frac = chars.length ? Math.min(0.95, Math.max(0.05, caret / chars.length)) : 0.5;
+        at = Math.round(s.start_sample + frac * (s.end_sample - s.start_sample));
+      }
+      if (!s.text_verbatim && s.asr_text) {
+        // The text box shows the ASR pre-fill: save it first so the split divides it.
+        const saved = await api.saveSegment(s.id, { version: outbox.versionOf(s.id), save_id: newId(), text_verbatim: a.value });
+        outbox.setVersion(s.id, saved.version);
+      }
+      const res = await api.split(s.id, outbox.versionOf(s.id), newId(), at, caret);
+      return res.segments[0].id;
+    });
+  }
+  function merge() {
+    const s = selected();
+    if (!s) return;
+    return structural('Merge', async () => {
+      const res = await api.merge(s.id, outbox.versionOf(s.id), newId());
+      return res.segments[0].id;
+    });
+  }
+  function insert() {
+    return structural('Insert', async () => {
+      const at = Math.round(position() * rate);
+      if (segs.some((s) => s.start_sample <= at && at < s.end_sample)) throw new Error('the playhead is inside a segment; split it instead');
+      const next = segs.find((s) => s.start_sample > at);
+      const end = Math.min(samples, next ? next.start_sample : samples, at + 2 * rate);
+      if (end <= at) throw new Error('no room at the playhead');
+      const made = await api.createSegment(rec.id, at, end, '');
+      return made.id;
+    });
+  }
+  function remove() {
+    const s = selected();
+    if (!s) return;
+    const i = indexOf(s.id);
+    return structural('Delete', async () => {
+      await api.deleteSegment(s.id, outbox.versionOf(s.id), newId());
+      const n = segs[i + 1] || segs[i - 1];
+      return n ? n.id : undefined;
+    });
+  }
+  async function submit() {
+    const s = selected();
+    if (!s || !canEdit) return;
+    try {
+      if (!s.text_verbatim && s.asr_text) outbox.queue(s.id, { text_verbatim: s.asr_text });
+      await outbox.idle();
+      const res = await api.submit(s.id, outbox.versionOf(s.id));
+      outbox.setVersion(s.id, res.version);
+      Object.assign(s, res);
+      updateRow(s);
+      openEditor();
+      if (project.role === 'transcriber') await claimNext(rec.project_id);
+      else go(1, true);
+    } catch (e) { toast('Submit failed: ' + e.message); }
+  }
+  function go(delta, play) {
+    const i = indexOf(selId);
+    const n = segs[i + delta];
+    if (!n) { toast(delta > 0 ? 'This was the last segment.' : 'This is the first segment.'); return; }
+    select(n.id, { focus: true });
+    if (play) playSegment(n);
+  }
+  function saveNext() {
+    outbox.flush();
+    go(1, true);
+  }
+  function setSpeed(dir) {
+    const i = SPEEDS.indexOf(speed);
+    speed = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 2 : i) + dir))];
+    audio.playbackRate = speed;
+    audio.preservesPitch = true;
+    speedLabel.textContent = `${speed}×`;
+    keys.putSetting('speed', speed);
+  }
+
+  // ---- keyboard -------------------------------------------------------------------------------
+  const handlers = {
+    playPause: togglePlay,
+    replay: () => playSegment(selected()),
+    loop: () => { loop = !loop; loopBox.checked = loop; persist(); },
+    slower: () => setSpeed(-1),
+    faster: () => setSpeed(1),
+    saveNext,
+    prev: () => go(-1, true),
+    next: () => go(1, true),
+    startEarlier: () => nudge('start', -NUDGE_SECS),
+    startLater: () => nudge('start', NUDGE_SECS),
+    endEarlier: () => nudge('end', -NUDGE_SECS),
+    endLater: () => nudge('end', NUDGE_SECS),
+    split, merge, insert, delete: remove,
+    speaker: cycleSpeaker,
+    zoomIn: () => tl.zoomBy(2, position() * rate),
+    zoomOut: () => tl.zoomBy(0.5, position() * rate),
+    zoomSegment: () => { const s = selected(); if (s) tl.zoomTo(s.start_sample - (s.end_sample - s.start_sample) * 0.1, s.end_sample + (s.end_sample - s.start_sample) * 0.1); },
+    pitch: async () => { pitchBox.checked = await tl.togglePitch(); },
+    submit,
+    claim: () => claimNext(rec.project_id),
+  };
+  for (const m of Object.keys(keys.MARKERS)) handlers[m] = () => insertMarker(keys.MARKERS[m]);
+  const onKey = (e) => {
+    if (keys.composing(e) || keys.helpOpen() || document.getElementById('conflict')) return;
+    const action = keys.actionOf(e);
+    if (!action || !handlers[action]) return;
+    const t = e.target;
+    // Enter means "save and next" only in the text box or on the page itself, not on buttons.
+    if (action === 'saveNext' && t instanceof HTMLElement && !(t.matches('textarea.text') || t === document.body)) return;
+    e.preventDefault();
+    handlers[action]();
+  };
+  window.addEventListener('keydown', onKey);
+
+  // ---- playback loop ------------------------------------------------------------------------
+  let raf = 0;
+  let followed = null;
+  const tick = () => {
+    raf = requestAnimationFrame(tick);
+    if (!audio.paused) {
+      const t = audio.currentTime;
+      playhead = t;
+      if (range && t >= range.end) {
+        if (loop) audio.currentTime = range.start;
+        else { audio.pause(); audio.currentTime = range.end; playhead = range.end; range = null; }
+      }
+      // The timeline pages along with the playhead; the transcript follows it.
+      const x = tl.xOf(t * rate);
+      if (x > tl.W * 0.95 || x < 0) { tl.tStart = t * rate - tl.tSpp * tl.W * 0.05; tl.dirty = true; }
+      const cur = segs.find((s) => s.start_sample <= t * rate && t * rate < s.end_sample);
+      if (cur && cur.id !== followed) {
+        if (followed && rows.get(followed)) rows.get(followed).classList.remove('playing');
+        followed = cur.id;
+        const li = rows.get(cur.id);
+        if (li) { li.classList.add('playing'); if (cur.id !== selId) li.scrollIntoView({ block: 'nearest' }); }
+      }
+      timeLabel.textContent = fmtTime(t);
+    }
+  };
+  raf = requestAnimationFrame(tick);
+  audio.addEventListener('play', () => { status.textContent = 'playing'; status.dataset.state = 'playing'; });
+  audio.addEventListener('pause', () => { status.textContent = 'paused'; status.dataset.state = 'paused'; timeLabel.textContent = fmtTime(audio.currentTime); persist(); });
+
+  // Saves and conflicts arrive as events from the outbox.
+  const onSegment = (e) => {
+    const srv = e.detail;
+    const s = segs.find((x) => x.id === srv.id);
+    if (!s) return;
+    if (outbox.hasPending(s.id)) { s.version = srv.version; return; }
+    Object.assign(s, srv);
+    updateRow(s);
+    if (editor && editor.seg === s && document.activeElement !== editor.area) openEditor();
+    else if (editor && editor.seg === s && editor.area.value !== (s.text_verbatim || s.asr_text || '')) {
+      editor.area.value = s.text_verbatim || s.asr_text || '';
+      editor.refresh();
+    }
+    tl.dirty = true;
+  };
+  window.addEventListener('fangyan:segment', onSegment);
+
+  // ---- restore ---------------------------------------------------------------------------------
+  let persistTimer = 0;
+  function persist() {
+    clearTimeout(persistTimer);
+    persistTimer = setTimeout(() => {
+      localStorage.setItem(stateKey, JSON.stringify({ selId, loop, playhead: position(), view: tl.view() }));
+    }, 200);
+  }
+  const persistView = setInterval(persist, 2000);
+
+  renderList();
+  if (selId) select(selId, { focus: canEdit, scroll: true });
+  if (saved.view && saved.view.spp) tl.zoomTo(saved.view.start, saved.view.start + saved.view.spp * tl.W, false);
+  outbox.flush();
+
+  return () => {
+    persist();
+    audio.pause();
+    audio.removeAttribute('src');
+    audio.load();
+    cancelAnimationFrame(raf);
+    clearInterval(persistView);
+    tl.destroy();
+    window.removeEventListener('keydown', onKey);
+    window.removeEventListener('fangyan:segment', onSegment);
+    delete window.__fangyan;
+  };
+}

@@ -1,0 +1,102 @@
+// The review queue: submitted segments of a project, each with its text, the ASR hypothesis
+// diff and a play button; approve or reject (with a comment) by button or keyboard.
+
+import * as api from '../api.js';
+import { h, text, clear, fmtTime } from '../dom.js';
+import { crumbs } from '../app.js';
+import * as keys from '../keys.js';
+import { renderDiff } from '../textdiff.js';
+
+export const name = 'review';
+
+export async function render(main, { project }) {
+  const { projects } = await api.projects();
+  const p = projects.find((x) => x.id === project);
+  if (!p) { main.appendChild(h('p', { class: 'error' }, 'No such project.')); return; }
+  crumbs([['Projects', '#/projects'], [p.name, `#/p/${p.id}`], ['Review queue']]);
+  const list = h('ol', { class: 'transcript review-list', id: 'review-list' });
+  const comment = h('textarea', { id: 'review-comment', rows: 2, dir: 'auto', placeholder: 'Comment (required to reject)' });
+  const info = h('p', { class: 'muted', id: 'review-info' });
+  const audio = new Audio();
+  audio.preservesPitch = true;
+  let stopAt = null;
+  audio.addEventListener('timeupdate', () => { if (stopAt !== null && audio.currentTime >= stopAt) { audio.pause(); stopAt = null; } });
+  let segs = [];
+  let cur = 0;
+  const rates = new Map();
+
+  async function load() {
+    segs = (await api.reviewQueue(project)).segments;
+    for (const id of new Set(segs.map((s) => s.recording_id))) {
+      if (!rates.has(id)) rates.set(id, await api.recording(id));
+    }
+    clear(list);
+    segs.forEach((s, i) => list.appendChild(row(s, i)));
+    if (!segs.length) list.appendChild(h('li', { class: 'muted', id: 'review-empty' }, 'Nothing waiting for review.'));
+    info.textContent = `${segs.length} segment(s) waiting`;
+    focus(Math.min(cur, segs.length - 1));
+  }
+  function row(s, i) {
+    const diffEl = h('div', { class: 'diff', dir: 'auto' });
+    renderDiff(diffEl, s.asr_text || '', s.text_verbatim);
+    const li = h('li', { class: 'seg', 'data-id': s.id },
+      h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rates.get(s.recording_id).analysis_rate, 2)} – ${fmtTime(s.end_sample / rates.get(s.recording_id).analysis_rate, 2)}`),
+      text('span', rates.get(s.recording_id).name, { class: 'muted' }),
+      text('div', s.text_verbatim, { class: 'preview' }),
+      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → text: '), diffEl),
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', onclick: () => play(s) }, 'Play'),
+        h('button', { type: 'button', class: 'approve', onclick: () => verdict(s, 'approved') }, 'Approve (Alt+A)'),
+        h('button', { type: 'button', class: 'reject', onclick: () => verdict(s, 'rejected') }, 'Reject (Alt+R)'),
+        h('a', { href: `#/r/${s.recording_id}/s/${s.id}` }, 'open')));
+    li.addEventListener('click', () => focus(i));
+    return li;
+  }
+  function focus(i) {
+    if (i < 0 || !segs[i]) return;
+    cur = i;
+    list.querySelectorAll('li.seg').forEach((li, k) => li.classList.toggle('selected', k === i));
+  }
+  async function play(s) {
+    const rate = rates.get(s.recording_id).analysis_rate;
+    const url = api.audioUrl(s.recording_id);
+    if (!audio.src.endsWith(url)) audio.src = url;
+    audio.currentTime = s.start_sample / rate;
+    stopAt = s.end_sample / rate;
+    audio.play().catch(() => {});
+  }
+  async function verdict(s, v) {
+    if (v === 'rejected' && !comment.value.trim()) {
+      info.textContent = 'Write a comment to reject.';
+      comment.focus();
+      return;
+    }
+    try {
+      await api.review(s.id, v, comment.value);
+      comment.value = '';
+      info.textContent = `${v} segment ${s.id}`;
+      await load();
+    } catch (e) {
+      info.textContent = `Could not record the verdict: ${e.message}`;
+    }
+  }
+  const onKey = (e) => {
+    if (keys.composing(e) || keys.helpOpen()) return;
+    const a = keys.actionOf(e);
+    const s = segs[cur];
+    if (!a) return;
+    const map = {
+      approve: () => s && verdict(s, 'approved'),
+      reject: () => s && verdict(s, 'rejected'),
+      next: () => focus(cur + 1),
+      prev: () => focus(cur - 1),
+      playPause: () => (audio.paused ? s && play(s) : audio.pause()),
+      replay: () => s && play(s),
+    };
+    if (map[a]) { e.preventDefault(); map[a](); }
+  };
+  window.addEventListener('keydown', onKey);
+  main.append(h('h1', {}, 'Review queue'), info, h('label', { class: 'block' }, 'Comment', comment), list);
+  await load();
+  return () => { window.removeEventListener('keydown', onKey); audio.pause(); };
+}
