@@ -135,7 +135,7 @@ fn start_server(dir: &std::path::Path) -> (Server, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
         .args(["serve", "--addr", &addr, "--data"])
         .arg(dir)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,sqlx::pool=error")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
