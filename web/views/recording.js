@@ -492,14 +492,13 @@ export async function render(main, params) {
   window.addEventListener('fangyan:segment', onSegment);
 
   // ---- restore ---------------------------------------------------------------------------------
-  let persistTimer = 0;
+  // Written at once (a small synchronous write), so a reload right after a change finds it;
+  // the interval keeps the playhead and view, and pagehide catches the last moment.
   function persist() {
-    clearTimeout(persistTimer);
-    persistTimer = setTimeout(() => {
-      localStorage.setItem(stateKey, JSON.stringify({ selId, loop, playhead: position(), view: tl.view() }));
-    }, 200);
+    localStorage.setItem(stateKey, JSON.stringify({ selId, loop, playhead: position(), view: tl.view() }));
   }
   const persistView = setInterval(persist, 2000);
+  window.addEventListener('pagehide', persist);
 
   renderList();
   if (selId) select(selId, { focus: canEdit, scroll: true });
@@ -516,6 +515,7 @@ export async function render(main, params) {
     tl.destroy();
     window.removeEventListener('keydown', onKey);
     window.removeEventListener('fangyan:segment', onSegment);
+    window.removeEventListener('pagehide', persist);
     delete window.__fangyan;
   };
 }
