@@ -143,14 +143,8 @@ fn start_server(dir: &std::path::Path) -> (Server, String) {
 }
 
 /// One simulated transcriber until `deadline`.
-async fn transcriber(
-    base: String,
-    name: String,
-    project: i64,
-    deadline: Instant,
-    offset: Duration,
-    tally: Arc<Mutex<Tally>>,
-) {
+/// Logs one transcriber in (argon2 on the server: done for everyone before the clock starts).
+async fn login(base: String, name: String) -> reqwest::Client {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -162,6 +156,19 @@ async fn transcriber(
         .await
         .unwrap();
     assert!(r.status().is_success(), "login {name}: {}", r.status());
+    http
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transcriber(
+    http: reqwest::Client,
+    base: String,
+    name: String,
+    project: i64,
+    deadline: Instant,
+    offset: Duration,
+    tally: Arc<Mutex<Tally>>,
+) {
     tokio::time::sleep(offset).await;
     let mut current: Option<(i64, i64, i64, i64)> = None; // (segment, version, start, end)
     let mut saves = 0u64;
@@ -324,13 +331,23 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let tally = Arc::new(Mutex::new(Tally::default()));
-    // Logins (argon2) are spread before the clock starts; each transcriber then starts at its
+    // Everyone logs in (argon2) before the clock starts; each transcriber then starts at its
     // own offset within the first period, as people do.
+    let logins: Vec<_> = (0..users)
+        .map(|i| tokio::spawn(login(base.clone(), format!("t{i:03}"))))
+        .collect();
+    let mut clients = Vec::new();
+    for l in logins {
+        clients.push(l.await.unwrap());
+    }
     let deadline = Instant::now() + Duration::from_secs(seconds) + PERIOD;
-    let tasks: Vec<_> = (0..users)
-        .map(|i| {
-            let offset = PERIOD.mul_f64(i as f64 / users as f64) + PERIOD;
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, http)| {
+            let offset = PERIOD.mul_f64(i as f64 / users as f64);
             tokio::spawn(transcriber(
+                http,
                 base.clone(),
                 format!("t{i:03}"),
                 project,
