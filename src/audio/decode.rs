@@ -37,6 +37,7 @@ use super::error::IngestError;
 use super::mix::mix;
 use super::sniff::{self, EditList};
 use super::source::{CountingFile, codecs};
+pub use super::summary::{DecodeSummary, Warning};
 use super::validate::{check_channels, check_rate, check_wav, corrupt, format_bits, open_error};
 
 /// Lowest and highest source sample rates accepted (RELIABILITY.md A12).
@@ -484,33 +485,4 @@ impl Decoder {
             warnings,
         })
     }
-}
-
-/// Something worth telling the user about a recording that was nonetheless accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Warning {
-    /// The file ends before its header says it should; the real duration is reported.
-    Truncated,
-    /// The data ends in an incomplete frame, which was dropped.
-    PartialFrameDropped,
-    /// NaN or infinite samples were replaced by silence.
-    NonfiniteSamplesReplaced,
-    /// Some packets could not be decoded and were skipped.
-    DecodeErrors,
-}
-
-/// The outcome of a complete decode.
-#[derive(Debug, Clone)]
-pub struct DecodeSummary {
-    /// Source description, with the channel count filled in from decoding if needed.
-    pub info: SourceInfo,
-    /// Frames decoded, after encoder delay and padding were trimmed.
-    pub frames: u64,
-    /// Non-finite samples replaced by zero.
-    pub nonfinite: u64,
-    /// Packets that failed to decode and were skipped.
-    pub bad_packets: u64,
-    /// Warnings to record with the recording.
-    pub warnings: Vec<Warning>,
 }

@@ -14,6 +14,7 @@ pub mod opus;
 pub mod resample;
 pub mod sniff;
 mod source;
+pub mod summary;
 mod validate;
 
 pub use decode::{ChannelMode, DecodeOptions, Decoder, SourceInfo, Warning};

@@ -100,6 +100,24 @@ async fn claim(
     })))
 }
 
+/// A segment, if the caller transcribes (or administers) its project.
+async fn transcriber_of(
+    state: &AppState,
+    user: CurrentUser,
+    segment: i64,
+) -> AppResult<segdb::Segment> {
+    let seg = segdb::get(&state.db, segment).await?;
+    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
+    projects::require(
+        state,
+        rec.project_id,
+        user,
+        &[Role::Transcriber, Role::Admin],
+    )
+    .await?;
+    Ok(seg)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 struct Submit {
     version: i64,
@@ -112,15 +130,7 @@ async fn submit(
     Path(segment): Path<i64>,
     Json(req): Json<Submit>,
 ) -> AppResult<Json<segdb::Segment>> {
-    let seg = segdb::get(&state.db, segment).await?;
-    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
-    projects::require(
-        &state,
-        rec.project_id,
-        user,
-        &[Role::Transcriber, Role::Admin],
-    )
-    .await?;
+    transcriber_of(&state, user, segment).await?;
     let mut tx = begin_write(&state.db).await?;
     let updated = sqlx::query(
         "UPDATE segment SET status = 'submitted', lease_until = NULL, assignee_id = ?, version = version + 1 \

@@ -134,15 +134,7 @@ pub(super) async fn save(
     Path(segment): Path<i64>,
     Json(req): Json<SecondSave>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let seg = segdb::get(&state.db, segment).await?;
-    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
-    projects::require(
-        &state,
-        rec.project_id,
-        user,
-        &[Role::Transcriber, Role::Admin],
-    )
-    .await?;
+    super::transcriber_of(&state, user, segment).await?;
     if req.text.chars().count() > 10_000 {
         return Err(AppError::bad(
             "text_too_long",
