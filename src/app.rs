@@ -33,6 +33,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// How long an ordinary request may take before it is answered 503 `timeout`.
     pub request_timeout: Duration,
+    /// How live pre-annotation treats the ASR server (timeout, retries, backoff).
+    pub asr: crate::hypotheses::live::LiveConfig,
 }
 
 impl Config {
@@ -43,6 +45,7 @@ impl Config {
             max_upload: 2 << 30,
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(30),
+            asr: Default::default(),
         }
     }
 }
@@ -121,10 +124,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::router())
         .merge(crate::projects::router())
         .merge(crate::recordings::router())
+        .merge(crate::hypotheses::router())
         .merge(crate::jobs::router())
         .merge(crate::segments::router())
         .merge(crate::tasks::router())
         .merge(crate::review::router())
+        .merge(crate::dashboard::router())
         .merge(crate::web::settings_router())
         .layer(
             ServiceBuilder::new()

@@ -13,10 +13,14 @@ pub mod app;
 pub mod audio;
 /// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, score, benchmarks.
 pub mod cli;
+/// Progress, ASR error rates by any grouping, throughput and agreement: the dashboard's tables.
+pub mod dashboard;
 /// The database pool, migrations and write transactions.
 pub mod db;
 /// The API's one error type.
 pub mod error;
+/// ASR output in: file import and live pre-annotation from OpenAI-compatible servers.
+pub mod hypotheses;
 /// Background jobs and their progress events.
 pub mod jobs;
 /// The OpenAPI document.

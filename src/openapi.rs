@@ -22,10 +22,12 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "accounts", description = "Login, sessions, API tokens"),
         (name = "projects", description = "Projects, settings and members"),
         (name = "recordings", description = "Upload, ingest, audio and analysis"),
+        (name = "asr", description = "ASR output import and live pre-annotation"),
         (name = "jobs", description = "Background work and its progress"),
         (name = "segments", description = "Versioned segment editing"),
         (name = "tasks", description = "Claiming work, submitting, second pass"),
         (name = "review", description = "Approval and rejection"),
+        (name = "dashboard", description = "Progress, error rates, throughput, agreement (JSON or CSV)"),
     )
 )]
 pub struct ApiDoc;

@@ -100,3 +100,23 @@ export const claim = (p) => call('POST', `/api/projects/${p}/claim`);
 export const submit = (s, version) => call('POST', `/api/segments/${s}/submit`, { version });
 export const reviewQueue = (p) => call('GET', `/api/projects/${p}/review`);
 export const review = (s, verdict, comment) => call('POST', `/api/segments/${s}/review`, { verdict, comment });
+
+// ASR import, live pre-annotation and the dashboard (issue 6).
+export function importAsr(project, files, { mode = 'auto', model = '', tier = '', mapping = '' } = {}) {
+  const form = new FormData();
+  for (const f of files) form.append('file', f, f.name);
+  form.append('mode', mode);
+  if (model) form.append('model', model);
+  if (tier) form.append('tier', tier);
+  if (mapping) form.append('mapping', mapping);
+  return call('POST', `/api/projects/${project}/asr`, form);
+}
+export const project = (p) => call('GET', `/api/projects/${p}`);
+export const updateProject = (p, body) => call('PATCH', `/api/projects/${p}`, body);
+export const preAnnotate = (p, recordings) => call('POST', `/api/projects/${p}/pre-annotate`, recordings ? { recordings } : {});
+export const progress = (p) => call('GET', `/api/projects/${p}/progress`);
+export const metrics = (p, by, extra = {}) => call('GET', `/api/projects/${p}/metrics?${q({ by, ...extra })}`);
+export const throughput = (p) => call('GET', `/api/projects/${p}/throughput`);
+export const agreementSummary = (p) => call('GET', `/api/projects/${p}/agreement/summary`);
+/** The CSV download of a dashboard table. */
+export const csvUrl = (path, extra = {}) => `${path}?${q({ ...extra, format: 'csv' })}`;

@@ -8,6 +8,7 @@ mod admin;
 mod analyze;
 mod bench;
 mod bench_analysis;
+mod import_asr;
 mod score;
 
 use std::io::{self, Write};
@@ -84,6 +85,8 @@ enum Command {
     },
     /// Ingest and write peaks, pitch and intensity, voice-activity segments and a spectrogram.
     Analyze(analyze::AnalyzeArgs),
+    /// Import ASR output files into a project's recordings (matched by name or --map).
+    ImportAsr(import_asr::ImportAsrArgs),
     /// CER/WER of hypotheses against references (Kaldi `utt-id text` files), as JSON lines.
     Score(score::ScoreArgs),
     /// Benchmarks that print their ratio against the peer tool.
@@ -134,6 +137,7 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Analyze(args) => analyze::run(args),
+        Command::ImportAsr(args) => import_asr::run(args),
         Command::Score(args) => score::run(args),
         Command::Bench { what } => bench::run(what),
     };

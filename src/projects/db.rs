@@ -109,7 +109,8 @@ pub async fn members(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Valu
 /// A project's settings as JSON.
 pub async fn settings(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
     let r = sqlx::query(
-        "SELECT id, name, analysis_rate, conventions, second_pass_share FROM project WHERE id = ?",
+        "SELECT id, name, analysis_rate, conventions, second_pass_share, asr_url, asr_model, asr_language, \
+         asr_api_key IS NOT NULL AS asr_key_set FROM project WHERE id = ?",
     )
     .bind(project)
     .fetch_one(db)
@@ -121,7 +122,49 @@ pub async fn settings(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> 
         "analysis_rate": r.try_get::<i64, _>("analysis_rate")?,
         "conventions": serde_json::from_str::<serde_json::Value>(&conventions).unwrap_or_default(),
         "second_pass_share": r.try_get::<f64, _>("second_pass_share")?,
+        "asr": {
+            "url": r.try_get::<Option<String>, _>("asr_url")?,
+            "model": r.try_get::<Option<String>, _>("asr_model")?,
+            "language": r.try_get::<Option<String>, _>("asr_language")?,
+            "key_set": r.try_get::<bool, _>("asr_key_set")?,
+        },
     }))
+}
+
+/// The live ASR server of a project; `None` leaves a field, `Some("")` clears it.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct AsrServer {
+    /// Base URL of an OpenAI-compatible server, e.g. `http://localhost:8080`.
+    pub url: Option<String>,
+    /// Model name sent with each request.
+    pub model: Option<String>,
+    /// Language hint (ISO 639-1), e.g. `zh`.
+    pub language: Option<String>,
+    /// Bearer key; never shown again.
+    pub key: Option<String>,
+}
+
+/// Changes the live ASR server settings.
+pub async fn update_asr(db: &Db, project: i64, asr: &AsrServer) -> sqlx::Result<()> {
+    // COALESCE keeps a field that is not given; NULLIF turns "" into "cleared".
+    sqlx::query(
+        "UPDATE project SET asr_url = CASE WHEN ? IS NULL THEN asr_url ELSE NULLIF(?, '') END, \
+         asr_model = CASE WHEN ? IS NULL THEN asr_model ELSE NULLIF(?, '') END, \
+         asr_language = CASE WHEN ? IS NULL THEN asr_language ELSE NULLIF(?, '') END, \
+         asr_api_key = CASE WHEN ? IS NULL THEN asr_api_key ELSE NULLIF(?, '') END WHERE id = ?",
+    )
+    .bind(&asr.url)
+    .bind(&asr.url)
+    .bind(&asr.model)
+    .bind(&asr.model)
+    .bind(&asr.language)
+    .bind(&asr.language)
+    .bind(&asr.key)
+    .bind(&asr.key)
+    .bind(project)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Changes the given settings.

@@ -173,6 +173,8 @@ struct Settings {
     second_pass_share: Option<f64>,
     /// Transcription conventions (markers, fillers, normalisation options) as JSON.
     conventions: Option<serde_json::Value>,
+    /// The OpenAI-compatible ASR server for live pre-annotation.
+    asr: Option<db::AsrServer>,
 }
 
 #[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -199,6 +201,32 @@ async fn update_settings(
             "conventions",
             "conventions are a JSON object",
         ));
+    }
+    if let Some(asr) = &req.asr {
+        if let Some(url) = asr.url.as_deref().filter(|u| !u.is_empty()) {
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && url.len() <= 2000
+                && !url.chars().any(char::is_whitespace);
+            if !ok {
+                return Err(AppError::bad(
+                    "invalid_asr_url",
+                    "asr.url",
+                    "the ASR server URL starts with http:// or https:// and has no spaces",
+                ));
+            }
+        }
+        if asr
+            .model
+            .as_deref()
+            .is_some_and(|m| m.chars().count() > 200)
+        {
+            return Err(AppError::bad(
+                "invalid_asr_model",
+                "asr.model",
+                "a model name has at most 200 characters",
+            ));
+        }
+        db::update_asr(&state.db, project, asr).await?;
     }
     db::update_settings(
         &state.db,

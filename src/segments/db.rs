@@ -24,6 +24,10 @@ pub struct Segment {
     pub speaker_id: Option<i64>,
     /// ASR hypothesis.
     pub asr_text: Option<String>,
+    /// Where the ASR text came from (file format, or `openai-api`).
+    pub asr_source: Option<String>,
+    /// The ASR model, when known.
+    pub asr_model: Option<String>,
     /// Verbatim transcript.
     pub text_verbatim: String,
     /// Display transcript.
@@ -38,7 +42,7 @@ pub struct Segment {
     pub deleted: bool,
 }
 
-const COLUMNS: &str = "id, recording_id, start_sample, end_sample, speaker_id, asr_text, text_verbatim, \
+const COLUMNS: &str = "id, recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, asr_model, text_verbatim, \
                        text_display, text_norm, status, version, deleted";
 
 fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
@@ -49,6 +53,8 @@ fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
         end_sample: r.try_get("end_sample")?,
         speaker_id: r.try_get("speaker_id")?,
         asr_text: r.try_get("asr_text")?,
+        asr_source: r.try_get("asr_source")?,
+        asr_model: r.try_get("asr_model")?,
         text_verbatim: r.try_get("text_verbatim")?,
         text_display: r.try_get("text_display")?,
         text_norm: r.try_get("text_norm")?,

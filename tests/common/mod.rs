@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the ffmpeg peer and small signal tools.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod app;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,483 @@
+//! Live pre-annotation: each recording's analysis copy goes, in chunks of at most ten minutes,
+//! to the project's OpenAI-compatible server (`POST {url}/v1/audio/transcriptions`, as
+//! whisper.cpp's server, faster-whisper servers and OpenAI speak it), as a background job
+//! with progress. The verbose JSON answer is read by the Whisper parser of `text::asr` and
+//! placed like any imported file (source `openai-api`).
+//!
+//! Timeouts, refused connections, 429 and 5xx answers are retried with exponential backoff;
+//! a 4xx or an answer that is not the expected JSON fails the job at once with its own code.
+//! A failed job changes nothing: the recording stays ready and its segments as they were.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::db::{self, Target};
+use super::plan::{self, Mode};
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::audio::Store;
+use crate::error::{AppError, AppResult};
+use crate::jobs::{self, JobEvent};
+use crate::projects::{self, Role};
+use crate::text::asr::{self, Format, HypSegment, Hypothesis};
+
+/// How the client treats the server.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// One request's limit (a ten-minute chunk on a CPU-only whisper.cpp takes minutes).
+    pub timeout: Duration,
+    /// Tries per chunk, the first included.
+    pub attempts: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+    /// Longest piece of audio sent in one request, seconds (OpenAI caps uploads at 25 MB:
+    /// ten minutes of 16 kHz 16-bit mono is 19 MB).
+    pub chunk_seconds: u32,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(600),
+            attempts: 4,
+            backoff: Duration::from_secs(2),
+            chunk_seconds: 600,
+        }
+    }
+}
+
+/// The server settings of a project.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Base URL, or the full transcription endpoint.
+    pub url: String,
+    /// Model to ask for.
+    pub model: String,
+    /// Language hint (ISO 639-1), when set.
+    pub language: Option<String>,
+    /// Bearer key, when the server wants one.
+    pub key: Option<String>,
+}
+
+impl Server {
+    /// The transcription endpoint.
+    pub fn endpoint(&self) -> String {
+        let base = self.url.trim_end_matches('/');
+        if base.ends_with("/audio/transcriptions") {
+            base.to_string()
+        } else if base.ends_with("/v1") {
+            format!("{base}/audio/transcriptions")
+        } else {
+            format!("{base}/v1/audio/transcriptions")
+        }
+    }
+}
+
+/// Why a transcription request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// No answer within the timeout.
+    #[error("the ASR server did not answer within {0} s")]
+    Timeout(u64),
+    /// Could not connect or the connection broke.
+    #[error("could not reach the ASR server: {0}")]
+    Unreachable(String),
+    /// An HTTP error status.
+    #[error("the ASR server answered {status}: {body}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The start of its body.
+        body: String,
+    },
+    /// The answer is not the transcription JSON.
+    #[error("the ASR server's answer is not transcription JSON: {0}")]
+    BadResponse(String),
+    /// Reading our own audio.
+    #[error("could not read the recording's audio: {0}")]
+    Audio(String),
+}
+
+impl LiveError {
+    /// Stable code, stored with the failed job.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LiveError::Timeout(_) => "asr_timeout",
+            LiveError::Unreachable(_) => "asr_unreachable",
+            LiveError::Status { status, .. } if *status >= 500 => "asr_server_error",
+            LiveError::Status { .. } => "asr_refused",
+            LiveError::BadResponse(_) => "asr_bad_response",
+            LiveError::Audio(_) => "audio_unreadable",
+        }
+    }
+
+    /// Worth another try: the server may recover.
+    pub fn retryable(&self) -> bool {
+        match self {
+            LiveError::Timeout(_) | LiveError::Unreachable(_) => true,
+            LiveError::Status { status, .. } => *status >= 500 || *status == 429,
+            LiveError::BadResponse(_) | LiveError::Audio(_) => false,
+        }
+    }
+}
+
+/// Reads the transcription answer: verbose JSON with segments, or plain `{"text": …}`
+/// (one segment over the whole chunk). Times are shifted by `offset_s`.
+pub fn read_answer(body: &str, offset_s: f64, chunk_s: f64) -> Result<Vec<HypSegment>, LiveError> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| LiveError::BadResponse(e.to_string()))?;
+    let segments = if value.get("segments").is_some_and(|s| s.is_array()) {
+        asr::parse_as(Format::Whisper, body, None)
+            .map_err(|e| LiveError::BadResponse(e.to_string()))?
+            .segments
+    } else if let Some(text) = value.get("text").and_then(|t| t.as_str()) {
+        vec![HypSegment {
+            start_s: 0.0,
+            end_s: chunk_s,
+            text: text.trim().to_string(),
+            words: Vec::new(),
+            speaker: None,
+            labels: Vec::new(),
+            recording: None,
+        }]
+    } else {
+        return Err(LiveError::BadResponse(
+            "neither `segments` nor `text` is present".into(),
+        ));
+    };
+    Ok(segments
+        .into_iter()
+        .filter(|s| !s.text.is_empty())
+        .map(|mut s| {
+            s.start_s += offset_s;
+            s.end_s += offset_s;
+            for w in &mut s.words {
+                w.start_s = w.start_s.map(|t| t + offset_s);
+                w.end_s = w.end_s.map(|t| t + offset_s);
+            }
+            s
+        })
+        .collect())
+}
+
+/// One request.
+async fn request(
+    client: &reqwest::Client,
+    server: &Server,
+    wav: Vec<u8>,
+    timeout: Duration,
+) -> Result<String, LiveError> {
+    let part = reqwest::multipart::Part::bytes(wav)
+        .file_name("chunk.wav")
+        .mime_str("audio/wav")
+        .map_err(|e| LiveError::Unreachable(e.to_string()))?;
+    let mut form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("model", server.model.clone())
+        .text("response_format", "verbose_json")
+        .text("timestamp_granularities[]", "segment");
+    if let Some(lang) = &server.language {
+        form = form.text("language", lang.clone());
+    }
+    let mut req = client.post(server.endpoint()).multipart(form);
+    if let Some(key) = &server.key {
+        req = req.bearer_auth(key);
+    }
+    let map = |e: reqwest::Error| {
+        if e.is_timeout() {
+            LiveError::Timeout(timeout.as_secs())
+        } else {
+            LiveError::Unreachable(e.to_string())
+        }
+    };
+    let res = req.send().await.map_err(map)?;
+    let status = res.status();
+    let body = res.text().await.map_err(map)?;
+    if !status.is_success() {
+        return Err(LiveError::Status {
+            status: status.as_u16(),
+            body: body.chars().take(300).collect(),
+        });
+    }
+    Ok(body)
+}
+
+/// `[from, to)` samples of the analysis copy as a WAV file in memory.
+fn chunk_wav(path: &std::path::Path, from: u32, to: u32) -> Result<Vec<u8>, LiveError> {
+    let audio = |e: hound::Error| LiveError::Audio(e.to_string());
+    let mut reader = hound::WavReader::open(path).map_err(audio)?;
+    let spec = reader.spec();
+    reader
+        .seek(from)
+        .map_err(|e| LiveError::Audio(e.to_string()))?;
+    let mut out = Cursor::new(Vec::with_capacity(44 + 2 * (to - from) as usize));
+    {
+        let mut writer = hound::WavWriter::new(&mut out, spec).map_err(audio)?;
+        for s in reader.samples::<i16>().take((to - from) as usize) {
+            writer.write_sample(s.map_err(audio)?).map_err(audio)?;
+        }
+        writer.finalize().map_err(audio)?;
+    }
+    Ok(out.into_inner())
+}
+
+/// Transcribes a whole recording, chunk by chunk, with retries; `progress` gets 0..1.
+pub async fn transcribe(
+    store: &Store,
+    target: &Target,
+    server: &Server,
+    config: &LiveConfig,
+    mut progress: impl FnMut(f64, Option<&LiveError>),
+) -> Result<Hypothesis, LiveError> {
+    let sha = target
+        .sha256
+        .clone()
+        .ok_or_else(|| LiveError::Audio("the recording has no analysis copy".into()))?;
+    let rate = u32::try_from(target.rate).unwrap_or(16_000);
+    let path = store.root().join(Store::analysis_rel(&sha, rate));
+    let total = u32::try_from(target.samples).unwrap_or(0);
+    let chunk = config.chunk_seconds.max(1) * rate;
+    let client = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .build()
+        .map_err(|e| LiveError::Unreachable(e.to_string()))?;
+    let chunks = total.div_ceil(chunk).max(1);
+    let mut segments = Vec::new();
+    for i in 0..chunks {
+        let from = i * chunk;
+        let to = (from + chunk).min(total);
+        let p = path.clone();
+        let wav = tokio::task::spawn_blocking(move || chunk_wav(&p, from, to))
+            .await
+            .map_err(|e| LiveError::Audio(e.to_string()))??;
+        let mut attempt = 1;
+        let body = loop {
+            match request(&client, server, wav.clone(), config.timeout).await {
+                Ok(body) => break body,
+                Err(e) if e.retryable() && attempt < config.attempts => {
+                    tracing::warn!("ASR chunk {i} of recording {}: {e}; retrying", target.id);
+                    progress(f64::from(i) / f64::from(chunks), Some(&e));
+                    tokio::time::sleep(config.backoff * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let offset = f64::from(from) / f64::from(rate);
+        segments.extend(read_answer(
+            &body,
+            offset,
+            f64::from(to - from) / f64::from(rate),
+        )?);
+        progress(f64::from(i + 1) / f64::from(chunks), None);
+    }
+    Ok(Hypothesis {
+        format: Format::Whisper,
+        model: Some(server.model.clone()),
+        language: server.language.clone(),
+        tier: None,
+        segments,
+        warnings: Vec::new(),
+    })
+}
+
+/// Request body of `pre-annotate`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct PreAnnotate {
+    /// Recordings to transcribe (default: every ready recording of the project).
+    #[serde(default)]
+    recordings: Option<Vec<i64>>,
+    /// Where the text goes (default `auto`).
+    #[serde(default)]
+    mode: Mode,
+}
+
+/// `POST /api/projects/{project}/pre-annotate`: one background job per recording against the
+/// project's ASR server. Follow each with `GET /api/jobs/{id}` or its event stream.
+#[utoipa::path(post, path = "/api/projects/{project}/pre-annotate", tag = "asr",
+    params(("project" = i64, Path, description = "project id")),
+    request_body = PreAnnotate,
+    responses((status = 200, description = "The jobs started: `{jobs: [{job, recording}]}`"),
+              (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+pub(super) async fn pre_annotate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    body: Option<Json<PreAnnotate>>,
+) -> AppResult<Json<serde_json::Value>> {
+    projects::require(&state, project, user, &[Role::Admin]).await?;
+    let req = body.map(|Json(b)| b).unwrap_or_default();
+    let (url, model, language, key) = db::live_settings(&state.db, project).await?;
+    let (Some(url), Some(model)) = (url, model) else {
+        return Err(AppError::bad(
+            "asr_not_configured",
+            "asr_url",
+            "set the project's ASR server URL and model first (PATCH /api/projects/{id})",
+        ));
+    };
+    let server = Server {
+        url,
+        model,
+        language,
+        key,
+    };
+    let all = db::recordings(&state.db, project).await?;
+    let mut chosen = Vec::new();
+    match &req.recordings {
+        Some(ids) => {
+            for id in ids {
+                let r = all.iter().find(|r| r.id == *id).ok_or_else(|| {
+                    AppError::bad(
+                        "no_such_recording",
+                        "recordings",
+                        format!("recording {id} is not in this project"),
+                    )
+                })?;
+                if r.status != "ready" {
+                    return Err(AppError::bad(
+                        "recording_not_ready",
+                        "recordings",
+                        format!("recording {id} is {}", r.status),
+                    ));
+                }
+                chosen.push(r);
+            }
+        }
+        None => chosen.extend(all.iter().filter(|r| r.status == "ready")),
+    }
+    let mut started = Vec::new();
+    for r in chosen {
+        let job = jobs::create(&state.db, "asr", r.id, None).await?;
+        started.push(json!({ "job": job, "recording": r.id }));
+        let target = db::recording(&state.db, r.id).await?;
+        state.jobs.spawn(run(
+            state.clone(),
+            job,
+            target,
+            server.clone(),
+            req.mode,
+            user.id,
+        ));
+    }
+    Ok(Json(json!({ "jobs": started })))
+}
+
+async fn run(state: AppState, job: i64, target: Target, server: Server, mode: Mode, author: i64) {
+    let publish = |status: &'static str, progress: f64, code: Option<String>| {
+        state.jobs.publish(JobEvent {
+            job,
+            status,
+            progress,
+            error_code: code,
+        });
+    };
+    let _ = jobs::set_status(&state.db, job, "running", 0.0, None).await;
+    publish("running", 0.0, None);
+    let config = state.config.asr.clone();
+    let db_pool = state.db.clone();
+    let mut last_retry: Option<(String, String)> = None;
+    let outcome = transcribe(&state.store, &target, &server, &config, |p, retry| {
+        publish("running", p * 0.95, retry.map(|e| e.code().to_string()));
+        if let Some(e) = retry {
+            last_retry = Some((e.code().to_string(), e.to_string()));
+        }
+    })
+    .await;
+    // Retries are visible on the job while it runs and afterwards.
+    if let Some((code, message)) = &last_retry {
+        let _ = jobs::set_status(
+            &db_pool,
+            job,
+            "running",
+            0.95,
+            Some((code, &format!("retried after: {message}"))),
+        )
+        .await;
+    }
+    let result = match outcome {
+        Ok(hyp) => {
+            let placed = async {
+                let existing = db::existing(&state.db, target.id).await?;
+                let plan = plan::plan(&hyp, &existing, target.rate, target.samples, mode);
+                db::apply(
+                    &state.db,
+                    &target,
+                    &plan,
+                    "openai-api",
+                    Some(&server.model),
+                    Some(author),
+                )
+                .await
+            }
+            .await;
+            placed.map_err(|e| ("internal".to_string(), e.to_string()))
+        }
+        Err(e) => Err((e.code().to_string(), e.to_string())),
+    };
+    match result {
+        Ok(applied) => {
+            tracing::info!("ASR job {job}: {applied:?}");
+            let _ = jobs::set_status(&state.db, job, "done", 1.0, None).await;
+            publish("done", 1.0, None);
+        }
+        Err((code, message)) => {
+            tracing::warn!("ASR job {job} failed: {message}");
+            let _ = jobs::set_status(&state.db, job, "failed", 1.0, Some((&code, &message))).await;
+            publish("failed", 1.0, Some(code));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_is_found_from_a_base_url_or_given_whole() {
+        let s = |url: &str| Server {
+            url: url.into(),
+            model: "m".into(),
+            language: None,
+            key: None,
+        };
+        assert_eq!(
+            s("http://h:8080").endpoint(),
+            "http://h:8080/v1/audio/transcriptions"
+        );
+        assert_eq!(
+            s("http://h:8080/v1/").endpoint(),
+            "http://h:8080/v1/audio/transcriptions"
+        );
+        assert_eq!(
+            s("https://api.openai.com/v1/audio/transcriptions").endpoint(),
+            "https://api.openai.com/v1/audio/transcriptions"
+        );
+    }
+
+    #[test]
+    fn plain_text_answers_cover_the_chunk_and_times_are_shifted() {
+        let segs = read_answer(r#"{"text":" 是四 "}"#, 600.0, 30.0).unwrap();
+        assert_eq!(
+            (segs[0].start_s, segs[0].end_s, segs[0].text.as_str()),
+            (600.0, 630.0, "是四")
+        );
+        let verbose = r#"{"text":"a","segments":[{"id":0,"start":1.5,"end":2.0,"text":" 你好"}]}"#;
+        let segs = read_answer(verbose, 600.0, 30.0).unwrap();
+        assert_eq!((segs[0].start_s, segs[0].end_s), (601.5, 602.0));
+        assert_eq!(
+            read_answer("{\"segments\": [", 0.0, 1.0)
+                .unwrap_err()
+                .code(),
+            "asr_bad_response"
+        );
+        assert_eq!(
+            read_answer("{\"x\": 1}", 0.0, 1.0).unwrap_err().code(),
+            "asr_bad_response"
+        );
+    }
+}

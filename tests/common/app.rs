@@ -1,0 +1,207 @@
+//! A test server: the real app on 127.0.0.1:0 with a fresh data directory, users and projects
+//! made through the API, and a logged-in client with typed helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::path::Path;
+
+use fangyan::app::{AppState, Config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in client.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = super::scratch();
+        let mut config = Config::new(dir.path());
+        configure(&mut config);
+        let state = AppState::open(config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = fangyan::app::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self {
+            base,
+            state,
+            _dir: dir,
+        }
+    }
+
+    pub async fn user(&self, name: &str) -> i64 {
+        let hash = fangyan::accounts::hash_password("correct horse").unwrap();
+        fangyan::accounts::db::create_user(&self.state.db, name, &hash)
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, name: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let r = http
+            .post(format!("{}/api/login", self.base))
+            .json(&json!({ "name": name, "password": "correct horse" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        Client {
+            http,
+            base: self.base.clone(),
+        }
+    }
+
+    /// A project with an admin, a transcriber and a reviewer, logged in.
+    pub async fn project(&self, name: &str) -> (i64, Client, Client, Client) {
+        for role in ["admin", "transcriber", "reviewer"] {
+            self.user(&format!("{name}-{role}")).await;
+        }
+        let admin = self.login(&format!("{name}-admin")).await;
+        let (s, p) = admin.post("/api/projects", json!({ "name": name })).await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        let id = p["id"].as_i64().unwrap();
+        for role in ["transcriber", "reviewer"] {
+            let (s, _) = admin
+                .post(
+                    &format!("/api/projects/{id}/members"),
+                    json!({ "user": format!("{name}-{role}"), "role": role }),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+        }
+        let t = self.login(&format!("{name}-transcriber")).await;
+        let r = self.login(&format!("{name}-reviewer")).await;
+        (id, admin, t, r)
+    }
+}
+
+impl Client {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn upload(&self, project: i64, file: &Path) -> (StatusCode, Value) {
+        let bytes = std::fs::read(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        let r = self
+            .http
+            .post(format!("{}/api/projects/{project}/recordings", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Uploads a real recording and waits for its job; returns the recording id.
+pub async fn ready_recording(app: &TestApp, admin: &Client, project: i64) -> i64 {
+    let (s, body) = admin
+        .upload(project, &super::fixture("real/zh-funasr-binhai-query.wav"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    app.state.jobs.drain().await;
+    let id = body["recording"].as_i64().unwrap();
+    let (_, r) = admin.get(&format!("/api/recordings/{id}")).await;
+    assert_eq!(r["status"], "ready", "{r}");
+    id
+}
+
+impl Client {
+    /// A GET whose body is text (CSV downloads): status, content type and body.
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let ctype = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ctype, r.text().await.unwrap())
+    }
+
+    /// A multipart POST.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
