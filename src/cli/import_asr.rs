@@ -3,7 +3,6 @@
 //! line per file and recording; a bad file prints its error (with line or field) and the
 //! command exits 1 after trying the rest.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -56,22 +55,22 @@ pub fn run(args: ImportAsrArgs) -> anyhow::Result<bool> {
         let project = crate::projects::db::id_by_name(&state.db, &args.project)
             .await?
             .with_context(|| format!("no project named {}", args.project))?;
-        let opts = ImportOptions {
+        let mut opts = ImportOptions {
             tier: args.tier.clone(),
             mode: args.mode.parse().map_err(anyhow::Error::msg)?,
             model: args.model.clone(),
+            mapping: args.map.iter().cloned().collect(),
         };
-        let mut mapping: BTreeMap<String, String> = args.map.iter().cloned().collect();
         let mut ok = true;
         for path in &args.files {
             let file = path
                 .file_name()
                 .map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
             if let Some(rec) = &args.recording {
-                mapping.insert(file.clone(), rec.clone());
+                opts.mapping.insert(file.clone(), rec.clone());
             }
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            match hypotheses::import_bytes(&state.db, project, &file, &bytes, &opts, None, &mapping, None).await {
+            match hypotheses::import_bytes(&state.db, project, &file, &bytes, &opts, None, None).await {
                 Ok(done) => {
                     for d in done {
                         println!("{}", serde_json::to_string(&d)?);

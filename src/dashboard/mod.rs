@@ -248,17 +248,15 @@ async fn metrics(
             for (d, k) in by.iter().zip(&key) {
                 row[*d] = json!(k);
             }
-            if by.contains(&"segment") {
-                if let Some(s) = first {
-                    row["recording_id"] = json!(s.recording_id);
-                    row["recording"] = json!(s.recording_name);
-                    row["start_s"] = json!(s.start_s);
-                    row["end_s"] = json!(s.end_s);
-                    row["reference"] = json!(s.reference);
-                    row["hypothesis"] = json!(s.hypothesis);
-                    row["model"] = json!(s.model);
-                    row["dialect"] = json!(s.dialect);
-                }
+            if let Some(s) = first.filter(|_| by.contains(&"segment")) {
+                row["recording_id"] = json!(s.recording_id);
+                row["recording"] = json!(s.recording_name);
+                row["start_s"] = json!(s.start_s);
+                row["end_s"] = json!(s.end_s);
+                row["reference"] = json!(s.reference);
+                row["hypothesis"] = json!(s.hypothesis);
+                row["model"] = json!(s.model);
+                row["dialect"] = json!(s.dialect);
             }
             row
         })

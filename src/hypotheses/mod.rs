@@ -48,6 +48,8 @@ pub struct ImportOptions {
     pub mode: Mode,
     /// Model name when the file does not say.
     pub model: Option<String>,
+    /// File name (or recording named inside a file) → recording name or id.
+    pub mapping: BTreeMap<String, String>,
 }
 
 /// What one file did to one recording.
@@ -146,7 +148,6 @@ pub async fn import_bytes(
     bytes: &[u8],
     opts: &ImportOptions,
     fixed: Option<&Target>,
-    mapping: &BTreeMap<String, String>,
     author: Option<i64>,
 ) -> Result<Vec<Imported>, ImportError> {
     let hyp = asr::parse(bytes, Some(file), opts.tier.as_deref()).map_err(|source| {
@@ -195,9 +196,10 @@ pub async fn import_bytes(
             Some(t) => recording_copy(t),
             None => {
                 let wanted = key.clone().unwrap_or_else(|| file.to_string());
-                let wanted = mapping
+                let wanted = opts
+                    .mapping
                     .get(&wanted)
-                    .or_else(|| mapping.get(&name_key(&wanted)))
+                    .or_else(|| opts.mapping.get(&name_key(&wanted)))
                     .cloned()
                     .unwrap_or(wanted);
                 let found = all
@@ -259,7 +261,6 @@ fn recording_copy(t: &Target) -> Target {
 struct Form {
     files: Vec<(String, Vec<u8>)>,
     opts: ImportOptions,
-    mapping: BTreeMap<String, String>,
 }
 
 async fn read_form(mut form: Multipart) -> AppResult<Form> {
@@ -273,7 +274,6 @@ async fn read_form(mut form: Multipart) -> AppResult<Form> {
     let mut out = Form {
         files: Vec::new(),
         opts: ImportOptions::default(),
-        mapping: BTreeMap::new(),
     };
     while let Some(field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -300,7 +300,7 @@ async fn read_form(mut form: Multipart) -> AppResult<Form> {
                             .map_err(|m: String| AppError::bad("invalid_mode", "mode", m))?;
                     }
                     "mapping" if !value.is_empty() => {
-                        out.mapping = serde_json::from_str(&value).map_err(|e| {
+                        out.opts.mapping = serde_json::from_str(&value).map_err(|e| {
                             AppError::bad(
                                 "invalid_mapping",
                                 "mapping",
@@ -368,7 +368,6 @@ async fn import_one(
                 bytes,
                 &form.opts,
                 Some(&target),
-                &form.mapping,
                 Some(user.id),
             )
             .await?,
@@ -402,7 +401,6 @@ async fn import_project(
                 bytes,
                 &form.opts,
                 None,
-                &form.mapping,
                 Some(user.id),
             )
             .await?,

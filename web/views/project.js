@@ -148,6 +148,70 @@ export async function render(main, { project }) {
   if (p.role === 'reviewer' || p.role === 'admin') {
     actions.appendChild(h('a', { href: `#/p/${project}/review`, class: 'button', id: 'review-link' }, 'Review queue'));
   }
+  actions.appendChild(h('a', { href: `#/p/${project}/dashboard`, class: 'button', id: 'dashboard-link' }, 'Dashboard'));
+
+  // ASR output in: files matched to recordings by name (or a mapping), and the live server.
+  const asrFiles = h('input', { type: 'file', multiple: true, id: 'asr-input',
+    accept: '.json,.srt,.vtt,.ctm,.txt,.TextGrid,.textgrid,.eaf' });
+  const asrMode = h('select', { id: 'asr-mode' },
+    h('option', { value: 'auto' }, 'auto: replace untouched segments, else attach'),
+    h('option', { value: 'attach' }, 'attach to existing segments by time'),
+    h('option', { value: 'create' }, 'create segments'));
+  const asrModel = h('input', { id: 'asr-model', placeholder: 'model name (if the file does not say)' });
+  const asrTier = h('input', { id: 'asr-tier', placeholder: 'tier (TextGrid, EAF)' });
+  const asrMapping = h('input', { id: 'asr-mapping', placeholder: '{"file.json": "recording name"}' });
+  const asrResult = h('ul', { class: 'list asr-results', id: 'asr-results' });
+  const asrForm = h('form', { class: 'stack', id: 'asr-form' }, asrFiles, asrMode, asrModel, asrTier, asrMapping,
+    h('button', { type: 'submit' }, 'Import ASR output'), asrResult);
+  asrForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clear(asrResult);
+    try {
+      const { imports } = await api.importAsr(project, asrFiles.files,
+        { mode: asrMode.value, model: asrModel.value, tier: asrTier.value, mapping: asrMapping.value });
+      for (const i of imports) {
+        asrResult.appendChild(text('li', `${i.file} → ${i.recording_name}: ${i.format}${i.model ? ` (${i.model})` : ''}, ` +
+          `${i.created} created, ${i.attached} attached, ${i.unplaced} unplaced${i.warnings.length ? `; ${i.warnings.join('; ')}` : ''}`));
+      }
+      refresh();
+    } catch (err) { asrResult.appendChild(text('li', err.message, { class: 'error' })); }
+  });
+  const settings = p.role === 'admin' ? await api.project(project) : null;
+  const serverUrl = h('input', { id: 'asr-url', placeholder: 'http://localhost:8080', value: settings?.asr?.url || '' });
+  const serverModel = h('input', { id: 'asr-server-model', placeholder: 'model', value: settings?.asr?.model || '' });
+  const serverLang = h('input', { id: 'asr-language', placeholder: 'language (zh)', value: settings?.asr?.language || '' });
+  const serverKey = h('input', { id: 'asr-key', type: 'password', placeholder: settings?.asr?.key_set ? 'key set (type to replace)' : 'API key (optional)' });
+  const serverState = h('span', { class: 'muted', id: 'asr-server-state' });
+  const serverForm = h('form', { class: 'stack', id: 'asr-server-form' }, serverUrl, serverModel, serverLang, serverKey,
+    h('div', {}, h('button', { type: 'submit' }, 'Save server'), ' ',
+      h('button', { type: 'button', id: 'pre-annotate', onclick: async () => {
+        serverState.textContent = '';
+        try {
+          const { jobs } = await api.preAnnotate(project);
+          serverState.textContent = `${jobs.length} recording(s) queued for pre-annotation`;
+          watchJobs(jobs);
+        } catch (err) { serverState.textContent = err.message; }
+      } }, 'Pre-annotate all recordings')), serverState);
+  serverForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const asr = { url: serverUrl.value.trim(), model: serverModel.value.trim(), language: serverLang.value.trim() };
+    if (serverKey.value) asr.key = serverKey.value;
+    try { await api.updateProject(project, { asr }); serverState.textContent = 'saved'; serverKey.value = ''; } catch (err) { serverState.textContent = err.message; }
+  });
+  function watchJobs(jobs) {
+    for (const { job, recording } of jobs) {
+      const es = new EventSource(api.jobEventsUrl(job));
+      sources.push(es);
+      es.onmessage = (ev) => {
+        const j = JSON.parse(ev.data);
+        const cell = recBody.querySelector(`tr[data-recording="${recording}"] .progress-label`);
+        if (cell) cell.textContent = j.status === 'running' ? `ASR ${Math.round(j.progress * 100)}%` : `ASR ${j.status}${j.error_code ? ` (${j.error_code})` : ''}`;
+        if (j.status !== 'running') { es.close(); if (j.status === 'done') refresh(); }
+      };
+      es.onerror = () => es.close();
+    }
+  }
+
   const onKey = (e) => {
     if (keys.actionOf(e) === 'claim' && (p.role === 'transcriber' || p.role === 'admin')) { e.preventDefault(); claimNext(project); }
   };
@@ -159,6 +223,13 @@ export async function render(main, { project }) {
     actions,
     h('h2', {}, 'Recordings'), table,
     p.role === 'admin' ? h('section', { class: 'card' }, h('h3', {}, 'Upload recordings'), fileInput, uploads) : null,
+    p.role === 'admin' ? h('div', { class: 'columns' },
+      h('section', { class: 'card' }, h('h3', {}, 'Import ASR output'),
+        h('p', { class: 'muted' }, 'Whisper, faster-whisper, WhisperX, FunASR, CTM, SRT, WebVTT, TextGrid, EAF, Label Studio, Audacity. Files are matched to recordings by name.'),
+        asrForm),
+      h('section', { class: 'card' }, h('h3', {}, 'Live pre-annotation'),
+        h('p', { class: 'muted' }, 'Any server with the OpenAI-compatible POST /v1/audio/transcriptions (whisper.cpp, faster-whisper servers).'),
+        serverForm)) : null,
     h('div', { class: 'columns' },
       h('section', {}, h('h2', {}, 'Members'), memberList, p.role === 'admin' ? memberForm : null),
       h('section', {}, h('h2', {}, 'Speakers'), speakerList, p.role !== 'reviewer' ? speakerForm : null)));
