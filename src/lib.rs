@@ -13,10 +13,14 @@ pub mod app;
 pub mod audio;
 /// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, score, benchmarks.
 pub mod cli;
+/// Corpus export: ids, splits, clips and every layout's writer (pure core).
+pub mod corpus;
 /// The database pool, migrations and write transactions.
 pub mod db;
 /// The API's one error type.
 pub mod error;
+/// Corpus exports: definition, background run, streamed download.
+pub mod exports;
 /// Background jobs and their progress events.
 pub mod jobs;
 /// The OpenAPI document.

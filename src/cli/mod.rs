@@ -8,6 +8,7 @@ mod admin;
 mod analyze;
 mod bench;
 mod bench_analysis;
+mod export;
 mod score;
 
 use std::io::{self, Write};
@@ -86,6 +87,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// CER/WER of hypotheses against references (Kaldi `utt-id text` files), as JSON lines.
     Score(score::ScoreArgs),
+    /// Export a project's corpus: clips and every training/annotation layout.
+    Export(export::ExportArgs),
     /// Benchmarks that print their ratio against the peer tool.
     Bench {
         #[command(subcommand)]
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Command::Analyze(args) => analyze::run(args),
         Command::Score(args) => score::run(args),
+        Command::Export(args) => export::run(args),
         Command::Bench { what } => bench::run(what),
     };
     match result {
