@@ -188,8 +188,7 @@ impl Cutter<'_> {
         let end = self.pos + out.len() as u64;
         while self.next < self.order.len() && self.jobs[self.order[self.next]].start < end {
             let i = self.order[self.next];
-            self.active
-                .push(Open::create(i, &self.jobs[i], self.rate)?);
+            self.active.push(Open::create(i, &self.jobs[i], self.rate)?);
             self.next += 1;
         }
         let mut k = 0;
@@ -219,8 +218,7 @@ impl Cutter<'_> {
         // Clips starting at or after the end of the stream are silence.
         while self.next < self.order.len() {
             let i = self.order[self.next];
-            self.active
-                .push(Open::create(i, &self.jobs[i], self.rate)?);
+            self.active.push(Open::create(i, &self.jobs[i], self.rate)?);
             self.next += 1;
         }
         for open in std::mem::take(&mut self.active) {

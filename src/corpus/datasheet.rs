@@ -32,7 +32,10 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
             ""
         }
     );
-    let _ = writeln!(s, "| split | variety | gender | hours | utterances | speakers |");
+    let _ = writeln!(
+        s,
+        "| split | variety | gender | hours | utterances | speakers |"
+    );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|");
     let mut cells: BTreeMap<(usize, &str, &str), (u64, u64, BTreeSet<usize>)> = BTreeMap::new();
     for u in &c.utterances {
@@ -85,8 +88,16 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
          CTM word times are spread evenly over each segment (no forced alignment). \
          `SHA256SUMS` checks every file (`sha256sum -c SHA256SUMS`)."
     );
-    let _ = writeln!(s, "\n## Tag schema\n\n```json\n{}\n```", pretty(&c.tag_schema));
-    let _ = writeln!(s, "\n## Conventions\n\n```json\n{}\n```", pretty(&c.conventions));
+    let _ = writeln!(
+        s,
+        "\n## Tag schema\n\n```json\n{}\n```",
+        pretty(&c.tag_schema)
+    );
+    let _ = writeln!(
+        s,
+        "\n## Conventions\n\n```json\n{}\n```",
+        pretty(&c.conventions)
+    );
     s
 }
 

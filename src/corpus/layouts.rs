@@ -183,11 +183,7 @@ fn nemo(
         });
         let _ = writeln!(out, "{line}");
     }
-    w.put(
-        root,
-        &format!("nemo/{split}_manifest.json"),
-        out.as_bytes(),
-    )
+    w.put(root, &format!("nemo/{split}_manifest.json"), out.as_bytes())
 }
 
 fn csv_field(s: &str) -> String {
@@ -236,7 +232,11 @@ fn hf(
         }
     }
     w.put(root, &format!("hf/{split}/metadata.csv"), csv.as_bytes())?;
-    w.put(root, &format!("hf/{split}/metadata.jsonl"), jsonl.as_bytes())
+    w.put(
+        root,
+        &format!("hf/{split}/metadata.jsonl"),
+        jsonl.as_bytes(),
+    )
 }
 
 fn tsv_field(s: &str) -> String {

@@ -13,12 +13,7 @@ use super::{Corpus, ExportOptions, Utterance, Written};
 /// Tier names, in order.
 pub const TIERS: [&str; 5] = ["transcript", "normalised", "speaker", "labels", "features"];
 
-pub(super) fn write(
-    root: &Path,
-    c: &Corpus,
-    o: &ExportOptions,
-    w: &mut Written,
-) -> io::Result<()> {
+pub(super) fn write(root: &Path, c: &Corpus, o: &ExportOptions, w: &mut Written) -> io::Result<()> {
     let mut by_rec: BTreeMap<usize, Vec<&Utterance>> = BTreeMap::new();
     for u in &c.utterances {
         by_rec.entry(u.recording).or_default().push(u);
@@ -44,7 +39,11 @@ pub(super) fn write(
         let dur = t(rec.samples);
         if o.wants("textgrid") {
             let tg = textgrid(&rows, dur);
-            w.put(root, &format!("textgrid/{}.TextGrid", rec.id), tg.as_bytes())?;
+            w.put(
+                root,
+                &format!("textgrid/{}.TextGrid", rec.id),
+                tg.as_bytes(),
+            )?;
         }
         if o.wants("eaf") {
             let e = eaf(c, &rec.id, &rows);
@@ -282,7 +281,11 @@ fn xml(s: &str) -> String {
 
 /// Controlled-vocabulary values of a field: from the tag schema when it lists them, else the
 /// values in use.
-pub fn vocabulary(schema: &serde_json::Value, field: &str, in_use: &BTreeSet<String>) -> Vec<String> {
+pub fn vocabulary(
+    schema: &serde_json::Value,
+    field: &str,
+    in_use: &BTreeSet<String>,
+) -> Vec<String> {
     fn strings(v: &serde_json::Value) -> Option<Vec<String>> {
         let arr = v.as_array()?;
         let out: Vec<String> = arr
@@ -377,7 +380,10 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
             );
         }
         let _ = writeln!(out, "    </TIER>");
-        let mut child = |name: String, lt: String, t: usize, value: &dyn Fn(&Row) -> (String, Option<String>)| {
+        let mut child = |name: String,
+                         lt: String,
+                         t: usize,
+                         value: &dyn Fn(&Row) -> (String, Option<String>)| {
             let _ = writeln!(
                 out,
                 "    <TIER LINGUISTIC_TYPE_REF=\"{}\" PARENT_REF=\"{}\" TIER_ID=\"{}\">",

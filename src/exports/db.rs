@@ -137,10 +137,10 @@ pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Re
             || (!f.recordings.is_empty() && !f.recordings.contains(&rec_db))
             || (!f.speakers.is_empty() && !spk_db.is_some_and(|s| f.speakers.contains(&s)))
             || (!want_labels.is_empty()
-                && !labels
-                    .iter()
-                    .any(|(a, b)| want_labels.contains(&(a.clone(), b.clone()))
-                        || want_labels.contains(&("*".into(), b.clone()))))
+                && !labels.iter().any(|(a, b)| {
+                    want_labels.contains(&(a.clone(), b.clone()))
+                        || want_labels.contains(&("*".into(), b.clone()))
+                }))
             || (!f.features.is_empty() && !features.iter().any(|x| f.features.contains(&x.code)))
             || f.from_ms.is_some_and(|t| changed.unwrap_or(0) < t)
             || f.to_ms.is_some_and(|t| changed.unwrap_or(0) >= t)

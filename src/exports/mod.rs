@@ -304,7 +304,10 @@ async fn list(
     .bind(project)
     .fetch_all(&state.db)
     .await?;
-    let list = rows.iter().map(row_json).collect::<sqlx::Result<Vec<_>>>()?;
+    let list = rows
+        .iter()
+        .map(row_json)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     Ok(Json(json!({ "exports": list })))
 }
 
@@ -379,7 +382,10 @@ async fn download(
         return Err(AppError::bad(
             "export_not_done",
             "export",
-            format!("the export is {}", e["status"].as_str().unwrap_or("unknown")),
+            format!(
+                "the export is {}",
+                e["status"].as_str().unwrap_or("unknown")
+            ),
         ));
     }
     let dir = export_dir(&state, id);
