@@ -88,7 +88,7 @@ enum Command {
     /// CER/WER of hypotheses against references (Kaldi `utt-id text` files), as JSON lines.
     Score(score::ScoreArgs),
     /// Export a project's corpus: clips and every training/annotation layout.
-    Export(export::ExportArgs),
+    Export(Box<export::ExportArgs>),
     /// Benchmarks that print their ratio against the peer tool.
     Bench {
         #[command(subcommand)]
@@ -138,7 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Command::Analyze(args) => analyze::run(args),
         Command::Score(args) => score::run(args),
-        Command::Export(args) => export::run(args),
+        Command::Export(args) => export::run(*args),
         Command::Bench { what } => bench::run(what),
     };
     match result {

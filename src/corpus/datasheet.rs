@@ -37,7 +37,8 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
         "| split | variety | gender | hours | utterances | speakers |"
     );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|");
-    let mut cells: BTreeMap<(usize, &str, &str), (u64, u64, BTreeSet<usize>)> = BTreeMap::new();
+    type Cell = (u64, u64, BTreeSet<usize>);
+    let mut cells: BTreeMap<(usize, &str, &str), Cell> = BTreeMap::new();
     for u in &c.utterances {
         let g = c.speakers[u.speaker].gender.as_deref().unwrap_or("");
         let e = cells.entry((u.split, u.variety.as_str(), g)).or_default();

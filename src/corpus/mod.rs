@@ -586,7 +586,7 @@ mod tests {
     fn ids_sort_like_kaldi() {
         let ids = speaker_ids(&["1".into(), "10".into(), "1".into()]);
         assert_eq!(ids, ["spk_1", "spk_10", "spk_1_2"]);
-        let mut utts = vec!["spk_10-r000001-0000000001", "spk_1-r000001-0000000002"];
+        let mut utts = ["spk_10-r000001-0000000001", "spk_1-r000001-0000000002"];
         utts.sort();
         assert_eq!(utts[0], "spk_1-r000001-0000000002");
     }
