@@ -11,6 +11,7 @@ import * as projects from './views/projects.js';
 import * as project from './views/project.js';
 import * as recording from './views/recording.js';
 import * as review from './views/review.js';
+import * as exportView from './views/export.js';
 
 export const session = { user: null };
 let cleanup = null;
@@ -20,6 +21,7 @@ const routes = [
   [/^#\/projects$/, projects, () => ({})],
   [/^#\/p\/(\d+)$/, project, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/review$/, review, (m) => ({ project: +m[1] })],
+  [/^#\/p\/(\d+)\/export$/, exportView, (m) => ({ project: +m[1] })],
   [/^#\/r\/(\d+)(?:\/s\/(\d+))?$/, recording, (m) => ({ recording: +m[1], segment: m[2] ? +m[2] : null })],
 ];
 
