@@ -224,7 +224,7 @@ fn hf(
         let _ = writeln!(
             jsonl,
             "{}",
-            json!({"file_name": file, "id": u.id, "transcription": u.text, "speaker_id": spk.id,
+            json!({"file_name": format!("{split}/{file}"), "id": u.id, "transcription": u.text, "speaker_id": spk.id,
                    "gender": g, "variety": u.variety, "duration": dur(u, o.rate)})
         );
         if let Some(h) = hashes.get(&u.id) {
@@ -232,9 +232,11 @@ fn hf(
         }
     }
     w.put(root, &format!("hf/{split}/metadata.csv"), csv.as_bytes())?;
+    // The JSON-lines copy sits beside the split folders (`file_name` relative to `hf/`):
+    // `datasets` refuses a folder holding metadata files of two extensions.
     w.put(
         root,
-        &format!("hf/{split}/metadata.jsonl"),
+        &format!("hf/metadata_{split}.jsonl"),
         jsonl.as_bytes(),
     )
 }
