@@ -333,6 +333,19 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
         .current_dir(unpacked.path()));
     let api_out = unpacked.path().join(format!("export-{export}"));
 
+    // An export cut short by a crash is failed at the next start, never left running.
+    sqlx::query("INSERT INTO export (project_id, definition, status, created_at, updated_at) VALUES (?, '{}', 'running', 1, 1)")
+        .bind(project)
+        .execute(db)
+        .await
+        .unwrap();
+    assert_eq!(fangyan::exports::recover(db).await.unwrap(), 1);
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM export WHERE status = 'failed'")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+
     // Through the CLI, twice, beside the running server.
     let out_dirs: Vec<PathBuf> = (0..2)
         .map(|i| dir.path().join(format!("cli-{i}")))

@@ -175,6 +175,19 @@ pub fn write_dir(
     })
 }
 
+/// At start-up (by the process that owns recovery): exports that were running when the server
+/// stopped are marked failed, so none stays "running" for ever. Returns how many.
+pub async fn recover(db: &Db) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE export SET status = 'failed', error_message = 'the server stopped during this export; start it again', updated_at = ? \
+         WHERE status IN ('queued', 'running')",
+    )
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Routes: define and start an export, list them, read one, download it.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
