@@ -104,6 +104,7 @@ impl AppState {
                 tracing::info!("resuming {} interrupted ingest job(s)", resumable.len());
             }
             crate::recordings::resume(&state, resumable).await?;
+            crate::exports::recover(&state.db).await?;
         }
         Ok(state)
     }
@@ -130,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tasks::router())
         .merge(crate::review::router())
         .merge(crate::dashboard::router())
+        .merge(crate::exports::router())
         .merge(crate::web::settings_router())
         .layer(
             ServiceBuilder::new()

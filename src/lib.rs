@@ -13,12 +13,16 @@ pub mod app;
 pub mod audio;
 /// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, score, benchmarks.
 pub mod cli;
+/// Corpus export: ids, splits, clips and every layout's writer (pure core).
+pub mod corpus;
 /// Progress, ASR error rates by any grouping, throughput and agreement: the dashboard's tables.
 pub mod dashboard;
 /// The database pool, migrations and write transactions.
 pub mod db;
 /// The API's one error type.
 pub mod error;
+/// Corpus exports: definition, background run, streamed download.
+pub mod exports;
 /// ASR output in: file import and live pre-annotation from OpenAI-compatible servers.
 pub mod hypotheses;
 /// Background jobs and their progress events.

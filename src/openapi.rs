@@ -28,6 +28,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "tasks", description = "Claiming work, submitting, second pass"),
         (name = "review", description = "Approval and rejection"),
         (name = "dashboard", description = "Progress, error rates, throughput, agreement (JSON or CSV)"),
+        (name = "exports", description = "Corpus export: define, run, download"),
     )
 )]
 pub struct ApiDoc;

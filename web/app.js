@@ -12,6 +12,7 @@ import * as project from './views/project.js';
 import * as recording from './views/recording.js';
 import * as review from './views/review.js';
 import * as dashboard from './views/dashboard.js';
+import * as exportView from './views/export.js';
 
 export const session = { user: null };
 let cleanup = null;
@@ -22,6 +23,7 @@ const routes = [
   [/^#\/p\/(\d+)$/, project, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/review$/, review, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/dashboard$/, dashboard, (m) => ({ project: +m[1] })],
+  [/^#\/p\/(\d+)\/export$/, exportView, (m) => ({ project: +m[1] })],
   [/^#\/r\/(\d+)(?:\/s\/(\d+))?$/, recording, (m) => ({ recording: +m[1], segment: m[2] ? +m[2] : null })],
 ];
 

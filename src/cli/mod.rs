@@ -8,6 +8,7 @@ mod admin;
 mod analyze;
 mod bench;
 mod bench_analysis;
+mod export;
 mod import_asr;
 mod score;
 
@@ -89,6 +90,8 @@ enum Command {
     ImportAsr(import_asr::ImportAsrArgs),
     /// CER/WER of hypotheses against references (Kaldi `utt-id text` files), as JSON lines.
     Score(score::ScoreArgs),
+    /// Export a project's corpus: clips and every training/annotation layout.
+    Export(Box<export::ExportArgs>),
     /// Benchmarks that print their ratio against the peer tool.
     Bench {
         #[command(subcommand)]
@@ -139,6 +142,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::ImportAsr(args) => import_asr::run(args),
         Command::Score(args) => score::run(args),
+        Command::Export(args) => export::run(*args),
         Command::Bench { what } => bench::run(what),
     };
     match result {

@@ -212,6 +212,7 @@ export async function render(main, { project }) {
     }
   }
 
+  if (p.role === 'admin') actions.appendChild(h('a', { href: `#/p/${project}/export`, class: 'button', id: 'export-link' }, 'Export'));
   const onKey = (e) => {
     if (keys.actionOf(e) === 'claim' && (p.role === 'transcriber' || p.role === 'admin')) { e.preventDefault(); claimNext(project); }
   };

@@ -1,0 +1,428 @@
+//! Corpus exports, the stage: the export definition (filters and options) over the API, the
+//! background run (clips cut recording by recording, then every manifest, see
+//! [`crate::corpus`]) with progress, and the download as a `.tar.gz` streamed from the export
+//! directory on disk through a bounded channel, so an export is never held in memory whole.
+//! The CLI (`fangyan export`) calls [`run`] on a directory of its choice.
+//!
+//! Dependencies: `tar` and `flate2` (the rust-lang crates) write the archive.
+
+pub mod db;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::audio::Store;
+use crate::corpus::{self, ClipJob, Corpus, ExportOptions, Written, clip_rel, to_rate};
+use crate::db::{Db, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::projects::{self, Role};
+
+/// Which segments go into the export.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    /// Segment statuses; `["approved"]` when absent.
+    pub status: Option<Vec<String>>,
+    /// Recording ids (empty: all).
+    pub recordings: Vec<i64>,
+    /// Speaker ids (empty: all).
+    pub speakers: Vec<i64>,
+    /// Segment tags `field=value` (`*=value` for any field); a segment needs one of them.
+    pub labels: Vec<String>,
+    /// Feature codes; a segment needs a span with one of them.
+    pub features: Vec<String>,
+    /// Last change at or after this time (unix ms).
+    pub from_ms: Option<i64>,
+    /// Last change before this time (unix ms).
+    pub to_ms: Option<i64>,
+}
+
+/// An export definition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Definition {
+    /// Which segments.
+    pub filters: Filters,
+    /// How to write them.
+    pub options: ExportOptions,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Utterances exported.
+    pub utterances: usize,
+    /// Seconds of clips.
+    pub seconds: f64,
+    /// Wall-clock seconds of the run.
+    pub elapsed: f64,
+}
+
+/// Loads, filters and builds the corpus of `project`.
+pub async fn corpus(
+    db: &Db,
+    store: &Store,
+    project: i64,
+    def: &Definition,
+) -> anyhow::Result<Corpus> {
+    let l = db::load(db, store, project, &def.filters).await?;
+    Ok(corpus::build(
+        &l.project,
+        l.recordings,
+        l.speakers,
+        l.segments,
+        l.tag_schema,
+        l.conventions,
+        &def.options,
+    ))
+}
+
+/// Runs an export of `project` into `out`; `progress` gets 0..1.
+pub async fn run(
+    db: &Db,
+    store: &Store,
+    project: i64,
+    def: &Definition,
+    out: &Path,
+    progress: Arc<dyn Fn(f64) + Send + Sync>,
+) -> anyhow::Result<Summary> {
+    def.options.validate().map_err(anyhow::Error::msg)?;
+    let c = corpus(db, store, project, def).await?;
+    let opts = def.options.clone();
+    let out = out.to_path_buf();
+    tokio::task::spawn_blocking(move || write_dir(&c, &opts, &out, &*progress)).await?
+}
+
+/// Cuts every clip and writes every layout of `c` into `out` (blocking).
+pub fn write_dir(
+    c: &Corpus,
+    opts: &ExportOptions,
+    out: &Path,
+    progress: &dyn Fn(f64),
+) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    std::fs::create_dir_all(out)?;
+    // A re-run into the same folder starts clean, so nothing stale is left behind.
+    for d in corpus::LAYOUTS.iter().chain(&["clips"]) {
+        let p = out.join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(&p)?;
+        }
+    }
+    std::fs::create_dir_all(out.join("clips"))?;
+    let mut by_rec: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, u) in c.utterances.iter().enumerate() {
+        by_rec.entry(u.recording).or_default().push(i);
+    }
+    let total: u64 = c
+        .utterances
+        .iter()
+        .map(|u| u.clip_samples)
+        .sum::<u64>()
+        .max(1);
+    let mut done = 0u64;
+    let mut hashes = BTreeMap::new();
+    for (ri, list) in &by_rec {
+        let rec = &c.recordings[*ri];
+        let jobs: Vec<ClipJob> = list
+            .iter()
+            .map(|&i| {
+                let u = &c.utterances[i];
+                let start = to_rate(u.start, rec.analysis_rate, opts.rate);
+                ClipJob {
+                    path: out.join(clip_rel(&u.id)),
+                    start,
+                    end: start + u.clip_samples,
+                }
+            })
+            .collect();
+        let results = corpus::cut_recording(&rec.original, opts.rate, &jobs, &mut |_| {})
+            .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
+        for (&i, r) in list.iter().zip(results) {
+            let u = &c.utterances[i];
+            done += u.clip_samples;
+            hashes.insert(u.id.clone(), r.sha256);
+        }
+        progress(0.95 * done as f64 / total as f64);
+    }
+    let mut written = Written::default();
+    corpus::write_all(out, c, opts, &hashes, &mut written)?;
+    progress(1.0);
+    Ok(Summary {
+        utterances: c.utterances.len(),
+        seconds: c
+            .utterances
+            .iter()
+            .map(|u| u.clip_samples as f64 / f64::from(opts.rate))
+            .sum(),
+        elapsed: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// At start-up (by the process that owns recovery): exports that were running when the server
+/// stopped are marked failed, so none stays "running" for ever. Returns how many.
+pub async fn recover(db: &Db) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE export SET status = 'failed', error_message = 'the server stopped during this export; start it again', updated_at = ? \
+         WHERE status IN ('queued', 'running')",
+    )
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Routes: define and start an export, list them, read one, download it.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_export))
+        .routes(routes!(download))
+}
+
+fn export_dir(state: &AppState, id: i64) -> PathBuf {
+    state.config.data_dir.join("exports").join(id.to_string())
+}
+
+async fn set(db: &Db, id: i64, status: &str, progress: f64) {
+    let _ = sqlx::query("UPDATE export SET status = ?, progress = ?, updated_at = ? WHERE id = ?")
+        .bind(status)
+        .bind(progress)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await;
+}
+
+/// Starts an export of the project's (approved, by default) segments as a background job.
+#[utoipa::path(post, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    UrlPath(project): UrlPath<i64>,
+    Json(body): Json<serde_json::Value>,
+) -> AppResult<Json<serde_json::Value>> {
+    projects::require(&state, project, user, &[Role::Admin]).await?;
+    let def: Definition = serde_json::from_value(body)
+        .map_err(|e| AppError::bad("bad_export_definition", "definition", e.to_string()))?;
+    def.options
+        .validate()
+        .map_err(|m| AppError::bad("bad_export_options", "options", m))?;
+    let now = now_ms();
+    let definition = serde_json::to_string(&def).map_err(anyhow::Error::from)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO export (project_id, created_by, definition, status, created_at, updated_at) \
+         VALUES (?, ?, ?, 'queued', ?, ?) RETURNING id",
+    )
+    .bind(project)
+    .bind(user.id)
+    .bind(&definition)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&state.db)
+    .await?
+    .try_get("id")?;
+    let st = state.clone();
+    state.jobs.spawn(async move {
+        let db = st.db.clone();
+        set(&db, id, "running", 0.0).await;
+        let handle = tokio::runtime::Handle::current();
+        let pdb = db.clone();
+        let progress: Arc<dyn Fn(f64) + Send + Sync> = Arc::new(move |p| {
+            let pdb = pdb.clone();
+            handle.spawn(async move {
+                let _ = sqlx::query(
+                    "UPDATE export SET progress = ? WHERE id = ? AND status = 'running'",
+                )
+                .bind(p)
+                .bind(id)
+                .execute(&pdb)
+                .await;
+            });
+        });
+        let dir = export_dir(&st, id);
+        match run(&db, &st.store, project, &def, &dir, progress).await {
+            Ok(s) => {
+                let _ = sqlx::query(
+                    "UPDATE export SET status = 'done', progress = 1, utterances = ?, seconds = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(s.utterances as i64)
+                .bind(s.seconds)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&db)
+                .await;
+            }
+            Err(e) => {
+                tracing::warn!("export {id} failed: {e:#}");
+                let _ = sqlx::query(
+                    "UPDATE export SET status = 'failed', error_message = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(format!("{e:#}"))
+                .bind(now_ms())
+                .bind(id)
+                .execute(&db)
+                .await;
+            }
+        }
+    });
+    Ok(Json(json!({ "export": id, "status": "queued" })))
+}
+
+const COLUMNS: &str = "id, project_id, definition, status, progress, utterances, seconds, error_message, created_at, updated_at";
+
+fn row_json(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<serde_json::Value> {
+    let def: String = r.try_get("definition")?;
+    Ok(json!({
+        "id": r.try_get::<i64, _>("id")?,
+        "project_id": r.try_get::<i64, _>("project_id")?,
+        "definition": serde_json::from_str::<serde_json::Value>(&def).unwrap_or_default(),
+        "status": r.try_get::<String, _>("status")?,
+        "progress": r.try_get::<f64, _>("progress")?,
+        "utterances": r.try_get::<Option<i64>, _>("utterances")?,
+        "seconds": r.try_get::<Option<f64>, _>("seconds")?,
+        "error": r.try_get::<Option<String>, _>("error_message")?,
+        "created_at": r.try_get::<i64, _>("created_at")?,
+        "updated_at": r.try_get::<i64, _>("updated_at")?,
+    }))
+}
+
+/// The project's exports, newest first.
+#[utoipa::path(get, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    UrlPath(project): UrlPath<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    projects::require(&state, project, user, &[Role::Admin]).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM export WHERE project_id = ? ORDER BY id DESC LIMIT 100"
+    ))
+    .bind(project)
+    .fetch_all(&state.db)
+    .await?;
+    let list = rows
+        .iter()
+        .map(row_json)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    Ok(Json(json!({ "exports": list })))
+}
+
+async fn fetch(state: &AppState, user: CurrentUser, id: i64) -> AppResult<serde_json::Value> {
+    let r = sqlx::query(&format!("SELECT {COLUMNS} FROM export WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let project: i64 = r.try_get("project_id")?;
+    projects::require(state, project, user, &[Role::Admin]).await?;
+    Ok(row_json(&r)?)
+}
+
+/// One export: status, progress, counts.
+#[utoipa::path(get, path = "/api/exports/{export}", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn get_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    UrlPath(id): UrlPath<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    Ok(Json(fetch(&state, user, id).await?))
+}
+
+/// A writer that hands its bytes to an async body through a bounded channel.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+/// Writes `dir` as a gzip'd tar (deterministic headers) into `w`, files under `prefix/`.
+pub fn write_tar_gz(dir: &Path, prefix: &str, w: impl Write) -> std::io::Result<()> {
+    let gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    tar.follow_symlinks(false);
+    tar.append_dir_all(prefix, dir)?;
+    let mut gz = tar.into_inner()?;
+    gz.flush()?;
+    gz.finish()?.flush()
+}
+
+/// Downloads a finished export as a `.tar.gz`, streamed from disk as it is compressed.
+#[utoipa::path(get, path = "/api/exports/{export}/download", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn download(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    UrlPath(id): UrlPath<i64>,
+) -> AppResult<Response> {
+    let e = fetch(&state, user, id).await?;
+    if e["status"] != "done" {
+        return Err(AppError::bad(
+            "export_not_done",
+            "export",
+            format!(
+                "the export is {}",
+                e["status"].as_str().unwrap_or("unknown")
+            ),
+        ));
+    }
+    let dir = export_dir(&state, id);
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let prefix = format!("export-{id}");
+    tokio::task::spawn_blocking(move || {
+        let w = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::new(),
+        };
+        if let Err(err) = write_tar_gz(&dir, &prefix, w) {
+            let _ = tx.blocking_send(Err(err));
+        }
+    });
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok((
+        [
+            (CONTENT_TYPE, "application/gzip".to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"export-{id}.tar.gz\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,618 @@
+//! Corpus export end to end: a project with real recordings (16 kHz, 24 kHz float, 44.1 kHz
+//! stereo FLAC), Chinese segments, speakers with gender and variety, tags and features;
+//! exported through the API (background job, streamed .tar.gz) and through `fangyan export`
+//! twice; then read with the real tools: Praat (headless, opens every TextGrid), and praatio,
+//! pympi-ling, webvtt-py and srt from the repository's `.venv` (tests/export_check.py).
+//! Also: clip lengths against every manifest (hound), Kaldi sort order (`LC_ALL=C sort`),
+//! speaker-disjoint splits, SHA256SUMS (`sha256sum -c`), determinism, and the TextGrid/EAF
+//! round trip through fangyan's own importer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fangyan::app::{AppState, Config};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+struct Segment {
+    rec: i64,
+    start: i64,
+    end: i64,
+    speaker: i64,
+    text: &'static str,
+    status: &'static str,
+    variety: Option<&'static str>,
+    feature: Option<&'static str>,
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Every file under `dir` except clips (relative path → bytes).
+fn manifests(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_none_or(|x| x != "wav") {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_is_read_by_the_real_tools_and_round_trips() {
+    let dir = common::scratch();
+    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = fangyan::app::router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let hash = fangyan::accounts::hash_password("correct horse").unwrap();
+    fangyan::accounts::db::create_user(&state.db, "boss", &hash)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "boss", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let p: Value = http
+        .post(format!("{base}/api/projects"))
+        .json(&json!({"name": "柳州"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project = p["id"].as_i64().unwrap();
+
+    // Real recordings through the upload API.
+    let mut recs = Vec::new();
+    for f in [
+        "real/zh-aishell1-BAC009S0724W0121.wav",
+        "real/zh-cosyvoice-zero_shot_prompt-24k-f32.wav",
+        "real/en-jfk-44k1-stereo-s24.flac",
+    ] {
+        let bytes = std::fs::read(common::fixture(f)).unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(f.rsplit('/').next().unwrap()),
+        );
+        let body: Value = http
+            .post(format!("{base}/api/projects/{project}/recordings"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        recs.push(body["recording"].as_i64().unwrap());
+    }
+    state.jobs.drain().await;
+    let db = &state.db;
+    // Our own segments replace the VAD's.
+    sqlx::query("UPDATE segment SET deleted = 1")
+        .execute(db)
+        .await
+        .unwrap();
+    let mut spk = Vec::new();
+    for (code, gender, variety, accent) in [
+        ("1", "female", "cmn-southwestern/guiliu", "桂柳话"),
+        ("10", "male", "cmn-southwestern/guiliu", "桂柳话"),
+        ("2", "male", "cmn-beijing", "北京话"),
+        ("A 7", "female", "cmn-beijing", ""),
+        ("B", "other", "yue", "粤语"),
+    ] {
+        let id: i64 = sqlx::query(
+            "INSERT INTO speaker (project_id, code, gender, age_band, self_reported_accent, native_variety) \
+             VALUES (?, ?, ?, 'thirties', ?, ?) RETURNING id",
+        )
+        .bind(project)
+        .bind(code)
+        .bind(gender)
+        .bind(accent)
+        .bind(variety)
+        .fetch_one(db)
+        .await
+        .unwrap()
+        .get(0);
+        spk.push(id);
+    }
+    let (r0, r1, r2) = (recs[0], recs[1], recs[2]);
+    let segs = [
+        Segment {
+            rec: r0,
+            start: 1000,
+            end: 25_000,
+            speaker: spk[0],
+            text: "而对楼市成交抑制作用最大的限购",
+            status: "approved",
+            variety: Some("cmn-southwestern/guiliu@柳州"),
+            feature: Some("INIT_RETRO_TO_DENTAL"),
+        },
+        Segment {
+            rec: r0,
+            start: 25_000,
+            end: 50_001,
+            speaker: spk[1],
+            text: "是\"双引号\"、逗号,与 <尖括号> & 和号[laughter]",
+            status: "approved",
+            variety: None,
+            feature: None,
+        },
+        Segment {
+            rec: r0,
+            start: 50_001,
+            end: 60_000,
+            speaker: spk[2],
+            text: "含[unk]的不导出",
+            status: "approved",
+            variety: None,
+            feature: None,
+        },
+        Segment {
+            rec: r0,
+            start: 60_000,
+            end: 70_000,
+            speaker: spk[2],
+            text: "未审核的不导出",
+            status: "submitted",
+            variety: None,
+            feature: None,
+        },
+        Segment {
+            rec: r1,
+            start: 3_333,
+            end: 40_000,
+            speaker: spk[2],
+            text: "希望你以后能够做的比我还好呦",
+            status: "approved",
+            variety: Some("cmn-beijing"),
+            feature: None,
+        },
+        // Overlaps the one before (two speakers at once): an extra tier layer.
+        Segment {
+            rec: r1,
+            start: 30_000,
+            end: 55_000,
+            speaker: spk[3],
+            text: "𠝹开　两半",
+            status: "approved",
+            variety: None,
+            feature: Some("TONE_VALUE_SHIFT"),
+        },
+        Segment {
+            rec: r2,
+            start: 0,
+            end: 16_000,
+            speaker: spk[4],
+            text: "And so my fellow Americans",
+            status: "approved",
+            variety: Some("yue"),
+            feature: None,
+        },
+        Segment {
+            rec: r2,
+            start: 40_000,
+            end: 80_000,
+            speaker: spk[4],
+            text: "唔该 ask not",
+            status: "approved",
+            variety: None,
+            feature: None,
+        },
+        Segment {
+            rec: r2,
+            start: 100_000,
+            end: 150_000,
+            speaker: spk[0],
+            text: "咁样",
+            status: "approved",
+            variety: None,
+            feature: None,
+        },
+    ];
+    for s in &segs {
+        let id: i64 = sqlx::query(
+            "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, text_verbatim, text_display, text_norm, status) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(s.rec)
+        .bind(s.start)
+        .bind(s.end)
+        .bind(s.speaker)
+        .bind(s.text)
+        .bind(s.text)
+        .bind(s.text.replace(['"', '、', ',', '<', '>', '&'], ""))
+        .bind(s.status)
+        .fetch_one(db)
+        .await
+        .unwrap()
+        .get(0);
+        sqlx::query("INSERT INTO segment_revision (segment_id, version, created_at, text_verbatim, text_display, text_norm, start_sample, end_sample, speaker_id, status) VALUES (?, 1, 1000, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(id).bind(s.text).bind(s.text).bind(s.text).bind(s.start).bind(s.end).bind(s.speaker).bind(s.status)
+            .execute(db).await.unwrap();
+        if let Some(v) = s.variety {
+            sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'variety', ?, 1)")
+                .bind(id).bind(v).execute(db).await.unwrap();
+            sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'mode', 'accented_putonghua', 1)")
+                .bind(id).execute(db).await.unwrap();
+        }
+        if let Some(f) = s.feature {
+            sqlx::query("INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, created_at, updated_at) VALUES (?, 0, 1, ?, ?, 'shi4', 'si4', 1, 1)")
+                .bind(id).bind(s.text.chars().next().unwrap().to_string()).bind(f)
+                .execute(db).await.unwrap();
+        }
+    }
+    // The controlled vocabulary of `variety` comes from the schema when it lists one.
+    sqlx::query("UPDATE project SET tag_schema = ? WHERE id = ?")
+        .bind(r#"{"fields": {"variety": {"values": [{"id": "cmn-southwestern/guiliu@柳州"}, {"id": "cmn-beijing"}, {"id": "yue"}, {"id": "wuu"}]}}}"#)
+        .bind(project)
+        .execute(db)
+        .await
+        .unwrap();
+
+    // Through the API: a background job, then a streamed .tar.gz.
+    let options = json!({"splits": [0.6, 0.2, 0.2], "seed": 3, "rate": 16000});
+    let bad: Value = http
+        .post(format!("{base}/api/projects/{project}/exports"))
+        .json(&json!({"options": {"rate": 3}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad["error"]["code"], "bad_export_options", "{bad}");
+    let started: Value = http
+        .post(format!("{base}/api/projects/{project}/exports"))
+        .json(&json!({"options": options}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let export = started["export"].as_i64().unwrap();
+    state.jobs.drain().await;
+    let e: Value = http
+        .get(format!("{base}/api/exports/{export}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["status"], "done", "{e}");
+    assert_eq!(e["utterances"], 7, "{e}");
+    let tgz = http
+        .get(format!("{base}/api/exports/{export}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tgz.headers()["content-type"], "application/gzip");
+    let bytes = tgz.bytes().await.unwrap();
+    let unpacked = common::scratch();
+    std::fs::write(unpacked.path().join("e.tar.gz"), &bytes).unwrap();
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg("e.tar.gz")
+        .current_dir(unpacked.path()));
+    let api_out = unpacked.path().join(format!("export-{export}"));
+
+    // An export cut short by a crash is failed at the next start, never left running.
+    sqlx::query("INSERT INTO export (project_id, definition, status, created_at, updated_at) VALUES (?, '{}', 'running', 1, 1)")
+        .bind(project)
+        .execute(db)
+        .await
+        .unwrap();
+    assert_eq!(fangyan::exports::recover(db).await.unwrap(), 1);
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM export WHERE status = 'failed'")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+
+    // Through the CLI, twice, beside the running server.
+    let out_dirs: Vec<PathBuf> = (0..2)
+        .map(|i| dir.path().join(format!("cli-{i}")))
+        .collect();
+    for out in &out_dirs {
+        let line = run(Command::new(env!("CARGO_BIN_EXE_fangyan")).args([
+            "export",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--project",
+            "柳州",
+            "--out",
+            out.to_str().unwrap(),
+            "--splits",
+            "0.6,0.2,0.2",
+            "--seed",
+            "3",
+        ]));
+        let summary: Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(summary["utterances"], 7, "{summary}");
+    }
+    let root = &out_dirs[0];
+    // Determinism: byte-identical manifests (and API = CLI), and identical clips (SHA256SUMS).
+    let m0 = manifests(root);
+    assert!(m0.len() > 30, "{:?}", m0.keys());
+    assert_eq!(m0, manifests(&out_dirs[1]));
+    assert_eq!(m0, manifests(&api_out));
+    for l in fangyan::corpus::LAYOUTS {
+        assert!(root.join(l).is_dir(), "no {l}/");
+    }
+    for d in [root.as_path(), api_out.as_path()] {
+        run(Command::new("sha256sum")
+            .args(["-c", "--quiet", "SHA256SUMS"])
+            .current_dir(d));
+    }
+
+    // Kaldi: sorted with LC_ALL=C, utt2spk sorted by speaker too, spk2utt its inverse.
+    let mut split_of_speaker: BTreeMap<String, String> = BTreeMap::new();
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
+    let mut durs: BTreeMap<String, f64> = BTreeMap::new();
+    for split in ["train", "dev", "test"] {
+        let d = format!("kaldi/{split}");
+        if !root.join(&d).exists() {
+            continue;
+        }
+        for f in ["wav.scp", "text", "utt2spk", "spk2utt", "utt2dur"] {
+            run(Command::new("sort")
+                .env("LC_ALL", "C")
+                .args(["-c", "-k1,1"])
+                .arg(root.join(&d).join(f)));
+        }
+        run(Command::new("sort")
+            .env("LC_ALL", "C")
+            .args(["-k2", "-C"])
+            .arg(root.join(&d).join("utt2spk")));
+        let u2s = read(root, &format!("{d}/utt2spk"));
+        let mut inv: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for l in u2s.lines() {
+            let (u, s) = l.split_once(' ').unwrap();
+            assert!(u.starts_with(&format!("{s}-")), "{u} not prefixed by {s}");
+            inv.entry(s).or_default().push(u);
+            if let Some(prev) = split_of_speaker.insert(s.to_string(), split.to_string()) {
+                assert_eq!(prev, split, "speaker {s} in two splits");
+            }
+        }
+        let s2u: Vec<String> = inv
+            .iter()
+            .map(|(s, us)| format!("{s} {}", us.join(" ")))
+            .collect();
+        assert_eq!(
+            read(root, &format!("{d}/spk2utt"))
+                .lines()
+                .collect::<Vec<_>>(),
+            s2u
+        );
+        for l in read(root, &format!("{d}/text")).lines() {
+            let (u, t) = l.split_once(' ').unwrap();
+            assert!(!t.contains(['\u{3000}', '\t', '\r']));
+            texts.insert(u.to_string(), t.to_string());
+        }
+        for l in read(root, &format!("{d}/utt2dur")).lines() {
+            let (u, t) = l.split_once(' ').unwrap();
+            durs.insert(u.to_string(), t.parse().unwrap());
+        }
+        let g = read(root, &format!("{d}/spk2gender"));
+        assert!(
+            g.lines().all(|l| l.ends_with(" m") || l.ends_with(" f")),
+            "{g}"
+        );
+    }
+    assert_eq!(texts.len(), 7);
+    assert!(split_of_speaker.values().collect::<BTreeSet<_>>().len() >= 2);
+    // The ideographic space became an ASCII one; the Extension-B character is intact.
+    assert!(texts.values().any(|t| t == "𠝹开 两半"), "{texts:?}");
+    assert!(
+        texts
+            .values()
+            .all(|t| !t.contains("[unk]") && !t.contains("未审核"))
+    );
+
+    // Every clip: 16-bit mono at 16 kHz, its length equal to every manifest's within 1 ms,
+    // and to its segment's within one sample.
+    let mut nemo = BTreeMap::new();
+    for f in std::fs::read_dir(root.join("nemo")).unwrap() {
+        for l in std::fs::read_to_string(f.unwrap().path()).unwrap().lines() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            nemo.insert(
+                v["utt_id"].as_str().unwrap().to_string(),
+                v["duration"].as_f64().unwrap(),
+            );
+        }
+    }
+    let mut lhotse = BTreeMap::new();
+    for f in std::fs::read_dir(root.join("lhotse")).unwrap() {
+        let p = f.unwrap().path();
+        if p.to_string_lossy().contains("_recordings_") {
+            for l in std::fs::read_to_string(p).unwrap().lines() {
+                let v: Value = serde_json::from_str(l).unwrap();
+                lhotse.insert(
+                    v["id"].as_str().unwrap().to_string(),
+                    v["num_samples"].as_u64().unwrap(),
+                );
+            }
+        }
+    }
+    for (utt, d) in &durs {
+        let reader = hound::WavReader::open(root.join(format!("clips/{utt}.wav"))).unwrap();
+        let spec = reader.spec();
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (1, 16_000, 16)
+        );
+        let n = reader.duration();
+        let secs = f64::from(n) / 16_000.0;
+        assert!(
+            (secs - d).abs() <= 0.001,
+            "{utt}: clip {secs} vs utt2dur {d}"
+        );
+        assert!((secs - nemo[utt]).abs() <= 0.001, "{utt}: nemo");
+        assert_eq!(u64::from(n), lhotse[utt], "{utt}: lhotse num_samples");
+        // Segment length from the id: <spk>-<rec>-<start>-<segment>.
+        let parts: Vec<&str> = utt.rsplitn(3, '-').collect();
+        let start: i64 = parts[1].parse().unwrap();
+        let seg = segs
+            .iter()
+            .find(|s| {
+                s.start == start
+                    && texts[utt].chars().next()
+                        == fangyan::corpus::clean_text(s.text).chars().next()
+            })
+            .unwrap();
+        let want = (seg.end - seg.start) as f64;
+        assert!(
+            (f64::from(n) - want).abs() <= 1.0,
+            "{utt}: {n} samples vs segment {want}"
+        );
+        // Not silence: the clip holds the recording's audio.
+        let peak = hound::WavReader::open(root.join(format!("clips/{utt}.wav")))
+            .unwrap()
+            .into_samples::<i16>()
+            .map(|s| s.unwrap().unsigned_abs())
+            .max()
+            .unwrap();
+        assert!(peak > 100, "{utt}: silent clip");
+    }
+
+    // Round trip through fangyan's importer: TextGrid and EAF give back the same segments,
+    // speakers and labels.
+    for (ext, tier) in [("TextGrid", "transcript"), ("eaf", "transcript")] {
+        let folder = if ext == "eaf" { "eaf" } else { "textgrid" };
+        let mut found = 0;
+        for s in segs
+            .iter()
+            .filter(|s| s.status == "approved" && !s.text.contains("[unk]"))
+        {
+            let rec = format!("r{:06}", s.rec);
+            let bytes = std::fs::read(root.join(format!("{folder}/{rec}.{ext}"))).unwrap();
+            let text = fangyan::corpus::clean_text(s.text);
+            let mut hit = None;
+            for t in [tier.to_string(), format!("{tier} 2")] {
+                let Ok(h) = fangyan::text::asr::parse(&bytes, None, Some(&t)) else {
+                    continue;
+                };
+                if let Some(x) = h.segments.iter().find(|x| x.text == text) {
+                    hit = Some((t, x.clone()));
+                }
+            }
+            let (t, x) = hit.unwrap_or_else(|| panic!("{ext}: {text} not found"));
+            assert!(
+                (x.start_s - s.start as f64 / 16_000.0).abs() <= 0.001 + 1.0 / 16_000.0,
+                "{ext} {text} start {}",
+                x.start_s
+            );
+            assert!(
+                (x.end_s - s.end as f64 / 16_000.0).abs() <= 0.001 + 1.0 / 16_000.0,
+                "{ext} {text} end {}",
+                x.end_s
+            );
+            // The labels tier of the same layer has the labels at the same time.
+            let labels_tier = t.replace(tier, "labels");
+            let want = s
+                .variety
+                .map(|v| format!("mode=accented_putonghua; variety={v}"))
+                .unwrap_or_default();
+            if !want.is_empty() {
+                let h = fangyan::text::asr::parse(&bytes, None, Some(&labels_tier)).unwrap();
+                assert!(
+                    h.segments
+                        .iter()
+                        .any(|y| y.text == want && (y.start_s - x.start_s).abs() < 1e-6),
+                    "{ext}: labels {want} not on {labels_tier}: {:?}",
+                    h.segments
+                );
+            }
+            found += 1;
+        }
+        assert_eq!(found, 7);
+    }
+
+    // The datasheet has the table and the normaliser version.
+    let sheet = read(root, "README.md");
+    assert!(sheet.contains(fangyan::text::normalise::NORMALISER_VERSION));
+    assert!(sheet.contains("| split | variety | gender | hours | utterances | speakers |"));
+    assert!(sheet.contains("unintelligible"), "{sheet}");
+
+    // Praat itself opens every TextGrid and counts the tiers.
+    let script = dir.path().join("open.praat");
+    std::fs::write(
+        &script,
+        "form Open\n  sentence Folder x\nendform\n\
+         list = Create Strings as file list: \"l\", folder$ + \"/*.TextGrid\"\n\
+         n = Get number of strings\n\
+         for i to n\n  selectObject: list\n  f$ = Get string: i\n\
+           tg = Read from file: folder$ + \"/\" + f$\n  k = Get number of tiers\n\
+           if k < 5\n    exitScript: \"too few tiers in \" + f$\n  endif\n\
+           t = Get number of intervals: 1\n  writeInfoLine: f$, \" \", k, \" \", t\n  removeObject: tg\nendfor\n\
+         appendInfoLine: \"opened \", n\n",
+    )
+    .unwrap();
+    let praat = run(Command::new("praat")
+        .args(["--run", "--no-pref-files"])
+        .arg(&script)
+        .arg(root.join("textgrid")));
+    assert!(praat.contains("opened 3"), "{praat}");
+
+    // The Python tools (praatio, pympi-ling, webvtt-py, srt) from the repo's .venv.
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no .venv: scripts/test creates it (python3 -m venv .venv; pip install praatio pympi-ling webvtt-py srt)"
+    );
+    let check = run(Command::new(&python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_check.py"))
+        .arg(root));
+    assert!(check.starts_with("ok "), "{check}");
+    let counts: Value = serde_json::from_str(check.trim_start_matches("ok ").trim()).unwrap();
+    for (k, n) in [
+        ("textgrid", 3),
+        ("eaf", 3),
+        ("vtt", 3),
+        ("srt", 3),
+        ("audacity", 3),
+        ("lhotse", 7),
+        ("nemo", 7),
+        ("hf", 7),
+        ("cv", 7),
+    ] {
+        assert_eq!(counts[k], n, "{check}");
+    }
+}
