@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::segments::router())
         .merge(crate::tasks::router())
         .merge(crate::review::router())
+        .merge(crate::tags::router())
         .merge(crate::web::settings_router())
         .layer(
             ServiceBuilder::new()

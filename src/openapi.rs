@@ -26,6 +26,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "segments", description = "Versioned segment editing"),
         (name = "tasks", description = "Claiming work, submitting, second pass"),
         (name = "review", description = "Approval and rejection"),
+        (name = "tags", description = "Tag schema, segment and span tags, suggestions"),
     )
 )]
 pub struct ApiDoc;

@@ -197,7 +197,10 @@ fn check_fields(kind: &str, fields: &[Field]) -> Result<(), SchemaError> {
         {
             return Err(err(
                 "invalid_rename",
-                format!("field {:?} is renamed from {from:?}, which still exists", f.id),
+                format!(
+                    "field {:?} is renamed from {from:?}, which still exists",
+                    f.id
+                ),
             ));
         }
     }
@@ -214,9 +217,11 @@ pub fn validate(schema: &TagSchema) -> Result<(), SchemaError> {
     let mut codes = HashSet::new();
     for f in &schema.features {
         let ok = f.code.len() <= 64
-            && f.code.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-            && f
-                .code
+            && f.code
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase())
+            && f.code
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if !ok {
@@ -392,7 +397,8 @@ pub fn check_segment_tags(
             let allowed = match known {
                 None => false,
                 Some(x) => {
-                    !(x.archived || field.archived) || had.contains(&(field_id.as_str(), v.as_str()))
+                    !(x.archived || field.archived)
+                        || had.contains(&(field_id.as_str(), v.as_str()))
                 }
             };
             if !allowed {
@@ -424,7 +430,6 @@ pub fn offers_feature(schema: &TagSchema, code: &str) -> bool {
         .iter()
         .any(|f| f.code == code && !f.archived)
 }
-
 
 /// Where a span lands after its segment's text changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -462,8 +467,13 @@ pub fn reanchor(old: &str, new: &str, start: usize, end: usize) -> Anchor {
         }
     }
     let end = end.min(o.len());
-    let old_chars: String = o.get(start..end).map(|c| c.iter().collect()).unwrap_or_default();
-    let kept: Vec<usize> = (start..end).filter_map(|i| map.get(i).copied().flatten()).collect();
+    let old_chars: String = o
+        .get(start..end)
+        .map(|c| c.iter().collect())
+        .unwrap_or_default();
+    let kept: Vec<usize> = (start..end)
+        .filter_map(|i| map.get(i).copied().flatten())
+        .collect();
     if let (Some(&first), Some(&last)) = (kept.first(), kept.last()) {
         let chars: String = n[first..=last].iter().collect();
         let exact = kept.len() == end - start && last - first + 1 == kept.len();
@@ -480,7 +490,11 @@ pub fn reanchor(old: &str, new: &str, start: usize, end: usize) -> Anchor {
         .find_map(|i| map.get(i).copied().flatten())
         .map_or(0, |p| p + 1);
     let s = before.min(n.len().saturating_sub(1));
-    let (s, e) = if n.is_empty() { (start, end.max(start + 1)) } else { (s, s + 1) };
+    let (s, e) = if n.is_empty() {
+        (start, end.max(start + 1))
+    } else {
+        (s, s + 1)
+    };
     Anchor {
         start: s,
         end: e,
@@ -525,22 +539,33 @@ mod tests {
             ids,
             ["putonghua", "accented_putonghua", "dialect", "code_mixed"]
         );
-        assert!(s.features.iter().all(|f| !f.label_en.is_empty()
-            && !f.label_zh.is_empty()
-            && !f.examples.is_empty()));
+        assert!(
+            s.features.iter().all(|f| !f.label_en.is_empty()
+                && !f.label_zh.is_empty()
+                && !f.examples.is_empty())
+        );
     }
 
     #[test]
     fn reanchors_by_diff() {
         // insertion before the span shifts it
         let a = reanchor("我是广西人", "嗯我是广西人", 1, 2);
-        assert_eq!((a.start, a.end, a.chars.as_str(), a.needs_review), (2, 3, "是", false));
+        assert_eq!(
+            (a.start, a.end, a.chars.as_str(), a.needs_review),
+            (2, 3, "是", false)
+        );
         // a deletion inside the span shrinks it and flags it
         let a = reanchor("他说牛奶很好", "他说奶很好", 2, 4);
-        assert_eq!((a.start, a.end, a.chars.as_str(), a.needs_review), (2, 3, "奶", true));
+        assert_eq!(
+            (a.start, a.end, a.chars.as_str(), a.needs_review),
+            (2, 3, "奶", true)
+        );
         // all gone: flagged, kept in range
         let a = reanchor("我是广西人", "我广西人", 1, 2);
-        assert_eq!((a.start, a.end, a.chars.as_str(), a.needs_review), (1, 2, "是", true));
+        assert_eq!(
+            (a.start, a.end, a.chars.as_str(), a.needs_review),
+            (1, 2, "是", true)
+        );
     }
 
     #[test]
@@ -550,7 +575,11 @@ mod tests {
         new.features[0].renamed_from = Some(new.features[0].code.clone());
         new.features[0].code = "INIT_FLAT".into();
         new.features.remove(1);
-        let mode = new.segment_fields.iter_mut().find(|f| f.id == "mode").unwrap();
+        let mode = new
+            .segment_fields
+            .iter_mut()
+            .find(|f| f.id == "mode")
+            .unwrap();
         mode.values[0].renamed_from = Some("putonghua".into());
         mode.values[0].id = "standard".into();
         mode.values.pop();

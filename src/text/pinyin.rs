@@ -27,7 +27,8 @@ pub struct Syllable {
     pub initial: String,
     /// Final, with `ü` written `ü` (a `v` is read as `ü`; `u` after j/q/x/y is `ü`).
     pub final_: String,
-    /// 1 to 4, 5 for neutral; None when the syllable carries no tone digit.
+    /// 1 to 4, 5 for neutral (higher digits: tones of realised dialect forms); None when the
+    /// syllable carries no tone digit.
     pub tone: Option<u8>,
 }
 
@@ -41,7 +42,8 @@ pub fn parse(s: &str) -> Option<Syllable> {
     let s = s.trim().to_lowercase().replace('v', "ü");
     let s = s.replace("u:", "ü");
     let (body, tone) = match s.chars().last() {
-        Some(d @ '0'..='5') => {
+        // 1-5 for Mandarin (0 = neutral); realised forms may carry Cantonese tones up to 9
+        Some(d @ '0'..='9') => {
             let t = d.to_digit(10).and_then(|t| u8::try_from(t).ok())?;
             (&s[..s.len() - 1], Some(if t == 0 { 5 } else { t }))
         }
@@ -210,7 +212,10 @@ fn syllable_rules(
         && et != rt
     {
         if et == 5 {
-            push("NEUTRAL_TONE_ABSENT", "neutral tone spoken with a full tone");
+            push(
+                "NEUTRAL_TONE_ABSENT",
+                "neutral tone spoken with a full tone",
+            );
         } else if rt != 5 {
             let why = format!("tone {et} → {rt}");
             if ch.is_some_and(|c| RU_CHARS.contains(c)) {
@@ -254,11 +259,20 @@ pub fn suggest(chars: &str, expected: &str, realised: &str) -> Vec<Suggestion> {
         });
     }
     if es.len() == rs.len() {
-        let parsed: Vec<(Option<Syllable>, Option<Syllable>)> =
-            es.iter().zip(&rs).map(|(e, r)| (parse(e), parse(r))).collect();
+        let parsed: Vec<(Option<Syllable>, Option<Syllable>)> = es
+            .iter()
+            .zip(&rs)
+            .map(|(e, r)| (parse(e), parse(r)))
+            .collect();
         for (i, ((e, r), (es_i, rs_i))) in parsed.iter().zip(es.iter().zip(&rs)).enumerate() {
             if let (Some(e), Some(r)) = (e, r) {
-                syllable_rules(e, r, cs.get(i).copied(), &format!("{es_i} → {rs_i}"), &mut out);
+                syllable_rules(
+                    e,
+                    r,
+                    cs.get(i).copied(),
+                    &format!("{es_i} → {rs_i}"),
+                    &mut out,
+                );
             }
         }
         // 3-3 sandhi kept: both syllables still tone 3 where the first should rise
@@ -296,7 +310,10 @@ mod tests {
     #[test]
     fn parses_syllables() {
         let s = parse("lv3").unwrap();
-        assert_eq!((s.initial.as_str(), s.final_.as_str(), s.tone), ("l", "ü", Some(3)));
+        assert_eq!(
+            (s.initial.as_str(), s.final_.as_str(), s.tone),
+            ("l", "ü", Some(3))
+        );
         let s = parse("qu4").unwrap();
         assert_eq!(s.final_, "ü");
         let s = parse("ngan1").unwrap();
