@@ -648,3 +648,100 @@ async fn suggestions_follow_dialect_md_examples() {
         .await;
     assert_eq!(body["suggestions"][1]["code"], "TONE_CATEGORY_SHIFT");
 }
+
+#[tokio::test]
+async fn concordance_finds_spans_and_text_in_context_with_clips_and_csv() {
+    let app = TestApp::spawn().await;
+    let (project, seg, _, t) = segment_with(&app, "我是广西人他说是的").await;
+    let (s, _) = t
+        .post(
+            &format!("/api/segments/{seg}/spans"),
+            json!({ "char_start": 1, "char_end": 2, "feature": "INIT_RETRO_TO_DENTAL", "realised": "si4" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let base = format!("/api/projects/{project}/concordance");
+    let (s, body) = t.get(&format!("{base}?feature=INIT_RETRO_TO_DENTAL")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let hits = body["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1);
+    let h = &hits[0];
+    assert_eq!(
+        (h["left"].as_str(), h["match"].as_str(), h["right"].as_str()),
+        (Some("我"), Some("是"), Some("广西人他说是的"))
+    );
+    assert_eq!(h["realised"], "si4");
+    let (c0, c1) = (
+        h["clip_start"].as_f64().unwrap(),
+        h["clip_end"].as_f64().unwrap(),
+    );
+    assert!(c0 >= 0.0 && c1 > c0, "{h}");
+    // by realised form, and nothing for another feature
+    let (_, body) = t.get(&format!("{base}?realised=si4")).await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 1);
+    let (_, body) = t.get(&format!("{base}?feature=INIT_N_L_MERGER")).await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 0);
+    // text: every occurrence is a hit; regex too; paging
+    let (_, body) = t.get(&format!("{base}?text=%E6%98%AF")).await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 2, "{body}");
+    let (_, body) = t.get(&format!("{base}?regex=%E8%AF%B4.")).await;
+    assert_eq!(body["hits"][0]["match"], "说是");
+    let (s, body) = t.get(&format!("{base}?regex=(")).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_regex"))
+    );
+    let (s, body) = t.get(&base).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("no_filter"))
+    );
+    // status and label filters
+    let (_, body) = t
+        .get(&format!(
+            "{base}?feature=INIT_RETRO_TO_DENTAL&status=approved"
+        ))
+        .await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 0);
+    t.put(
+        &format!("/api/segments/{seg}/tags"),
+        json!({ "tags": { "variety": "cmn-southwestern" } }),
+    )
+    .await;
+    let (_, body) = t
+        .get(&format!(
+            "{base}?feature=INIT_RETRO_TO_DENTAL&label=variety%3Dcmn-southwestern"
+        ))
+        .await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 1);
+    let (_, body) = t
+        .get(&format!(
+            "{base}?feature=INIT_RETRO_TO_DENTAL&label=variety%3Dyue"
+        ))
+        .await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 0);
+    // CSV export
+    let r = t
+        .http
+        .get(format!(
+            "{}{base}?feature=INIT_RETRO_TO_DENTAL&format=csv",
+            t.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].contains(",INIT_RETRO_TO_DENTAL,shi4,si4,我,是,"),
+        "{csv}"
+    );
+}

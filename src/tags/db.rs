@@ -385,3 +385,184 @@ pub async fn reanchor(db: &Db, segment: i64, old: &str, new: &str) -> sqlx::Resu
     }
     tx.commit().await
 }
+
+/// Concordance filters; all optional, combined with AND.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+pub struct Filters {
+    /// Feature code: hits are the spans carrying it.
+    pub feature: Option<String>,
+    /// Realised form (exact): hits are the spans with it.
+    pub realised: Option<String>,
+    /// Substring of the verbatim text.
+    pub text: Option<String>,
+    /// Regular expression over the verbatim text (size-bounded).
+    pub regex: Option<String>,
+    /// Segment status.
+    pub status: Option<String>,
+    /// Segment label as `field=value`, e.g. `variety=cmn-southwestern`.
+    pub label: Option<String>,
+    /// Speaker's native variety.
+    pub native_variety: Option<String>,
+    /// Speaker's birthplace (substring).
+    pub birthplace: Option<String>,
+    /// Speaker code.
+    pub speaker: Option<String>,
+    /// Page size (1 to 500, default 100).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+    /// `csv` for a CSV download.
+    pub format: Option<String>,
+}
+
+/// A candidate row of the concordance: a span (when span filters are used) or a segment.
+pub struct Candidate {
+    /// Segment.
+    pub segment_id: i64,
+    /// Recording.
+    pub recording_id: i64,
+    /// Verbatim text.
+    pub text: String,
+    /// Segment bounds (samples).
+    pub start_sample: i64,
+    /// End.
+    pub end_sample: i64,
+    /// Analysis rate of the recording.
+    pub rate: i64,
+    /// The span, when the hit is a span.
+    pub span: Option<(
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+    )>,
+}
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Candidate rows for the filters, in a stable order; `spans` selects span hits. At most
+/// `cap` rows (regex filtering happens on them in the caller).
+pub async fn concordance(
+    db: &Db,
+    project: i64,
+    f: &Filters,
+    spans: bool,
+    offset: i64,
+    cap: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    let mut sql = String::from(
+        "SELECT s.id AS segment_id, s.recording_id, s.text_verbatim, s.start_sample AS seg_start, \
+         s.end_sample AS seg_end, r.analysis_rate",
+    );
+    if spans {
+        sql.push_str(
+            ", t.id AS span_id, t.char_start, t.char_end, t.feature, t.expected, t.realised, \
+             t.start_sample AS span_start, t.end_sample AS span_end FROM span_tag t \
+             JOIN segment s ON s.id = t.segment_id",
+        );
+    } else {
+        sql.push_str(" FROM segment s");
+    }
+    sql.push_str(
+        " JOIN recording r ON r.id = s.recording_id LEFT JOIN speaker sp ON sp.id = s.speaker_id \
+         WHERE r.project_id = ? AND s.deleted = 0",
+    );
+    let mut binds: Vec<String> = Vec::new();
+    if spans {
+        if let Some(v) = &f.feature {
+            sql.push_str(" AND t.feature = ?");
+            binds.push(v.clone());
+        }
+        if let Some(v) = &f.realised {
+            sql.push_str(" AND t.realised = ?");
+            binds.push(v.clone());
+        }
+    }
+    if let Some(v) = &f.text {
+        sql.push_str(" AND s.text_verbatim LIKE ? ESCAPE '\\'");
+        binds.push(like_escape(v));
+    }
+    if let Some(v) = &f.status {
+        sql.push_str(" AND s.status = ?");
+        binds.push(v.clone());
+    }
+    if let Some((field, value)) = f.label.as_deref().and_then(|l| l.split_once('=')) {
+        sql.push_str(
+            " AND (EXISTS (SELECT 1 FROM segment_tag g WHERE g.segment_id = s.id AND g.field = ? AND g.value = ?)",
+        );
+        binds.push(field.to_string());
+        binds.push(value.to_string());
+        if field == "variety" {
+            // fallback: the speaker's native variety when the segment has no variety tag
+            sql.push_str(
+                " OR (sp.native_variety = ? AND NOT EXISTS (SELECT 1 FROM segment_tag g2 \
+                 WHERE g2.segment_id = s.id AND g2.field = 'variety'))",
+            );
+            binds.push(value.to_string());
+        }
+        sql.push(')');
+    }
+    if let Some(v) = &f.native_variety {
+        sql.push_str(" AND sp.native_variety = ?");
+        binds.push(v.clone());
+    }
+    if let Some(v) = &f.birthplace {
+        sql.push_str(" AND sp.birthplace LIKE ? ESCAPE '\\'");
+        binds.push(like_escape(v));
+    }
+    if let Some(v) = &f.speaker {
+        sql.push_str(" AND sp.code = ?");
+        binds.push(v.clone());
+    }
+    sql.push_str(if spans {
+        " ORDER BY t.id LIMIT ? OFFSET ?"
+    } else {
+        " ORDER BY s.id LIMIT ? OFFSET ?"
+    });
+    let mut q = sqlx::query(&sql).bind(project);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.bind(cap).bind(offset).fetch_all(db).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Candidate {
+                segment_id: r.try_get("segment_id")?,
+                recording_id: r.try_get("recording_id")?,
+                text: r.try_get("text_verbatim")?,
+                start_sample: r.try_get("seg_start")?,
+                end_sample: r.try_get("seg_end")?,
+                rate: r.try_get("analysis_rate")?,
+                span: if spans {
+                    Some((
+                        r.try_get("span_id")?,
+                        r.try_get("char_start")?,
+                        r.try_get("char_end")?,
+                        r.try_get("feature")?,
+                        r.try_get("expected")?,
+                        r.try_get("realised")?,
+                        r.try_get("span_start")?,
+                        r.try_get("span_end")?,
+                    ))
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}
