@@ -430,6 +430,7 @@ pub struct Candidate {
     /// Analysis rate of the recording.
     pub rate: i64,
     /// The span, when the hit is a span.
+    #[allow(clippy::type_complexity)]
     pub span: Option<(
         i64,
         i64,
