@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::review::router())
         .merge(crate::dashboard::router())
         .merge(crate::exports::router())
+        .merge(crate::tags::router())
         .merge(crate::web::settings_router())
         .layer(
             ServiceBuilder::new()

@@ -37,6 +37,10 @@ pub enum AppError {
     /// 409: the caller's version is stale; the body carries the current state.
     #[error("the segment was changed by someone else")]
     Conflict(serde_json::Value),
+    /// 409 with its own stable code: the request clashes with data in use (e.g. removing a
+    /// tag value that segments carry).
+    #[error("{1}")]
+    InUse(&'static str, String),
     /// 413: too large.
     #[error("{0}")]
     TooLarge(String),
@@ -93,6 +97,7 @@ impl IntoResponse for AppError {
                 }});
                 return (StatusCode::CONFLICT, Json(body)).into_response();
             }
+            AppError::InUse(code, _) => (StatusCode::CONFLICT, *code, None),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", None),
             AppError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None),
             AppError::Ingest(e) => (

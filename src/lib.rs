@@ -37,6 +37,8 @@ pub mod recordings;
 pub mod review;
 /// Segments with optimistic concurrency and revision history.
 pub mod segments;
+/// Tag schema, segment and span tags, suggestions (issue 7).
+pub mod tags;
 /// Claim next, leases and submit.
 pub mod tasks;
 /// Text normalisation, CER/WER that match sclite and jiwer, ASR output parsers (pure core).

@@ -29,6 +29,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "review", description = "Approval and rejection"),
         (name = "dashboard", description = "Progress, error rates, throughput, agreement (JSON or CSV)"),
         (name = "exports", description = "Corpus export: define, run, download"),
+        (name = "tags", description = "Tag schema, segment and span tags, suggestions"),
     )
 )]
 pub struct ApiDoc;

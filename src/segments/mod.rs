@@ -177,7 +177,19 @@ async fn save(
         samples,
     )?;
     match db::save(&state.db, segment, user.id, &req).await? {
-        db::SaveOutcome::Saved(s) => Ok(Json(s)),
+        db::SaveOutcome::Saved(s) => {
+            // spans follow their characters (a retried save finds nothing changed)
+            if current.version == req.version {
+                crate::tags::text_changed(
+                    &state,
+                    segment,
+                    &current.text_verbatim,
+                    &s.text_verbatim,
+                )
+                .await?;
+            }
+            Ok(Json(s))
+        }
         db::SaveOutcome::Stale(s) => Err(AppError::Conflict(
             serde_json::to_value(s).map_err(anyhow::Error::from)?,
         )),

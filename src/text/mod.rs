@@ -5,13 +5,17 @@
 //!   policy, [`steps`] for the other rewrites).
 //! - [`tokenise`], [`align`], [`metrics`]: tokens, sclite- and jiwer-exact alignments, scores,
 //!   agreement.
+//! - [`features`]: the tag schema (fields, values, accent-feature codes) and its migrations;
+//!   [`pinyin`]: expected pinyin and feature suggestions.
 //! - [`asr`]: parsers for the ASR output formats into one [`asr::Hypothesis`] model.
 
 pub mod align;
 pub mod asr;
+pub mod features;
 pub mod metrics;
 pub mod normalise;
 pub mod numerals;
+pub mod pinyin;
 pub mod steps;
 pub mod tokenise;
 

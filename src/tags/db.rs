@@ -1,0 +1,569 @@
+//! Queries of the tagging stage: the project's schema, segment tags, span tags, schema
+//! migrations (renames rewrite rows in one transaction) and the concordance.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::{Db, begin_write, now_ms};
+use crate::text::features::{self, Migration, TagSchema};
+
+/// The project's schema; the default one while the stored document is `{}`.
+pub async fn schema(db: &Db, project: i64) -> sqlx::Result<TagSchema> {
+    let raw: String = sqlx::query_scalar("SELECT tag_schema FROM project WHERE id = ?")
+        .bind(project)
+        .fetch_one(db)
+        .await?;
+    let value: serde_json::Value = serde_json::from_str(&raw).unwrap_or_default();
+    if value.as_object().is_none_or(|o| o.is_empty()) {
+        return Ok(features::default_schema());
+    }
+    Ok(serde_json::from_value(value).unwrap_or_else(|_| features::default_schema()))
+}
+
+/// Rows that a removal would orphan: (kind, id, count).
+pub async fn in_use(
+    db: &Db,
+    project: i64,
+    m: &Migration,
+) -> sqlx::Result<Vec<(String, String, i64)>> {
+    let mut out = Vec::new();
+    for field in &m.removed_fields {
+        let n = count_tags(db, project, field, None).await?;
+        if n > 0 {
+            out.push(("field".to_string(), field.clone(), n));
+        }
+    }
+    for (field, value) in &m.removed_values {
+        // a renamed field still has its old id in the table until the renames apply
+        let stored = m
+            .field_renames
+            .iter()
+            .find(|(_, to)| to == field)
+            .map_or(field.as_str(), |(from, _)| from.as_str());
+        let n = count_tags(db, project, stored, Some(value)).await?;
+        if n > 0 {
+            out.push(("value".to_string(), format!("{field}={value}"), n));
+        }
+    }
+    for code in &m.removed_features {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM span_tag t JOIN segment s ON s.id = t.segment_id \
+             JOIN recording r ON r.id = s.recording_id WHERE r.project_id = ? AND t.feature = ?",
+        )
+        .bind(project)
+        .bind(code)
+        .fetch_one(db)
+        .await?;
+        if n > 0 {
+            out.push(("feature".to_string(), code.clone(), n));
+        }
+    }
+    Ok(out)
+}
+
+async fn count_tags(db: &Db, project: i64, field: &str, value: Option<&str>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM segment_tag t JOIN segment s ON s.id = t.segment_id \
+         JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = ? AND t.field = ? AND (? IS NULL OR t.value = ?)",
+    )
+    .bind(project)
+    .bind(field)
+    .bind(value)
+    .bind(value)
+    .fetch_one(db)
+    .await
+}
+
+const IN_PROJECT: &str = "segment_id IN (SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id WHERE r.project_id = ?)";
+
+/// Applies the renames of `m` to the project's tags and stores `schema`, in one transaction.
+pub async fn save_schema(
+    db: &Db,
+    project: i64,
+    m: &Migration,
+    schema: &TagSchema,
+) -> sqlx::Result<()> {
+    let mut tx = begin_write(db).await?;
+    for (from, to) in &m.field_renames {
+        for table in ["segment_tag", "second_pass_tag"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET field = ? WHERE field = ? AND {IN_PROJECT}"
+            ))
+            .bind(to)
+            .bind(from)
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    for (field, from, to) in &m.value_renames {
+        for table in ["segment_tag", "second_pass_tag"] {
+            // a segment that already has the new value keeps one row
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE field = ? AND value = ? AND {IN_PROJECT} AND segment_id IN \
+                 (SELECT segment_id FROM {table} WHERE field = ? AND value = ?)"
+            ))
+            .bind(field)
+            .bind(from)
+            .bind(project)
+            .bind(field)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE {table} SET value = ? WHERE field = ? AND value = ? AND {IN_PROJECT}"
+            ))
+            .bind(to)
+            .bind(field)
+            .bind(from)
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    for (from, to) in &m.feature_renames {
+        sqlx::query(&format!(
+            "UPDATE span_tag SET feature = ? WHERE feature = ? AND {IN_PROJECT}"
+        ))
+        .bind(to)
+        .bind(from)
+        .bind(project)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let json = serde_json::to_string(schema).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    sqlx::query("UPDATE project SET tag_schema = ? WHERE id = ?")
+        .bind(json)
+        .bind(project)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// What the tagging stage needs to know about a segment.
+pub struct SegmentInfo {
+    /// Owning project.
+    pub project_id: i64,
+    /// Verbatim text (span offsets count its characters).
+    pub text: String,
+    /// Bounds in samples at `rate`.
+    pub start_sample: i64,
+    /// End, exclusive.
+    pub end_sample: i64,
+}
+
+/// The segment (not deleted) and its project.
+pub async fn segment(db: &Db, id: i64) -> sqlx::Result<SegmentInfo> {
+    let r = sqlx::query(
+        "SELECT r.project_id, s.text_verbatim, s.start_sample, s.end_sample FROM segment s \
+         JOIN recording r ON r.id = s.recording_id WHERE s.id = ? AND s.deleted = 0",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?;
+    Ok(SegmentInfo {
+        project_id: r.try_get("project_id")?,
+        text: r.try_get("text_verbatim")?,
+        start_sample: r.try_get("start_sample")?,
+        end_sample: r.try_get("end_sample")?,
+    })
+}
+
+/// A segment's tag rows (field, value).
+pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT field, value FROM segment_tag WHERE segment_id = ? ORDER BY field, value",
+    )
+    .bind(segment)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("field")?, r.try_get("value")?)))
+        .collect()
+}
+
+/// Replaces a segment's tag rows.
+pub async fn set_segment_tags(
+    db: &Db,
+    segment: i64,
+    author: i64,
+    rows: &[(String, String)],
+) -> sqlx::Result<()> {
+    let mut tx = begin_write(db).await?;
+    sqlx::query("DELETE FROM segment_tag WHERE segment_id = ?")
+        .bind(segment)
+        .execute(&mut *tx)
+        .await?;
+    let now = now_ms();
+    for (field, value) in rows {
+        sqlx::query("INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(segment)
+            .bind(field)
+            .bind(value)
+            .bind(author)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// A span tag.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Span {
+    /// Id.
+    pub id: i64,
+    /// Segment.
+    pub segment_id: i64,
+    /// First character (Unicode scalar offset into text_verbatim).
+    pub char_start: i64,
+    /// End, exclusive.
+    pub char_end: i64,
+    /// The tagged characters.
+    pub chars: String,
+    /// Feature code.
+    pub feature: String,
+    /// Expected pinyin, tone numbers.
+    pub expected: String,
+    /// Realised form as heard.
+    pub realised: String,
+    /// `pinyin` or `ipa`.
+    pub realised_script: String,
+    /// Time span start (absolute samples at the analysis rate).
+    pub start_sample: Option<i64>,
+    /// Time span end.
+    pub end_sample: Option<i64>,
+    /// Note.
+    pub note: String,
+    /// The characters changed under the span.
+    pub needs_review: bool,
+    /// 1, or 2 for the second annotator.
+    pub pass: i64,
+    /// Author.
+    pub author_id: Option<i64>,
+    /// Last change, unix ms.
+    pub updated_at: i64,
+}
+
+const SPAN_COLUMNS: &str = "id, segment_id, char_start, char_end, chars, feature, expected, realised, \
+    realised_script, start_sample, end_sample, note, needs_review, pass, author_id, updated_at";
+
+fn span_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Span> {
+    Ok(Span {
+        id: r.try_get("id")?,
+        segment_id: r.try_get("segment_id")?,
+        char_start: r.try_get("char_start")?,
+        char_end: r.try_get("char_end")?,
+        chars: r.try_get("chars")?,
+        feature: r.try_get("feature")?,
+        expected: r.try_get("expected")?,
+        realised: r.try_get("realised")?,
+        realised_script: r.try_get("realised_script")?,
+        start_sample: r.try_get("start_sample")?,
+        end_sample: r.try_get("end_sample")?,
+        note: r.try_get("note")?,
+        needs_review: r.try_get::<i64, _>("needs_review")? != 0,
+        pass: r.try_get("pass")?,
+        author_id: r.try_get("author_id")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// A segment's spans in text order.
+pub async fn spans(db: &Db, segment: i64) -> sqlx::Result<Vec<Span>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SPAN_COLUMNS} FROM span_tag WHERE segment_id = ? ORDER BY pass, char_start, id"
+    ))
+    .bind(segment)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(span_row).collect()
+}
+
+/// One span.
+pub async fn span(db: &Db, id: i64) -> sqlx::Result<Span> {
+    span_row(
+        &sqlx::query(&format!("SELECT {SPAN_COLUMNS} FROM span_tag WHERE id = ?"))
+            .bind(id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Inserts a span; its id.
+pub async fn insert_span(db: &Db, s: &Span, author: i64) -> sqlx::Result<i64> {
+    let now = now_ms();
+    sqlx::query_scalar(
+        "INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, \
+         realised_script, start_sample, end_sample, note, needs_review, pass, author_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(s.segment_id)
+    .bind(s.char_start)
+    .bind(s.char_end)
+    .bind(&s.chars)
+    .bind(&s.feature)
+    .bind(&s.expected)
+    .bind(&s.realised)
+    .bind(&s.realised_script)
+    .bind(s.start_sample)
+    .bind(s.end_sample)
+    .bind(&s.note)
+    .bind(s.pass)
+    .bind(author)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// Writes every editable column of a span.
+pub async fn update_span(db: &Db, s: &Span) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE span_tag SET char_start = ?, char_end = ?, chars = ?, feature = ?, expected = ?, realised = ?, \
+         realised_script = ?, start_sample = ?, end_sample = ?, note = ?, needs_review = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(s.char_start)
+    .bind(s.char_end)
+    .bind(&s.chars)
+    .bind(&s.feature)
+    .bind(&s.expected)
+    .bind(&s.realised)
+    .bind(&s.realised_script)
+    .bind(s.start_sample)
+    .bind(s.end_sample)
+    .bind(&s.note)
+    .bind(i64::from(s.needs_review))
+    .bind(now_ms())
+    .bind(s.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a span.
+pub async fn delete_span(db: &Db, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM span_tag WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Re-anchors a segment's spans after its verbatim text changed from `old` to `new`.
+pub async fn reanchor(db: &Db, segment: i64, old: &str, new: &str) -> sqlx::Result<()> {
+    let mut tx = begin_write(db).await?;
+    let rows = sqlx::query(
+        "SELECT id, char_start, char_end, needs_review FROM span_tag WHERE segment_id = ?",
+    )
+    .bind(segment)
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let (id, start, end, flagged): (i64, i64, i64, i64) = (
+            r.try_get("id")?,
+            r.try_get("char_start")?,
+            r.try_get("char_end")?,
+            r.try_get("needs_review")?,
+        );
+        let a = features::reanchor(
+            old,
+            new,
+            usize::try_from(start).unwrap_or(0),
+            usize::try_from(end).unwrap_or(0),
+        );
+        sqlx::query("UPDATE span_tag SET char_start = ?, char_end = ?, chars = ?, needs_review = ?, updated_at = ? WHERE id = ?")
+            .bind(i64::try_from(a.start).unwrap_or(i64::MAX))
+            .bind(i64::try_from(a.end).unwrap_or(i64::MAX))
+            .bind(&a.chars)
+            .bind(i64::from(a.needs_review || flagged != 0))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Concordance filters; all optional, combined with AND.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+pub struct Filters {
+    /// Feature code: hits are the spans carrying it.
+    pub feature: Option<String>,
+    /// Realised form (exact): hits are the spans with it.
+    pub realised: Option<String>,
+    /// Substring of the verbatim text.
+    pub text: Option<String>,
+    /// Regular expression over the verbatim text (size-bounded).
+    pub regex: Option<String>,
+    /// Segment status.
+    pub status: Option<String>,
+    /// Segment label as `field=value`, e.g. `variety=cmn-southwestern`.
+    pub label: Option<String>,
+    /// Speaker's native variety.
+    pub native_variety: Option<String>,
+    /// Speaker's birthplace (substring).
+    pub birthplace: Option<String>,
+    /// Speaker code.
+    pub speaker: Option<String>,
+    /// Page size (1 to 500, default 100).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+    /// `csv` for a CSV download.
+    pub format: Option<String>,
+}
+
+/// A candidate row of the concordance: a span (when span filters are used) or a segment.
+pub struct Candidate {
+    /// Segment.
+    pub segment_id: i64,
+    /// Recording.
+    pub recording_id: i64,
+    /// Verbatim text.
+    pub text: String,
+    /// Segment bounds (samples).
+    pub start_sample: i64,
+    /// End.
+    pub end_sample: i64,
+    /// Analysis rate of the recording.
+    pub rate: i64,
+    /// The span, when the hit is a span.
+    #[allow(clippy::type_complexity)]
+    pub span: Option<(
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+    )>,
+}
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Candidate rows for the filters, in a stable order; `spans` selects span hits. At most
+/// `cap` rows (regex filtering happens on them in the caller).
+pub async fn concordance(
+    db: &Db,
+    project: i64,
+    f: &Filters,
+    spans: bool,
+    offset: i64,
+    cap: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    let mut sql = String::from(
+        "SELECT s.id AS segment_id, s.recording_id, s.text_verbatim, s.start_sample AS seg_start, \
+         s.end_sample AS seg_end, r.analysis_rate",
+    );
+    if spans {
+        sql.push_str(
+            ", t.id AS span_id, t.char_start, t.char_end, t.feature, t.expected, t.realised, \
+             t.start_sample AS span_start, t.end_sample AS span_end FROM span_tag t \
+             JOIN segment s ON s.id = t.segment_id",
+        );
+    } else {
+        sql.push_str(" FROM segment s");
+    }
+    sql.push_str(
+        " JOIN recording r ON r.id = s.recording_id LEFT JOIN speaker sp ON sp.id = s.speaker_id \
+         WHERE r.project_id = ? AND s.deleted = 0",
+    );
+    let mut binds: Vec<String> = Vec::new();
+    if spans {
+        if let Some(v) = &f.feature {
+            sql.push_str(" AND t.feature = ?");
+            binds.push(v.clone());
+        }
+        if let Some(v) = &f.realised {
+            sql.push_str(" AND t.realised = ?");
+            binds.push(v.clone());
+        }
+    }
+    if let Some(v) = &f.text {
+        sql.push_str(" AND s.text_verbatim LIKE ? ESCAPE '\\'");
+        binds.push(like_escape(v));
+    }
+    if let Some(v) = &f.status {
+        sql.push_str(" AND s.status = ?");
+        binds.push(v.clone());
+    }
+    if let Some((field, value)) = f.label.as_deref().and_then(|l| l.split_once('=')) {
+        sql.push_str(
+            " AND (EXISTS (SELECT 1 FROM segment_tag g WHERE g.segment_id = s.id AND g.field = ? AND g.value = ?)",
+        );
+        binds.push(field.to_string());
+        binds.push(value.to_string());
+        if field == "variety" {
+            // fallback: the speaker's native variety when the segment has no variety tag
+            sql.push_str(
+                " OR (sp.native_variety = ? AND NOT EXISTS (SELECT 1 FROM segment_tag g2 \
+                 WHERE g2.segment_id = s.id AND g2.field = 'variety'))",
+            );
+            binds.push(value.to_string());
+        }
+        sql.push(')');
+    }
+    if let Some(v) = &f.native_variety {
+        sql.push_str(" AND sp.native_variety = ?");
+        binds.push(v.clone());
+    }
+    if let Some(v) = &f.birthplace {
+        sql.push_str(" AND sp.birthplace LIKE ? ESCAPE '\\'");
+        binds.push(like_escape(v));
+    }
+    if let Some(v) = &f.speaker {
+        sql.push_str(" AND sp.code = ?");
+        binds.push(v.clone());
+    }
+    sql.push_str(if spans {
+        " ORDER BY t.id LIMIT ? OFFSET ?"
+    } else {
+        " ORDER BY s.id LIMIT ? OFFSET ?"
+    });
+    let mut q = sqlx::query(&sql).bind(project);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.bind(cap).bind(offset).fetch_all(db).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Candidate {
+                segment_id: r.try_get("segment_id")?,
+                recording_id: r.try_get("recording_id")?,
+                text: r.try_get("text_verbatim")?,
+                start_sample: r.try_get("seg_start")?,
+                end_sample: r.try_get("seg_end")?,
+                rate: r.try_get("analysis_rate")?,
+                span: if spans {
+                    Some((
+                        r.try_get("span_id")?,
+                        r.try_get("char_start")?,
+                        r.try_get("char_end")?,
+                        r.try_get("feature")?,
+                        r.try_get("expected")?,
+                        r.try_get("realised")?,
+                        r.try_get("span_start")?,
+                        r.try_get("span_end")?,
+                    ))
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}

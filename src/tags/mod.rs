@@ -1,0 +1,580 @@
+//! The tagging stage (issue 7): the project's tag schema (read by members, replaced by admins,
+//! with renames migrating existing tags and removals of values in use refused with 409
+//! `tag_in_use`), a segment's controlled-vocabulary tags, span tags on characters with
+//! expected/realised forms, and pinyin suggestions. The schema logic and suggestions are pure
+//! (`crate::text::features`, `crate::text::pinyin`); queries are in [`db`].
+
+pub mod db;
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::projects::{self, Role};
+use crate::text::features::{self, FieldValues, SchemaError, TagSchema};
+use crate::text::pinyin;
+
+/// Routes: schema, segment tags, spans, suggestions.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_schema, put_schema))
+        .routes(routes!(get_segment_tags, put_segment_tags))
+        .routes(routes!(list_spans, create_span))
+        .routes(routes!(patch_span, delete_span))
+        .routes(routes!(suggest))
+        .routes(routes!(concordance))
+}
+
+fn schema_error(e: SchemaError) -> AppError {
+    AppError::BadRequest {
+        code: e.code,
+        message: e.message,
+        field: None,
+    }
+}
+
+/// Re-anchors a segment's spans after a save changed its verbatim text; called by
+/// `crate::segments` after an applied save.
+pub async fn text_changed(state: &AppState, segment: i64, old: &str, new: &str) -> AppResult<()> {
+    if old != new {
+        db::reanchor(&state.db, segment, old, new).await?;
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/tag-schema", tag = "tags", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "The schema (the default one until an admin saves one)", body = TagSchema), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn get_schema(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+) -> AppResult<Json<TagSchema>> {
+    projects::role_in(&state, project, user).await?;
+    Ok(Json(db::schema(&state.db, project).await?))
+}
+
+#[utoipa::path(put, path = "/api/projects/{project}/tag-schema", tag = "tags", params(("project" = i64, Path, description = "project id")), request_body = TagSchema, responses((status = 200, description = "Saved; renames applied to existing tags", body = TagSchema), (status = 409, description = "`tag_in_use`: a removed field, value or feature is still used; archive it instead", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn put_schema(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    body: Result<Json<TagSchema>, axum::extract::rejection::JsonRejection>,
+) -> AppResult<Json<TagSchema>> {
+    projects::require(&state, project, user, &[Role::Admin]).await?;
+    let Json(new) = body
+        .map_err(|e| AppError::bad("invalid_schema", "schema", format!("not a tag schema: {e}")))?;
+    features::validate(&new).map_err(schema_error)?;
+    let old = db::schema(&state.db, project).await?;
+    let plan = features::plan(&old, &new);
+    let used = db::in_use(&state.db, project, &plan).await?;
+    if !used.is_empty() {
+        let list: Vec<String> = used
+            .iter()
+            .map(|(kind, id, n)| format!("{kind} {id} ({n} tags)"))
+            .collect();
+        return Err(AppError::InUse(
+            "tag_in_use",
+            format!(
+                "still in use, so it cannot be removed; archive it instead (\"archived\": true): {}",
+                list.join(", ")
+            ),
+        ));
+    }
+    let settled = features::settled(new);
+    db::save_schema(&state.db, project, &plan, &settled).await?;
+    Ok(Json(settled))
+}
+
+async fn segment_member(
+    state: &AppState,
+    user: CurrentUser,
+    segment: i64,
+) -> AppResult<(db::SegmentInfo, Role)> {
+    let seg = db::segment(&state.db, segment).await?;
+    let role = projects::role_in(state, seg.project_id, user).await?;
+    Ok((seg, role))
+}
+
+fn grouped(rows: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (f, v) in rows {
+        out.entry(f).or_default().push(v);
+    }
+    out
+}
+
+#[utoipa::path(get, path = "/api/segments/{segment}/tags", tag = "tags", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Field → values"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn get_segment_tags(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    segment_member(&state, user, segment).await?;
+    let rows = db::segment_tags(&state.db, segment).await?;
+    Ok(Json(
+        json!({ "segment_id": segment, "tags": grouped(rows) }),
+    ))
+}
+
+/// A segment's complete tag set.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SegmentTags {
+    /// Field id → a value, or a list of values for multi-select fields.
+    tags: BTreeMap<String, FieldValues>,
+}
+
+#[utoipa::path(put, path = "/api/segments/{segment}/tags", tag = "tags", params(("segment" = i64, Path, description = "segment id")), request_body = SegmentTags, responses((status = 200, description = "Saved"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn put_segment_tags(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<SegmentTags>,
+) -> AppResult<Json<serde_json::Value>> {
+    let (seg, _) = segment_member(&state, user, segment).await?;
+    let schema = db::schema(&state.db, seg.project_id).await?;
+    let existing = db::segment_tags(&state.db, segment).await?;
+    let rows = features::check_segment_tags(&schema, &req.tags, &existing).map_err(schema_error)?;
+    db::set_segment_tags(&state.db, segment, user.id, &rows).await?;
+    Ok(Json(
+        json!({ "segment_id": segment, "tags": grouped(rows) }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/segments/{segment}/spans", tag = "tags", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The segment's spans"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn list_spans(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    segment_member(&state, user, segment).await?;
+    Ok(Json(
+        json!({ "spans": db::spans(&state.db, segment).await? }),
+    ))
+}
+
+/// A new span, or a change to one (absent fields keep their value; on creation `expected`
+/// defaults to the characters' pinyin and the time span to an estimate from the characters'
+/// position in the segment).
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+struct SpanInput {
+    char_start: Option<i64>,
+    char_end: Option<i64>,
+    feature: Option<String>,
+    expected: Option<String>,
+    realised: Option<String>,
+    realised_script: Option<String>,
+    start_sample: Option<i64>,
+    end_sample: Option<i64>,
+    note: Option<String>,
+    needs_review: Option<bool>,
+    pass: Option<i64>,
+}
+
+/// Estimates the time span of characters `[a, b)` of a text of `n` characters spoken over
+/// `[start, end)` samples, assuming an even speaking rate.
+fn estimate_samples(start: i64, end: i64, n: i64, a: i64, b: i64) -> (i64, i64) {
+    if n <= 0 {
+        return (start, end);
+    }
+    let len = end - start;
+    (start + len * a / n, start + len * b / n)
+}
+
+/// Validates `s` against its segment's text and the schema; fills `chars`.
+fn check_span(
+    s: &mut db::Span,
+    seg: &db::SegmentInfo,
+    schema: &TagSchema,
+    feature_changed: bool,
+) -> AppResult<()> {
+    let chars: Vec<char> = seg.text.chars().collect();
+    let n = i64::try_from(chars.len()).unwrap_or(i64::MAX);
+    if s.char_start < 0 || s.char_start >= s.char_end || s.char_end > n {
+        return Err(AppError::bad(
+            "invalid_span",
+            "char_start",
+            format!("a span covers characters 0 ≤ start < end ≤ {n} of the segment's text"),
+        ));
+    }
+    s.chars = chars
+        [usize::try_from(s.char_start).unwrap_or(0)..usize::try_from(s.char_end).unwrap_or(0)]
+        .iter()
+        .collect();
+    if feature_changed && !features::offers_feature(schema, &s.feature) {
+        return Err(AppError::bad(
+            "unknown_feature",
+            "feature",
+            format!("the schema offers no feature {:?}", s.feature),
+        ));
+    }
+    if !matches!(s.realised_script.as_str(), "pinyin" | "ipa") {
+        return Err(AppError::bad(
+            "invalid_script",
+            "realised_script",
+            "realised_script is pinyin or ipa",
+        ));
+    }
+    if !matches!(s.pass, 1 | 2) {
+        return Err(AppError::bad("invalid_pass", "pass", "pass is 1 or 2"));
+    }
+    for (text, field) in [
+        (&s.expected, "expected"),
+        (&s.realised, "realised"),
+        (&s.note, "note"),
+    ] {
+        if text.chars().count() > 2000 {
+            return Err(AppError::bad("too_long", field, "at most 2000 characters"));
+        }
+    }
+    match (s.start_sample, s.end_sample) {
+        (Some(a), Some(b)) if a < seg.start_sample || b > seg.end_sample || a >= b => {
+            Err(AppError::bad(
+                "invalid_time_span",
+                "start_sample",
+                "the time span lies inside the segment and is not empty",
+            ))
+        }
+        (Some(_), None) | (None, Some(_)) => Err(AppError::bad(
+            "invalid_time_span",
+            "end_sample",
+            "give both start_sample and end_sample",
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/segments/{segment}/spans", tag = "tags", params(("segment" = i64, Path, description = "segment id")), request_body = SpanInput, responses((status = 200, description = "The new span", body = db::Span), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn create_span(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+    Json(req): Json<SpanInput>,
+) -> AppResult<Json<db::Span>> {
+    let (seg, _) = segment_member(&state, user, segment).await?;
+    let schema = db::schema(&state.db, seg.project_id).await?;
+    let (Some(char_start), Some(char_end), Some(feature)) =
+        (req.char_start, req.char_end, req.feature)
+    else {
+        return Err(AppError::bad(
+            "missing_field",
+            "feature",
+            "a span needs char_start, char_end and feature",
+        ));
+    };
+    let mut s = db::Span {
+        id: 0,
+        segment_id: segment,
+        char_start,
+        char_end,
+        chars: String::new(),
+        feature,
+        expected: String::new(),
+        realised: req.realised.unwrap_or_default(),
+        realised_script: req.realised_script.unwrap_or_else(|| "pinyin".into()),
+        start_sample: req.start_sample,
+        end_sample: req.end_sample,
+        note: req.note.unwrap_or_default(),
+        needs_review: false,
+        pass: req.pass.unwrap_or(1),
+        author_id: Some(user.id),
+        updated_at: 0,
+    };
+    check_span(&mut s, &seg, &schema, true)?;
+    s.expected = req.expected.unwrap_or_else(|| pinyin::expected(&s.chars));
+    if s.start_sample.is_none() {
+        let n = i64::try_from(seg.text.chars().count()).unwrap_or(0);
+        let (a, b) = estimate_samples(seg.start_sample, seg.end_sample, n, char_start, char_end);
+        if a < b {
+            (s.start_sample, s.end_sample) = (Some(a), Some(b));
+        }
+    }
+    let id = db::insert_span(&state.db, &s, user.id).await?;
+    Ok(Json(db::span(&state.db, id).await?))
+}
+
+async fn span_member(
+    state: &AppState,
+    user: CurrentUser,
+    span: i64,
+) -> AppResult<(db::Span, db::SegmentInfo)> {
+    let s = db::span(&state.db, span).await?;
+    let (seg, _) = segment_member(state, user, s.segment_id).await?;
+    Ok((s, seg))
+}
+
+#[utoipa::path(patch, path = "/api/spans/{span}", tag = "tags", params(("span" = i64, Path, description = "span id")), request_body = SpanInput, responses((status = 200, description = "The changed span", body = db::Span), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn patch_span(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(span): Path<i64>,
+    Json(req): Json<SpanInput>,
+) -> AppResult<Json<db::Span>> {
+    let (mut s, seg) = span_member(&state, user, span).await?;
+    let schema = db::schema(&state.db, seg.project_id).await?;
+    let feature_changed = req.feature.as_ref().is_some_and(|f| f != &s.feature);
+    let moved = req.char_start.is_some() || req.char_end.is_some();
+    s.char_start = req.char_start.unwrap_or(s.char_start);
+    s.char_end = req.char_end.unwrap_or(s.char_end);
+    s.feature = req.feature.unwrap_or(s.feature);
+    s.expected = req.expected.unwrap_or(s.expected);
+    s.realised = req.realised.unwrap_or(s.realised);
+    s.realised_script = req.realised_script.unwrap_or(s.realised_script);
+    s.start_sample = req.start_sample.or(s.start_sample);
+    s.end_sample = req.end_sample.or(s.end_sample);
+    s.note = req.note.unwrap_or(s.note);
+    // moving a span onto characters is a review; so is clearing the flag explicitly
+    s.needs_review = req.needs_review.unwrap_or(s.needs_review && !moved);
+    if req.pass.is_some() {
+        return Err(AppError::bad(
+            "invalid_pass",
+            "pass",
+            "a span's pass does not change",
+        ));
+    }
+    check_span(&mut s, &seg, &schema, feature_changed)?;
+    db::update_span(&state.db, &s).await?;
+    Ok(Json(db::span(&state.db, span).await?))
+}
+
+#[utoipa::path(delete, path = "/api/spans/{span}", tag = "tags", params(("span" = i64, Path, description = "span id")), responses((status = 200, description = "Deleted"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn delete_span(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(span): Path<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    span_member(&state, user, span).await?;
+    db::delete_span(&state.db, span).await?;
+    Ok(Json(json!({ "deleted": span })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct SuggestQuery {
+    /// The tagged characters; `expected` defaults to their pinyin.
+    #[serde(default)]
+    chars: String,
+    /// Expected pinyin (tone numbers).
+    expected: Option<String>,
+    /// Realised pinyin or IPA.
+    #[serde(default)]
+    realised: String,
+}
+
+#[utoipa::path(get, path = "/api/tags/suggest", tag = "tags", params(SuggestQuery), responses((status = 200, description = "Expected form and suggested feature codes, best first"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn suggest(
+    _user: CurrentUser,
+    Query(q): Query<SuggestQuery>,
+) -> AppResult<Json<serde_json::Value>> {
+    if q.chars.chars().count() > 200 || q.realised.len() > 2000 {
+        return Err(AppError::bad("too_long", "chars", "at most 200 characters"));
+    }
+    let expected = q.expected.unwrap_or_else(|| pinyin::expected(&q.chars));
+    let suggestions = pinyin::suggest(&q.chars, &expected, &q.realised);
+    Ok(Json(
+        json!({ "expected": expected, "suggestions": suggestions }),
+    ))
+}
+
+/// Characters of context on each side of a concordance hit.
+const CONTEXT: usize = 12;
+/// Segments (or spans) a concordance request examines at most: bounds regex scans.
+const SCAN_CAP: i64 = 200_000;
+/// Seconds of audio played before and after a hit.
+const CLIP_PAD_S: f64 = 0.3;
+
+/// One keyword-in-context hit.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Hit {
+    segment_id: i64,
+    recording_id: i64,
+    span_id: Option<i64>,
+    feature: Option<String>,
+    expected: Option<String>,
+    realised: Option<String>,
+    left: String,
+    #[serde(rename = "match")]
+    matched: String,
+    right: String,
+    clip_start: f64,
+    clip_end: f64,
+}
+
+fn hit(c: &db::Candidate, a: usize, b: usize, span: Option<&db::Candidate>) -> Hit {
+    let chars: Vec<char> = c.text.chars().collect();
+    let (a, b) = (a.min(chars.len()), b.min(chars.len()));
+    let n = i64::try_from(chars.len()).unwrap_or(1).max(1);
+    let sp = span.and_then(|s| s.span.as_ref());
+    let (t0, t1) = match sp.and_then(|s| s.6.zip(s.7)) {
+        Some(t) => t,
+        None => estimate_samples(
+            c.start_sample,
+            c.end_sample,
+            n,
+            i64::try_from(a).unwrap_or(0),
+            i64::try_from(b).unwrap_or(0),
+        ),
+    };
+    let rate = c.rate.max(1) as f64;
+    let seg0 = c.start_sample as f64 / rate;
+    let seg1 = c.end_sample as f64 / rate;
+    Hit {
+        segment_id: c.segment_id,
+        recording_id: c.recording_id,
+        span_id: sp.map(|s| s.0),
+        feature: sp.map(|s| s.3.clone()),
+        expected: sp.map(|s| s.4.clone()),
+        realised: sp.map(|s| s.5.clone()),
+        left: chars[a.saturating_sub(CONTEXT)..a].iter().collect(),
+        matched: chars[a..b].iter().collect(),
+        right: chars[b..(b + CONTEXT).min(chars.len())].iter().collect(),
+        clip_start: (t0 as f64 / rate - CLIP_PAD_S).max(seg0),
+        clip_end: (t1 as f64 / rate + CLIP_PAD_S).min(seg1),
+    }
+}
+
+/// Character ranges of `needle` (or of the regex) in `text`.
+fn matches(text: &str, needle: Option<&str>, re: Option<&regex::Regex>) -> Vec<(usize, usize)> {
+    let to_chars = |byte: usize| text[..byte].chars().count();
+    if let Some(re) = re {
+        return re
+            .find_iter(text)
+            .filter(|m| !m.as_str().is_empty())
+            .map(|m| (to_chars(m.start()), to_chars(m.end())))
+            .collect();
+    }
+    match needle {
+        Some(n) if !n.is_empty() => text
+            .match_indices(n)
+            .map(|(i, m)| (to_chars(i), to_chars(i + m.len())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/concordance", tag = "tags", params(("project" = i64, Path, description = "project id"), db::Filters), responses((status = 200, description = "Keyword-in-context hits (`hits`, `next_offset`), or CSV with format=csv"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn concordance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    Query(f): Query<db::Filters>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    projects::role_in(&state, project, user).await?;
+    let re = match f.regex.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) if r.len() > 500 => {
+            return Err(AppError::bad(
+                "invalid_regex",
+                "regex",
+                "at most 500 characters",
+            ));
+        }
+        Some(r) => Some(
+            regex::RegexBuilder::new(r)
+                .size_limit(1 << 20)
+                .dfa_size_limit(1 << 20)
+                .build()
+                .map_err(|e| AppError::bad("invalid_regex", "regex", e.to_string()))?,
+        ),
+    };
+    let csv = f.format.as_deref() == Some("csv");
+    let limit = if csv {
+        10_000
+    } else {
+        f.limit.unwrap_or(100).clamp(1, 500)
+    };
+    let spans = f.feature.is_some() || f.realised.is_some();
+    let text_filter = f.text.clone().filter(|t| !t.is_empty());
+    if !spans && text_filter.is_none() && re.is_none() {
+        return Err(AppError::bad(
+            "no_filter",
+            "text",
+            "give a text, regex, feature or realised form to search for",
+        ));
+    }
+    let mut pos = f.offset.unwrap_or(0).max(0);
+    let mut hits = Vec::new();
+    let mut scanned = 0;
+    let mut exhausted = false;
+    while hits.len() < usize::try_from(limit).unwrap_or(100) && scanned < SCAN_CAP {
+        let chunk = db::concordance(&state.db, project, &f, spans, pos, 1000).await?;
+        if chunk.is_empty() {
+            exhausted = true;
+            break;
+        }
+        for c in &chunk {
+            pos += 1;
+            scanned += 1;
+            if let Some(sp) = &c.span {
+                let (a, b) = (
+                    usize::try_from(sp.1).unwrap_or(0),
+                    usize::try_from(sp.2).unwrap_or(0),
+                );
+                if re.as_ref().is_none_or(|re| re.is_match(&c.text)) {
+                    hits.push(hit(c, a, b, Some(c)));
+                }
+            } else {
+                for (a, b) in matches(&c.text, text_filter.as_deref(), re.as_ref()) {
+                    hits.push(hit(c, a, b, None));
+                }
+            }
+            if hits.len() >= usize::try_from(limit).unwrap_or(100) {
+                break;
+            }
+        }
+    }
+    if csv {
+        let mut out = String::from(
+            "segment_id,recording_id,span_id,feature,expected,realised,left,match,right,clip_start,clip_end\n",
+        );
+        for h in &hits {
+            let row = [
+                h.segment_id.to_string(),
+                h.recording_id.to_string(),
+                h.span_id.map(|v| v.to_string()).unwrap_or_default(),
+                h.feature.clone().unwrap_or_default(),
+                h.expected.clone().unwrap_or_default(),
+                h.realised.clone().unwrap_or_default(),
+                h.left.clone(),
+                h.matched.clone(),
+                h.right.clone(),
+                format!("{:.3}", h.clip_start),
+                format!("{:.3}", h.clip_end),
+            ];
+            let line: Vec<String> = row.iter().map(|v| csv_field(v)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        return Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"concordance.csv\"",
+                ),
+            ],
+            out,
+        )
+            .into_response());
+    }
+    let next = if exhausted || scanned == 0 {
+        None
+    } else {
+        Some(pos)
+    };
+    Ok(Json(json!({ "hits": hits, "next_offset": next })).into_response())
+}
