@@ -55,7 +55,7 @@ struct Format {
 }
 
 /// Answers `rows` (objects with `columns` as keys) as JSON `body`, or as CSV.
-fn table(
+pub(crate) fn table(
     format: Option<&str>,
     name: &str,
     columns: &[&str],

@@ -3,6 +3,7 @@
 //! so project names and ids do not leak.
 
 pub mod db;
+pub mod speakers;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -81,6 +82,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update_settings))
         .routes(routes!(members, add_member))
         .routes(routes!(speakers, add_speaker))
+        .routes(routes!(speakers::patch))
+        .routes(routes!(speakers::import_csv))
 }
 
 #[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -246,7 +249,7 @@ async fn speakers(
 ) -> AppResult<Json<serde_json::Value>> {
     role_in(&state, project, user).await?;
     Ok(Json(
-        json!({ "speakers": db::speakers(&state.db, project).await? }),
+        json!({ "speakers": speakers::list(&state.db, project).await? }),
     ))
 }
 

@@ -5,6 +5,7 @@
 //! (`crate::text::features`, `crate::text::pinyin`); queries are in [`db`].
 
 pub mod db;
+mod stats;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(patch_span, delete_span))
         .routes(routes!(suggest))
         .routes(routes!(concordance))
+        .routes(routes!(stats::feature_stats))
 }
 
 fn schema_error(e: SchemaError) -> AppError {
