@@ -88,7 +88,7 @@ const steps = [
     const spans = (await tx.get(`/api/segments/${segId}/spans`)).data.spans;
     assertEq(spans.length, 1, 'one span');
     const s = spans[0];
-    assertEq([s.chars, s.feature, s.expected, s.realised, s.char_start, s.char_end], ['是', FEATURE, 'shi4', 'si4', 2, 3], 'the span');
+    assertEq(JSON.stringify([s.chars, s.feature, s.expected, s.realised, s.char_start, s.char_end]), JSON.stringify(['是', FEATURE, 'shi4', 'si4', 2, 3]), 'the span');
     await page.waitForSelector(`#spans li.span[data-id="${s.id}"]`);
     const row = await page.textContent(`#spans li.span[data-id="${s.id}"]`);
     assert(row.includes('shi4 → si4'), `the span is listed: ${row}`);
@@ -104,7 +104,7 @@ const steps = [
     await page.waitForSelector('#kwic li.hit');
     const hits = await page.$$eval('#kwic li.hit', (lis) => lis.map((l) => [l.querySelector('.left').textContent, l.querySelector('.match').textContent, l.querySelector('.right').textContent]));
     assertEq(hits.length, 1, 'one hit');
-    assertEq(hits[0], ['这个', '是', '我的'], 'keyword in context');
+    assertEq(hits[0].join('|'), '这个|是|我的', 'keyword in context');
     const csv = await page.getAttribute('#cq-csv', 'href');
     const body = await page.evaluate(async (u) => (await fetch(u)).text(), csv);
     assert(body.split('\n')[1].includes(FEATURE) && body.includes('si4'), `the CSV has the hit: ${body}`);
