@@ -438,7 +438,12 @@ export async function render(main, params) {
       if (!editor || !canEdit) return;
       const ed = editor;
       const r = await tagging.openPicker({ project: rec.project_id, seg: ed.seg.id, area: ed.area,
-        beforeSave: () => outbox.idle(), onSaved: () => ed.spans() }).catch((e) => ({ error: e.message }));
+        beforeSave: () => {
+          // Spans anchor in the verbatim text: an untouched ASR pre-fill becomes it first.
+          if (!ed.seg.text_verbatim && ed.area.value) { ed.seg.text_verbatim = ed.area.value; outbox.queue(ed.seg.id, { text_verbatim: ed.area.value }); }
+          return outbox.idle();
+        },
+        onSaved: () => ed.spans() }).catch((e) => ({ error: e.message }));
       if (r && r.error) toast(r.error);
     },
   };
