@@ -120,3 +120,14 @@ export const throughput = (p) => call('GET', `/api/projects/${p}/throughput`);
 export const agreementSummary = (p) => call('GET', `/api/projects/${p}/agreement/summary`);
 /** The CSV download of a dashboard table. */
 export const csvUrl = (path, extra = {}) => `${path}?${q({ ...extra, format: 'csv' })}`;
+
+// Tagging (issue 7): schema, spans, suggestions, concordance.
+export const tagSchema = (p) => call('GET', `/api/projects/${p}/tag-schema`);
+export const saveTagSchema = (p, schema) => call('PUT', `/api/projects/${p}/tag-schema`, schema);
+export const spans = (s) => call('GET', `/api/segments/${s}/spans`);
+export const createSpan = (s, body) => call('POST', `/api/segments/${s}/spans`, body);
+export const deleteSpan = (id) => call('DELETE', `/api/spans/${id}`);
+export const suggestTags = (chars, realised, expected) =>
+  call('GET', `/api/tags/suggest?${q(expected ? { chars, realised, expected } : { chars, realised })}`);
+export const concordance = (p, filters) => call('GET', `/api/projects/${p}/concordance?${q(filters)}`);
+export const concordanceCsvUrl = (p, filters) => `/api/projects/${p}/concordance?${q({ ...filters, format: 'csv' })}`;

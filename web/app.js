@@ -13,6 +13,8 @@ import * as recording from './views/recording.js';
 import * as review from './views/review.js';
 import * as dashboard from './views/dashboard.js';
 import * as exportView from './views/export.js';
+import * as concordance from './views/concordance.js';
+import * as schemaView from './views/schema.js';
 
 export const session = { user: null };
 let cleanup = null;
@@ -24,6 +26,8 @@ const routes = [
   [/^#\/p\/(\d+)\/review$/, review, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/dashboard$/, dashboard, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/export$/, exportView, (m) => ({ project: +m[1] })],
+  [/^#\/p\/(\d+)\/concordance$/, concordance, (m) => ({ project: +m[1] })],
+  [/^#\/p\/(\d+)\/schema$/, schemaView, (m) => ({ project: +m[1] })],
   [/^#\/r\/(\d+)(?:\/s\/(\d+))?$/, recording, (m) => ({ recording: +m[1], segment: m[2] ? +m[2] : null })],
 ];
 

@@ -40,6 +40,7 @@ export const ACTIONS = [
   ['claim', 'Alt+J', 'Claim the next open segment (transcribers)'],
   ['approve', 'Alt+A', 'Approve (review queue)'],
   ['reject', 'Alt+R', 'Reject with the comment (review queue)'],
+  ['tagFeature', 'Alt+F', 'Tag a feature on the selected characters (opens the feature picker)'],
   ['help', 'F1', 'Show this list ("?" works too outside text boxes)'],
 ];
 

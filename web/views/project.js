@@ -149,6 +149,7 @@ export async function render(main, { project }) {
     actions.appendChild(h('a', { href: `#/p/${project}/review`, class: 'button', id: 'review-link' }, 'Review queue'));
   }
   actions.appendChild(h('a', { href: `#/p/${project}/dashboard`, class: 'button', id: 'dashboard-link' }, 'Dashboard'));
+  actions.append(h('a', { href: `#/p/${project}/concordance`, class: 'button', id: 'concordance-link' }, 'Concordance'), h('a', { href: `#/p/${project}/schema`, class: 'button', id: 'schema-link' }, 'Tag schema'));
 
   // ASR output in: files matched to recordings by name (or a mapping), and the live server.
   const asrFiles = h('input', { type: 'file', multiple: true, id: 'asr-input',

@@ -12,6 +12,7 @@ import * as outbox from '../outbox.js';
 import { renderDiff } from '../textdiff.js';
 import { Timeline } from '../timeline.js';
 import { claimNext } from './project.js';
+import * as tagging from '../tagging.js';
 
 export const name = 'recording';
 
@@ -237,8 +238,10 @@ export async function render(main, params) {
       h('div', { class: 'meta' }, h('label', {}, 'Speaker ', spkSel), cerEl,
         h('span', { class: 'muted' }, `v${s.version} · ${s.status}`)),
       h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → yours: '), diffEl));
+    const spanBox = h('div', { class: 'span-box', id: 'spans' });
+    el.appendChild(spanBox);
     li.appendChild(el);
-    editor = { el, area, seg: s, refresh };
+    editor = { el, area, seg: s, refresh, spans: tagging.spanList(spanBox, s.id, canEdit) };
   }
 
   function select(id, { focus = false, scroll = true } = {}) {
@@ -431,6 +434,18 @@ export async function render(main, params) {
     pitch: async () => { pitchBox.checked = await tl.togglePitch(); },
     submit,
     claim: () => claimNext(rec.project_id),
+    tagFeature: async () => {
+      if (!editor || !canEdit) return;
+      const ed = editor;
+      const r = await tagging.openPicker({ project: rec.project_id, seg: ed.seg.id, area: ed.area,
+        beforeSave: () => {
+          // Spans anchor in the verbatim text: an untouched ASR pre-fill becomes it first.
+          if (!ed.seg.text_verbatim && ed.area.value) { ed.seg.text_verbatim = ed.area.value; outbox.queue(ed.seg.id, { text_verbatim: ed.area.value }); }
+          return outbox.idle();
+        },
+        onSaved: () => ed.spans() }).catch((e) => ({ error: e.message }));
+      if (r && r.error) toast(r.error);
+    },
   };
   for (const m of Object.keys(keys.MARKERS)) handlers[m] = () => insertMarker(keys.MARKERS[m]);
   const onKey = (e) => {
