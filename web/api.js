@@ -131,3 +131,4 @@ export const suggestTags = (chars, realised, expected) =>
   call('GET', `/api/tags/suggest?${q(expected ? { chars, realised, expected } : { chars, realised })}`);
 export const concordance = (p, filters) => call('GET', `/api/projects/${p}/concordance?${q(filters)}`);
 export const concordanceCsvUrl = (p, filters) => `/api/projects/${p}/concordance?${q({ ...filters, format: 'csv' })}`;
+export const featureStats = (p) => call('GET', `/api/projects/${p}/features/stats`);

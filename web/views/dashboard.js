@@ -70,12 +70,13 @@ export async function render(main, { project }) {
   crumbs([['Projects', '#/projects'], [p.name, `#/p/${project}`], ['Dashboard', null]]);
   const base = `/api/projects/${project}`;
   const canSeeScores = p.role === 'admin' || p.role === 'reviewer';
-  const [prog, byModel, worst, people, agreement] = await Promise.all([
+  const [prog, byModel, worst, people, agreement, features] = await Promise.all([
     api.progress(project),
     canSeeScores ? api.metrics(project, 'model,dialect', { sort: 'key' }) : null,
     canSeeScores ? api.metrics(project, 'segment', { limit: 20 }) : null,
     canSeeScores ? api.throughput(project) : null,
     canSeeScores ? api.agreementSummary(project) : null,
+    canSeeScores ? api.featureStats(project) : null,
   ]);
 
   const status = table('progress', 'Progress', api.csvUrl(`${base}/progress`),
@@ -109,5 +110,25 @@ export async function render(main, { project }) {
       h('table', { class: 'data' }, h('thead', {}, h('tr', {}, h('th', {}, 'Field'), h('th', {}, 'Segments'), h('th', {}, 'κ'))),
         h('tbody', {}, ...agreement.kappa.map((k) => h('tr', {}, text('td', k.field), h('td', {}, String(k.segments)), h('td', {}, num(k.kappa, 3))))))));
   }
+
+  // Accent features: the ASR's error rate inside each feature's spans against outside them.
+  const outside = features.outside.cer;
+  const featureRows = features.asr.map((r) => ({ ...r, model: r.feature, dialect: `${r.spans} spans` }));
+  const chart = featureRows.length ? cerChart(featureRows) : h('p', { class: 'muted' }, 'No tagged spans in finished segments yet.');
+  if (featureRows.length) chart.id = 'feature-chart';
+  main.append(h('section', { class: 'card', id: 'features' },
+    h('div', { class: 'table-head' }, h('h2', {}, 'Accent features: ASR CER inside tagged spans'),
+      h('a', { href: api.csvUrl(`${base}/features/stats`, { table: 'asr' }), class: 'csv', download: 'feature-asr.csv' }, 'CSV')),
+    h('p', { class: 'muted' }, `Outside every span: ${pct(outside)} CER over ${features.outside.chars} characters.`),
+    chart,
+    h('table', { class: 'data' },
+      h('thead', {}, h('tr', {}, ...['Feature', 'Spans', 'Characters', 'Errors', 'CER inside', '× outside'].map((c) => h('th', {}, c)))),
+      h('tbody', {}, ...features.asr.map((r) => h('tr', {}, text('td', r.feature), h('td', {}, String(r.spans)),
+        h('td', {}, String(r.chars)), h('td', {}, String(r.errors)), h('td', {}, pct(r.cer)), h('td', {}, num(r.ratio))))))));
+  main.append(table('feature-counts', 'Accent features by variety and speaker', api.csvUrl(`${base}/features/stats`, { table: 'counts' }),
+    [['Feature', (r) => r.feature], ['Variety', (r) => r.variety], ['Speaker', (r) => r.speaker], ['Spans', (r) => r.spans]], features.counts));
+  main.append(table('feature-agreement', 'Span agreement per feature (double-annotated segments)', api.csvUrl(`${base}/features/stats`, { table: 'agreement' }),
+    [['Feature', (r) => r.feature], ['First', (r) => r.first], ['Second', (r) => r.second], ['Matched', (r) => r.matched], ['F1', (r) => num(r.f1, 3)]],
+    features.agreement));
   return null;
 }
