@@ -19,6 +19,9 @@ use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::text::metrics::errors_by_char;
 
+/// Characters `[start, end)` of a span.
+type Range = (usize, usize);
+
 /// One span with what the statistics need.
 struct SpanRow {
     segment: i64,
@@ -195,7 +198,7 @@ pub(super) async fn feature_stats(
     // Span agreement per feature on double-annotated segments.
     let mut agree: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new(); // first, second, matched
     for segment in double_annotated(&state.db, project).await? {
-        let mut per: BTreeMap<&str, (Vec<(usize, usize)>, Vec<(usize, usize)>)> = BTreeMap::new();
+        let mut per: BTreeMap<&str, (Vec<Range>, Vec<Range>)> = BTreeMap::new();
         for s in all.iter().filter(|s| s.segment == segment) {
             let e = per.entry(&s.feature).or_default();
             if s.pass == 1 {
