@@ -18,7 +18,7 @@ export function setUnauthenticatedHandler(f) { onUnauthenticated = f; }
 
 async function call(method, url, body, opts = {}) {
   const init = { method, headers: {}, credentials: 'same-origin' };
-  if (body instanceof FormData) init.body = body;
+  if (body instanceof FormData || body instanceof Blob) init.body = body;
   else if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -132,3 +132,6 @@ export const suggestTags = (chars, realised, expected) =>
 export const concordance = (p, filters) => call('GET', `/api/projects/${p}/concordance?${q(filters)}`);
 export const concordanceCsvUrl = (p, filters) => `/api/projects/${p}/concordance?${q({ ...filters, format: 'csv' })}`;
 export const featureStats = (p) => call('GET', `/api/projects/${p}/features/stats`);
+export const patchSpeaker = (id, fields) => call('PATCH', `/api/speakers/${id}`, fields);
+/** Bulk speaker metadata: CSV text with a header row (code, gender, age_band, …). */
+export const importSpeakers = (p, csv) => call('POST', `/api/projects/${p}/speakers/import`, new Blob([csv], { type: 'text/csv' }));

@@ -101,6 +101,23 @@ const steps = [
       assert(r[2].split('\n')[0].length > 0, `${href} has a header row`);
     }
   }],
+
+  ['5 speaker metadata: CSV import and an edit on the project page', async () => {
+    const csv = path.join(tmp, 'speakers.csv');
+    fs.writeFileSync(csv, 'code,gender,birthplace_province,birthplace_city,native_variety\nS01,female,广西,南宁,cmn-southwestern\nS02,male,四川,成都,cmn-southwestern\n');
+    await page.goto(`${base}/#/p/${projectId}`);
+    await page.waitForSelector('#speaker-csv');
+    await page.setInputFiles('#speaker-csv', csv);
+    await waitFor(() => page.$('li.speaker[data-code="S02"]'), 'imported speakers listed');
+    assert((await page.textContent('li.speaker[data-code="S01"] .meta')).includes('南宁'), 'metadata shown');
+    await page.click('li.speaker[data-code="S01"] button.edit-speaker');
+    await page.fill('li.speaker[data-code="S01"] input[name=birthplace_city]', '柳州');
+    await page.click('li.speaker[data-code="S01"] form button[type=submit]');
+    await waitFor(async () => (await page.textContent('li.speaker[data-code="S01"] .meta')).includes('柳州'), 'edited city shown');
+    const s1 = (await admin.get(`/api/projects/${projectId}/speakers`)).data.speakers.find((s) => s.code === 'S01');
+    assertEq(s1.birthplace, '广西 柳州', 'the edit is saved');
+    assertEq(s1.gender, 'female', 'other fields stay');
+  }],
 ];
 
 let results;

@@ -119,9 +119,48 @@ export async function render(main, { project }) {
     clear(memberList);
     for (const m of members) memberList.appendChild(h('li', {}, text('span', m.name), h('span', { class: 'role' }, m.role)));
     clear(speakerList);
-    for (const s of speakers) speakerList.appendChild(h('li', {}, text('span', s.code)));
+    for (const s of speakers) speakerList.appendChild(speakerItem(s));
     if (!speakers.length) speakerList.appendChild(h('li', { class: 'muted' }, 'No speakers yet.'));
   }
+  // Speaker metadata for dialect work: a summary line, and an edit form for editors.
+  const SPEAKER_FIELDS = [['gender', 'gender'], ['age_band', 'age band'], ['birthplace_province', 'province'],
+    ['birthplace_city', 'city'], ['self_reported_accent', 'self-reported accent'], ['native_variety', 'native variety']];
+  function speakerItem(s) {
+    const summary = SPEAKER_FIELDS.map(([k]) => s[k]).filter(Boolean).join(' · ');
+    const li = h('li', { class: 'speaker', 'data-code': s.code }, text('span', s.code, { class: 'code' }), ' ',
+      text('span', summary, { class: 'muted meta' }));
+    if (p.role === 'reviewer') return li;
+    const edit = h('button', { type: 'button', class: 'link edit-speaker' }, 'edit');
+    edit.addEventListener('click', () => {
+      const inputs = SPEAKER_FIELDS.map(([k, label]) => h('input', { name: k, placeholder: label, value: s[k] || '', dir: 'auto' }));
+      const err = h('span', { class: 'error' });
+      const form = h('form', { class: 'inline speaker-form' }, ...inputs, h('button', { type: 'submit' }, 'Save'), err);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const fields = Object.fromEntries(inputs.map((i) => [i.name, i.value.trim()]));
+        try { await api.patchSpeaker(s.id, fields); loadPeople(); } catch (x) { err.textContent = x.message; }
+      });
+      li.appendChild(form);
+      edit.remove();
+    });
+    li.appendChild(edit);
+    return li;
+  }
+  const speakerCsv = h('input', { type: 'file', accept: '.csv,text/csv', id: 'speaker-csv' });
+  const speakerCsvState = h('span', { class: 'muted' });
+  speakerCsv.addEventListener('change', async () => {
+    const f = speakerCsv.files[0];
+    if (!f) return;
+    try {
+      const r = await api.importSpeakers(project, await f.text());
+      speakerCsvState.textContent = `${r.created} created, ${r.updated} updated`;
+      loadPeople();
+    } catch (x) { speakerCsvState.textContent = x.message; }
+    speakerCsv.value = '';
+  });
+  const speakerImport = h('p', { class: 'speaker-import' }, 'Import speaker metadata (CSV: code, gender, age_band, birthplace_province, birthplace_city, self_reported_accent, native_variety): ',
+    speakerCsv, ' ', speakerCsvState);
+
   const memberName = h('input', { placeholder: 'user name', dir: 'auto' });
   const memberRole = h('select', {}, ...['transcriber', 'reviewer', 'admin'].map((r) => h('option', { value: r }, r)));
   const memberError = h('span', { class: 'error' });
@@ -234,7 +273,8 @@ export async function render(main, { project }) {
         serverForm)) : null,
     h('div', { class: 'columns' },
       h('section', {}, h('h2', {}, 'Members'), memberList, p.role === 'admin' ? memberForm : null),
-      h('section', {}, h('h2', {}, 'Speakers'), speakerList, p.role !== 'reviewer' ? speakerForm : null)));
+      h('section', {}, h('h2', {}, 'Speakers'), speakerList, p.role !== 'reviewer' ? speakerForm : null,
+        p.role === 'admin' ? speakerImport : null)));
   await Promise.all([refresh(), loadPeople()]);
   return () => { closed = true; clearTimeout(poll); window.removeEventListener('keydown', onKey); sources.forEach((s) => s.close()); };
 }
