@@ -135,3 +135,5 @@ export const featureStats = (p) => call('GET', `/api/projects/${p}/features/stat
 export const patchSpeaker = (id, fields) => call('PATCH', `/api/speakers/${id}`, fields);
 /** Bulk speaker metadata: CSV text with a header row (code, gender, age_band, …). */
 export const importSpeakers = (p, csv) => call('POST', `/api/projects/${p}/speakers/import`, new Blob([csv], { type: 'text/csv' }));
+export const segmentTags = (s) => call('GET', `/api/segments/${s}/tags`);
+export const putSegmentTags = (s, tags) => call('PUT', `/api/segments/${s}/tags`, { tags });

@@ -220,3 +220,53 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
   filter.focus();
   return { dialog: dlg };
 }
+
+/**
+ * The segment-level tags of segment `seg` (the schema's controlled vocabularies: a select for
+ * single-value fields, checkboxes for multi-value ones) rendered into `box`; each change saves
+ * the segment's whole tag set (PUT), and a refusal (e.g. a required field) is shown as worded.
+ */
+export async function segmentTags(box, seg, project, canEdit) {
+  let sch; let current;
+  try {
+    [sch, { tags: current }] = await Promise.all([schema(project), api.segmentTags(seg)]);
+  } catch (e) {
+    clear(box).appendChild(h('p', { class: 'error' }, 'Tags: ' + e.message));
+    return;
+  }
+  clear(box);
+  const fields = (sch.segment_fields || []).filter((f) => !f.archived);
+  if (!fields.length) return;
+  const state = h('span', { class: 'muted tag-state' });
+  const controls = [];
+  const label = (x) => `${x.label_zh || ''}${x.label_zh && x.label_en ? ' / ' : ''}${x.label_en || x.id}`;
+  const save = async () => {
+    const tags = {};
+    for (const c of controls) {
+      const v = c.read();
+      if (v !== null && !(Array.isArray(v) && !v.length)) tags[c.id] = v;
+    }
+    state.textContent = 'saving…';
+    try { await api.putSegmentTags(seg, tags); state.textContent = 'saved'; } catch (e) { state.textContent = e.message; }
+  };
+  const row = h('div', { class: 'segment-tags' });
+  for (const f of fields) {
+    const values = (f.values || []).filter((v) => !v.archived || (current[f.id] || []).includes(v.id));
+    const have = current[f.id] || [];
+    if (f.multi) {
+      const boxes = values.map((v) => h('input', { type: 'checkbox', value: v.id, checked: have.includes(v.id), disabled: !canEdit }));
+      boxes.forEach((b) => b.addEventListener('change', save));
+      controls.push({ id: f.id, read: () => boxes.filter((b) => b.checked).map((b) => b.value) });
+      row.appendChild(h('fieldset', { class: 'tag-field', 'data-field': f.id }, h('legend', {}, label(f)),
+        ...values.map((v, i) => h('label', {}, boxes[i], ' ', label(v)))));
+    } else {
+      const sel = h('select', { name: f.id, disabled: !canEdit, 'data-field': f.id },
+        h('option', { value: '' }, '—'), ...values.map((v) => h('option', { value: v.id }, label(v))));
+      sel.value = have[0] || '';
+      sel.addEventListener('change', save);
+      controls.push({ id: f.id, read: () => sel.value || null });
+      row.appendChild(h('label', { class: 'tag-field' }, `${label(f)}${f.required ? ' *' : ''} `, sel));
+    }
+  }
+  box.append(row, state);
+}

@@ -95,6 +95,17 @@ const steps = [
     await shot('tag-02-saved');
   }],
 
+  ['4b segment labels from the schema: speech mode and noise', async () => {
+    await page.waitForSelector('#segment-tags select[data-field="mode"]');
+    await page.selectOption('#segment-tags select[data-field="mode"]', 'accented_putonghua');
+    await waitFor(async () => (await page.textContent('#segment-tags .tag-state')) === 'saved', 'tags saved');
+    await page.check('#segment-tags fieldset[data-field="noise"] input[value="traffic"]');
+    await waitFor(async () => {
+      const t = (await tx.get(`/api/segments/${segId}/tags`)).data.tags;
+      return t.mode?.[0] === 'accented_putonghua' && JSON.stringify(t.noise) === '["traffic"]';
+    }, 'the labels reach the server');
+  }],
+
   ['5 find it in the concordance and play it', async () => {
     await page.goto(`${base}/#/p/${projectId}`);
     await page.click('#concordance-link');

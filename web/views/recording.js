@@ -239,7 +239,9 @@ export async function render(main, params) {
         h('span', { class: 'muted' }, `v${s.version} · ${s.status}`)),
       h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → yours: '), diffEl));
     const spanBox = h('div', { class: 'span-box', id: 'spans' });
-    el.appendChild(spanBox);
+    const tagBox = h('div', { class: 'tag-box', id: 'segment-tags' });
+    el.append(tagBox, spanBox);
+    tagging.segmentTags(tagBox, s.id, rec.project_id, canEdit);
     li.appendChild(el);
     editor = { el, area, seg: s, refresh, spans: tagging.spanList(spanBox, s.id, canEdit) };
   }
