@@ -188,6 +188,18 @@ impl Client {
         (status, ctype, r.text().await.unwrap())
     }
 
+    /// A DELETE.
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// A multipart POST.
     pub async fn post_form(
         &self,
