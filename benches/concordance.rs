@@ -1,7 +1,7 @@
 //! Concordance benchmark: 100 000 generated segments (Chinese text, a `variety` label each,
 //! one span tag in five) in a real SQLite file, the real router on loopback, and a mix of
-//! concordance queries (feature, realised form, substring, regex, label, status, speaker,
-//! combined, deep pages). Prints p50/p99 per query kind and overall; exits 1 when the overall
+//! concordance queries (feature, realised form, substring, regex, and each with label, status,
+//! speaker or variety filters; deep pages). Prints p50/p99 per query kind and overall; exits 1 when the overall
 //! p99 exceeds 100 ms.
 //!
 //! `cargo bench --bench concordance -- [--segments 100000] [--rounds 20]`
@@ -170,12 +170,12 @@ async fn main() {
         ("realised", "realised=si4".into()),
         ("text", format!("text={}", "牛奶")),
         ("regex", format!("regex={}", "四川.{0,4}老师")),
-        ("label", "label=variety%3Dyue".into()),
+        ("text+label", format!("text={}&label=variety%3Dyue", "老师")),
         (
             "status+feature",
             "status=approved&feature=TONE_VALUE_SHIFT".into(),
         ),
-        ("speaker", "speaker=S007".into()),
+        ("feature+speaker", "feature=INIT_N_L_MERGER&speaker=S010".into()),
         (
             "combined",
             format!(
