@@ -175,7 +175,10 @@ async fn main() {
             "status+feature",
             "status=approved&feature=TONE_VALUE_SHIFT".into(),
         ),
-        ("feature+speaker", "feature=INIT_N_L_MERGER&speaker=S010".into()),
+        (
+            "feature+speaker",
+            "feature=INIT_N_L_MERGER&speaker=S010".into(),
+        ),
         (
             "combined",
             format!(
