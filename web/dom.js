@@ -1,5 +1,5 @@
 // DOM helpers. User text only ever goes in through textContent (strings passed as children
-// become text nodes); there is no innerHTML anywhere in the app.
+// become text nodes); markup is never parsed from strings anywhere in the app.
 
 /** Creates an element: h('div', {class: 'x', onclick: f}, 'text', child, …). */
 export function h(tag, attrs = {}, ...children) {
