@@ -35,6 +35,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How live pre-annotation treats the ASR server (timeout, retries, backoff).
     pub asr: crate::hypotheses::live::LiveConfig,
+    /// Who may create projects: instance admins only (default) or everyone.
+    pub project_creators: crate::projects::Creators,
 }
 
 impl Config {
@@ -46,6 +48,7 @@ impl Config {
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(30),
             asr: Default::default(),
+            project_creators: Default::default(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Live pre-annotation against a small local server that implements
 //! `POST /v1/audio/transcriptions` and answers from a script: recorded verbose JSON, a stall
 //! past the client's timeout, a 500, or malformed JSON. The client's timeout and backoff are
-//! shortened through `Config::asr`; everything else is the real job.
+//! shortened through `Config::asr`; everything else is the real job. The fake server is on
+//! loopback, so each test allow-lists its `127.0.0.1:port` (`Config::asr.allow`) as an operator
+//! would; the last tests show what happens to a server that is not listed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,6 +27,8 @@ enum Answer {
     Stall,
     Error500,
     Malformed,
+    /// 307 to `Script::redirect_to` (a POST that a following client would repeat there).
+    Redirect,
 }
 
 /// What the server saw of one request.
@@ -40,6 +44,7 @@ struct Seen {
 struct Script {
     answers: Arc<Mutex<VecDeque<Answer>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    redirect_to: Arc<Mutex<String>>,
 }
 
 const RECORDED: &str = include_str!("../fixtures/asr/live/whisper-server-verbose.json");
@@ -77,6 +82,10 @@ async fn transcriptions(State(script): State<Script>, mut form: Multipart) -> Re
             ([("content-type", "application/json")], RECORDED).into_response()
         }
         Answer::Error500 => (AxumStatus::INTERNAL_SERVER_ERROR, "model crashed").into_response(),
+        Answer::Redirect => {
+            let to = script.redirect_to.lock().unwrap().clone();
+            (AxumStatus::TEMPORARY_REDIRECT, [("location", to)]).into_response()
+        }
         Answer::Malformed => (
             [("content-type", "application/json")],
             "{\"text\": \"你好\", \"segments\": [{\"start\": 0.5,",
@@ -105,14 +114,20 @@ struct Fixture {
     project: i64,
     recording: i64,
     script: Script,
+    /// The fake server's base URL (allow-listed).
+    url: String,
 }
 
 async fn fixture() -> Fixture {
+    let script = Script::default();
+    let url = asr_server(script.clone()).await;
+    let listed = url.trim_start_matches("http://").to_string();
     let app = TestApp::spawn_with(|c| {
         c.asr.timeout = Duration::from_millis(700);
         c.asr.attempts = 3;
         c.asr.backoff = Duration::from_millis(20);
         c.asr.chunk_seconds = 600;
+        c.asr.allow = listed.parse().unwrap();
     })
     .await;
     let (project, admin, transcriber, _) = app.project("live").await;
@@ -123,8 +138,6 @@ async fn fixture() -> Fixture {
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
     app.state.jobs.drain().await;
     let recording = body["recording"].as_i64().unwrap();
-    let script = Script::default();
-    let url = asr_server(script.clone()).await;
     let (s, body) = admin
         .patch(
             &format!("/api/projects/{project}"),
@@ -144,6 +157,7 @@ async fn fixture() -> Fixture {
         project,
         recording,
         script,
+        url,
     }
 }
 
@@ -296,4 +310,87 @@ async fn malformed_json_fails_at_once_and_changes_nothing() {
         (s, body["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_asr_url"))
     );
+}
+
+#[tokio::test]
+async fn a_redirect_is_never_followed_even_from_an_allow_listed_server() {
+    let f = fixture().await;
+    // A second, working server that is not allow-listed: a following client would POST there.
+    let elsewhere = Script::default();
+    let target = asr_server(elsewhere.clone()).await;
+    *f.script.redirect_to.lock().unwrap() = format!("{target}/v1/audio/transcriptions");
+    let before = f.segments().await;
+    let job = f.run(&[Answer::Redirect]).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error_code"], "asr_url_not_allowed", "{job}");
+    let message: String = sqlx::query_scalar("SELECT error_message FROM job WHERE id = ?")
+        .bind(job["id"].as_i64().unwrap())
+        .fetch_one(&f.app.state.db)
+        .await
+        .unwrap();
+    assert!(message.contains("redirect"), "{message}");
+    assert_eq!(f.requests().len(), 1, "asked once, not retried");
+    assert!(
+        elsewhere.seen.lock().unwrap().is_empty(),
+        "the redirect target got no request"
+    );
+    assert_eq!(f.segments().await, before);
+}
+
+#[tokio::test]
+async fn an_address_is_checked_again_when_the_job_runs() {
+    // A URL stored before the check existed, or a name whose DNS answer changed since it was
+    // set: `localhost` is not listed (only the fake server's 127.0.0.1:port is), and it
+    // resolves to loopback now, so the job refuses it before sending anything.
+    let f = fixture().await;
+    let port = f.url.rsplit(':').next().unwrap();
+    sqlx::query("UPDATE project SET asr_url = ? WHERE id = ?")
+        .bind(format!("http://localhost:{port}"))
+        .bind(f.project)
+        .execute(&f.app.state.db)
+        .await
+        .unwrap();
+    let before = f.segments().await;
+    let job = f.run(&[Answer::Recorded]).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error_code"], "asr_url_not_allowed", "{job}");
+    assert!(
+        f.requests().is_empty(),
+        "nothing was sent: {:?}",
+        f.requests()
+    );
+    assert_eq!(f.segments().await, before);
+    // Pointed back at the listed address, it works again.
+    let (s, body) = f
+        .admin
+        .patch(
+            &format!("/api/projects/{}", f.project),
+            json!({ "asr": { "url": f.url } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(f.run(&[Answer::Recorded]).await["status"], "done");
+}
+
+#[tokio::test]
+async fn an_unlisted_local_server_is_refused_when_set() {
+    let f = fixture().await;
+    let port = f.url.rsplit(':').next().unwrap();
+    for url in [
+        format!("http://localhost:{port}"),
+        format!("http://[::1]:{port}"),
+    ] {
+        let (s, body) = f
+            .admin
+            .patch(
+                &format!("/api/projects/{}", f.project),
+                json!({ "asr": { "url": url } }),
+            )
+            .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("asr_url_not_allowed")),
+            "{url}: {body}"
+        );
+    }
 }

@@ -83,3 +83,25 @@ pub async fn user_for_secret(db: &Db, hash: &str) -> sqlx::Result<Option<i64>> {
     .await?;
     row.map(|r| r.try_get("user_id")).transpose()
 }
+
+/// Whether a user is an instance admin (issue 13's instance role; granted only by the CLI).
+pub async fn is_instance_admin(db: &Db, user: i64) -> sqlx::Result<bool> {
+    let row = sqlx::query("SELECT is_instance_admin FROM app_user WHERE id = ?")
+        .bind(user)
+        .fetch_optional(db)
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<bool, _>("is_instance_admin"))
+        .transpose()?
+        .unwrap_or(false))
+}
+
+/// Grants or revokes the instance admin role by user name; false when no user has the name.
+pub async fn set_instance_admin(db: &Db, name: &str, admin: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE app_user SET is_instance_admin = ? WHERE name = ?")
+        .bind(admin)
+        .bind(name)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -219,5 +219,9 @@ async fn create_token(
 #[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn me(State(state): State<AppState>, user: CurrentUser) -> AppResult<impl IntoResponse> {
     let name = db::user_name(&state.db, user.id).await?;
-    Ok(Json(json!({ "id": user.id, "name": name })))
+    let is_admin = db::is_instance_admin(&state.db, user.id).await?;
+    let can_create_projects = crate::projects::may_create(&state, user).await?;
+    Ok(Json(
+        json!({ "id": user.id, "name": name, "is_admin": is_admin, "can_create_projects": can_create_projects }),
+    ))
 }

@@ -1,6 +1,7 @@
 //! Server-side commands: `serve`, `demo`, and the admin CLI that works on the same data
-//! directory (`user add`, `project create`, `project add-member`, `project import`), for
-//! scripting and for first setup without a browser.
+//! directory (`user add`, `user grant-admin`, `project create`, `project add-member`,
+//! `project import`), for scripting and for first setup without a browser. The command line is
+//! the only way to make an instance admin: whoever runs it already owns the data directory.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -10,7 +11,36 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use crate::app::{AppState, Config};
-use crate::projects::Role;
+use crate::hypotheses::outbound::AllowList;
+use crate::projects::{Creators, Role};
+
+/// The instance's trust settings, shared by `serve` and `demo` (README, "Trust model").
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
+    /// Who may create projects: `admins` (instance admins only) or `everyone`.
+    #[arg(
+        long,
+        env = "FANGYAN_PROJECT_CREATORS",
+        value_enum,
+        default_value = "admins"
+    )]
+    project_creators: Creators,
+    /// Internal hosts that live ASR may call anyway, comma-separated `host[:port]` or
+    /// `*.domain[:port]` (e.g. `asr.internal:9000,*.example.org`). Public hosts need no entry;
+    /// loopback, private and link-local addresses are refused unless listed.
+    #[arg(long, env = "FANGYAN_ASR_ALLOW", default_value = "")]
+    asr_allow: AllowList,
+}
+
+impl TrustArgs {
+    /// The server settings for a data directory with these trust settings.
+    fn config(self, data: impl Into<PathBuf>) -> Config {
+        let mut config = Config::new(data);
+        config.project_creators = self.project_creators;
+        config.asr.allow = self.asr_allow;
+        config
+    }
+}
 
 /// `fangyan user …`
 #[derive(Debug, Subcommand)]
@@ -22,6 +52,25 @@ pub enum UserCommand {
         /// Read the password from stdin (required: passwords never go on the command line).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Make the user an instance admin (may create projects when only admins may).
+        #[arg(long)]
+        admin: bool,
+        /// Data directory.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+    /// Make an existing user an instance admin.
+    GrantAdmin {
+        /// User name.
+        name: String,
+        /// Data directory.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+    },
+    /// Make an instance admin an ordinary user again (project roles stay as they are).
+    RevokeAdmin {
+        /// User name.
+        name: String,
         /// Data directory.
         #[arg(long, default_value = "fangyan-data")]
         data: PathBuf,
@@ -81,18 +130,36 @@ fn parse_role(role: &str) -> anyhow::Result<Role> {
 }
 
 /// `fangyan serve`.
-pub fn serve(addr: SocketAddr, data: PathBuf) -> anyhow::Result<bool> {
+pub fn serve(addr: SocketAddr, data: PathBuf, trust: TrustArgs) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(data)).await?;
+        let state = AppState::open(trust.config(data)).await?;
         println!("fangyan listening on http://{addr}");
         crate::app::serve(addr, state).await?;
         Ok(true)
     })
 }
 
-/// `fangyan user add`.
+/// `fangyan user …`.
 pub fn user(cmd: UserCommand) -> anyhow::Result<bool> {
-    let UserCommand::Add { name, data, .. } = cmd;
+    let (name, data, admin) = match cmd {
+        UserCommand::Add {
+            name, data, admin, ..
+        } => return add_user(name, data, admin),
+        UserCommand::GrantAdmin { name, data } => (name, data, true),
+        UserCommand::RevokeAdmin { name, data } => (name, data, false),
+    };
+    runtime()?.block_on(async {
+        let state = AppState::open(Config::new(data)).await?;
+        if !crate::accounts::db::set_instance_admin(&state.db, &name, admin).await? {
+            bail!("no user named {name}");
+        }
+        println!("{}", serde_json::json!({ "user": name, "is_admin": admin }));
+        Ok(true)
+    })
+}
+
+/// `fangyan user add`.
+fn add_user(name: String, data: PathBuf, admin: bool) -> anyhow::Result<bool> {
     let mut password = String::new();
     std::io::stdin().read_to_string(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
@@ -105,7 +172,11 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<bool> {
         let id = crate::accounts::db::create_user(&state.db, &name, &hash)
             .await
             .context("creating the user")?;
-        println!("{}", serde_json::json!({ "user": name, "id": id }));
+        crate::accounts::db::set_instance_admin(&state.db, &name, admin).await?;
+        println!(
+            "{}",
+            serde_json::json!({ "user": name, "id": id, "is_admin": admin })
+        );
         Ok(true)
     })
 }
@@ -189,10 +260,10 @@ const DEMO_FILES: [(&str, &[u8]); 2] = [
 ];
 
 /// `fangyan demo`: a data directory with one user per role and a project of real recordings,
-/// then the server.
-pub fn demo(addr: SocketAddr, data: PathBuf) -> anyhow::Result<bool> {
+/// then the server. The demo's `admin` is also an instance admin, so it may create projects.
+pub fn demo(addr: SocketAddr, data: PathBuf, trust: TrustArgs) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(&data)).await?;
+        let state = AppState::open(trust.config(&data)).await?;
         let users = [
             ("admin", "admin-demo", Role::Admin),
             ("transcriber", "transcriber-demo", Role::Transcriber),
@@ -219,6 +290,7 @@ pub fn demo(addr: SocketAddr, data: PathBuf) -> anyhow::Result<bool> {
                 id
             }
         };
+        crate::accounts::db::set_instance_admin(&state.db, "admin", true).await?;
         println!("fangyan demo: project `demo` (id {project}) at http://{addr}");
         for (name, password, role) in users {
             println!("  login {name} / {password}  ({})", role.as_str());

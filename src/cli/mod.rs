@@ -42,6 +42,8 @@ enum Command {
         /// Data directory (database and audio store).
         #[arg(long, default_value = "fangyan-data")]
         data: PathBuf,
+        #[command(flatten)]
+        trust: admin::TrustArgs,
     },
     /// Create a demo project (one user per role, real recordings) and run the server.
     Demo {
@@ -51,6 +53,8 @@ enum Command {
         /// Data directory for the demo.
         #[arg(long, default_value = "fangyan-demo")]
         data: PathBuf,
+        #[command(flatten)]
+        trust: admin::TrustArgs,
     },
     /// Manage users.
     User {
@@ -121,8 +125,8 @@ impl From<DecodeArgs> for DecodeOptions {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve { addr, data } => admin::serve(addr, data),
-        Command::Demo { addr, data } => admin::demo(addr, data),
+        Command::Serve { addr, data, trust } => admin::serve(addr, data, trust),
+        Command::Demo { addr, data, trust } => admin::demo(addr, data, trust),
         Command::User { what } => admin::user(what),
         Command::Project { what } => admin::project(what),
         Command::Probe { files, decode } => Ok(probe(&files, decode.into())),

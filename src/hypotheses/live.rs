@@ -7,6 +7,10 @@
 //! Timeouts, refused connections, 429 and 5xx answers are retried with exponential backoff;
 //! a 4xx or an answer that is not the expected JSON fails the job at once with its own code.
 //! A failed job changes nothing: the recording stays ready and its segments as they were.
+//!
+//! The server is called only where `outbound` allows: its address is checked again when the
+//! job starts and the client connects to the checked addresses only; a redirect answer fails
+//! the job (`asr_url_not_allowed`) and is never followed.
 
 use std::io::Cursor;
 use std::time::Duration;
@@ -17,6 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::db::{self, Target};
+use super::outbound::{self, AllowList};
 use super::plan::{self, Mode};
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
@@ -38,6 +43,8 @@ pub struct LiveConfig {
     /// Longest piece of audio sent in one request, seconds (OpenAI caps uploads at 25 MB:
     /// ten minutes of 16 kHz 16-bit mono is 19 MB).
     pub chunk_seconds: u32,
+    /// Hosts the operator allows although they are internal (`--asr-allow`); see `outbound`.
+    pub allow: AllowList,
 }
 
 impl Default for LiveConfig {
@@ -47,6 +54,7 @@ impl Default for LiveConfig {
             attempts: 4,
             backoff: Duration::from_secs(2),
             chunk_seconds: 600,
+            allow: AllowList::default(),
         }
     }
 }
@@ -101,6 +109,20 @@ pub enum LiveError {
     /// Reading our own audio.
     #[error("could not read the recording's audio: {0}")]
     Audio(String),
+    /// The URL may not be called (see `outbound`), checked when the job starts.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The server answered with a redirect, which is never followed.
+    #[error(
+        "the ASR server answered {status} redirecting to {location}; redirects are not \
+         followed: set the project's ASR URL to the final address"
+    )]
+    Redirect {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
 }
 
 impl LiveError {
@@ -113,6 +135,7 @@ impl LiveError {
             LiveError::Status { .. } => "asr_refused",
             LiveError::BadResponse(_) => "asr_bad_response",
             LiveError::Audio(_) => "audio_unreadable",
+            LiveError::NotAllowed(_) | LiveError::Redirect { .. } => "asr_url_not_allowed",
         }
     }
 
@@ -121,7 +144,10 @@ impl LiveError {
         match self {
             LiveError::Timeout(_) | LiveError::Unreachable(_) => true,
             LiveError::Status { status, .. } => *status >= 500 || *status == 429,
-            LiveError::BadResponse(_) | LiveError::Audio(_) => false,
+            LiveError::BadResponse(_)
+            | LiveError::Audio(_)
+            | LiveError::NotAllowed(_)
+            | LiveError::Redirect { .. } => false,
         }
     }
 }
@@ -197,6 +223,20 @@ async fn request(
     };
     let res = req.send().await.map_err(map)?;
     let status = res.status();
+    if status.is_redirection() {
+        let location = res
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("nowhere")
+            .chars()
+            .take(300)
+            .collect();
+        return Err(LiveError::Redirect {
+            status: status.as_u16(),
+            location,
+        });
+    }
     let body = res.text().await.map_err(map)?;
     if !status.is_success() {
         return Err(LiveError::Status {
@@ -226,6 +266,18 @@ fn chunk_wav(path: &std::path::Path, from: u32, to: u32) -> Result<Vec<u8>, Live
     Ok(out.into_inner())
 }
 
+/// Checks the server's address again (DNS may have changed since the URL was set) and builds
+/// a client that connects only to the addresses checked.
+async fn connect(server: &Server, config: &LiveConfig) -> Result<reqwest::Client, LiveError> {
+    let dest = outbound::check(&server.endpoint(), &config.allow)
+        .await
+        .map_err(|refusal| match refusal {
+            outbound::Refusal::Unresolved { .. } => LiveError::Unreachable(refusal.to_string()),
+            other => LiveError::NotAllowed(other.to_string()),
+        })?;
+    outbound::client(&dest, config.timeout).map_err(|e| LiveError::Unreachable(e.to_string()))
+}
+
 /// Transcribes a whole recording, chunk by chunk, with retries; `progress` gets 0..1.
 pub async fn transcribe(
     store: &Store,
@@ -242,10 +294,7 @@ pub async fn transcribe(
     let path = store.root().join(Store::analysis_rel(&sha, rate));
     let total = u32::try_from(target.samples).unwrap_or(0);
     let chunk = config.chunk_seconds.max(1) * rate;
-    let client = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .build()
-        .map_err(|e| LiveError::Unreachable(e.to_string()))?;
+    let client = connect(server, config).await?;
     let chunks = total.div_ceil(chunk).max(1);
     let mut segments = Vec::new();
     for i in 0..chunks {

@@ -4,10 +4,12 @@
 //!
 //! Owns the routes `POST /api/recordings/{id}/asr`, `POST /api/projects/{id}/asr` and
 //! `POST /api/projects/{id}/pre-annotate`, and the plan that decides where the text goes
-//! (`plan`: create segments, or attach to existing ones by time overlap).
+//! (`plan`: create segments, or attach to existing ones by time overlap), and the check of
+//! where the live client may connect (`outbound`: the operator's allow-list).
 
 pub mod db;
 pub mod live;
+pub mod outbound;
 pub mod plan;
 
 use std::collections::BTreeMap;

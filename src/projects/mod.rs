@@ -1,6 +1,11 @@
 //! Projects and memberships: who belongs to which corpus in which role. Every other stage asks
 //! [`role_in`] before touching project data; a non-member is told the data does not exist (404),
 //! so project names and ids do not leak.
+//!
+//! Beside the project roles there is one instance role, the instance admin, made only by the
+//! command line (`fangyan user add --admin`, `fangyan user grant-admin`). Who may create a
+//! project is the instance setting [`Creators`] (instance admins only by default); whoever
+//! creates a project becomes its admin. The README's "Trust model" section is the whole table.
 
 pub mod db;
 pub mod speakers;
@@ -46,6 +51,24 @@ impl Role {
             _ => None,
         }
     }
+}
+
+/// Who may create projects on this instance (`--project-creators`, `FANGYAN_PROJECT_CREATORS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Creators {
+    /// Instance admins only (the default): a crowd account cannot make itself a project admin.
+    #[default]
+    Admins,
+    /// Every logged-in user.
+    Everyone,
+}
+
+/// Whether `user` may create a project under the instance's [`Creators`] setting.
+pub async fn may_create(state: &AppState, user: CurrentUser) -> AppResult<bool> {
+    Ok(match state.config.project_creators {
+        Creators::Everyone => true,
+        Creators::Admins => crate::accounts::db::is_instance_admin(&state.db, user.id).await?,
+    })
 }
 
 /// The caller's role in `project`, or 404 for non-members.
@@ -106,6 +129,11 @@ async fn create(
     user: CurrentUser,
     Json(req): Json<CreateProject>,
 ) -> AppResult<Json<serde_json::Value>> {
+    if !may_create(&state, user).await? {
+        return Err(AppError::Forbidden(
+            "only instance admins may create projects on this server".into(),
+        ));
+    }
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::bad(
@@ -207,16 +235,17 @@ async fn update_settings(
     }
     if let Some(asr) = &req.asr {
         if let Some(url) = asr.url.as_deref().filter(|u| !u.is_empty()) {
-            let ok = (url.starts_with("http://") || url.starts_with("https://"))
-                && url.len() <= 2000
-                && !url.chars().any(char::is_whitespace);
-            if !ok {
+            if url.len() > 2000 || url.chars().any(char::is_whitespace) {
                 return Err(AppError::bad(
                     "invalid_asr_url",
                     "asr.url",
-                    "the ASR server URL starts with http:// or https:// and has no spaces",
+                    "the ASR server URL has at most 2000 characters and no spaces",
                 ));
             }
+            // Refused now, when the admin sets it, rather than when a job runs.
+            crate::hypotheses::outbound::check(url, &state.config.asr.allow)
+                .await
+                .map_err(|refusal| AppError::bad(refusal.code(), "asr.url", refusal.to_string()))?;
         }
         if asr
             .model

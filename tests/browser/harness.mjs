@@ -51,7 +51,8 @@ function cli(data, args, input) {
 export async function startServer(opts = {}) {
   const data = opts.data || fs.mkdtempSync(path.join(os.tmpdir(), 'fangyan-browser-'));
   if (!opts.data) {
-    for (const u of ['admin', 'transcriber', 'reviewer']) cli(data, ['user', 'add', u, '--password-stdin'], `${u}-pw\n`);
+    // `admin` is also an instance admin: the tests create projects through the API.
+    for (const u of ['admin', 'transcriber', 'reviewer']) cli(data, ['user', 'add', u, '--password-stdin', ...(u === 'admin' ? ['--admin'] : [])], `${u}-pw\n`);
     cli(data, ['project', 'create', 'proj']);
     cli(data, ['project', 'add-member', 'proj', 'admin', '--role', 'admin']);
     cli(data, ['project', 'add-member', 'proj', 'transcriber', '--role', 'transcriber']);

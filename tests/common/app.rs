@@ -66,11 +66,22 @@ impl TestApp {
         }
     }
 
-    /// A project with an admin, a transcriber and a reviewer, logged in.
+    /// Makes an existing user an instance admin (as `fangyan user grant-admin` does).
+    pub async fn grant_admin(&self, name: &str) {
+        assert!(
+            fangyan::accounts::db::set_instance_admin(&self.state.db, name, true)
+                .await
+                .unwrap()
+        );
+    }
+
+    /// A project with an admin, a transcriber and a reviewer, logged in. The admin is an
+    /// instance admin, who alone may create projects by default.
     pub async fn project(&self, name: &str) -> (i64, Client, Client, Client) {
         for role in ["admin", "transcriber", "reviewer"] {
             self.user(&format!("{name}-{role}")).await;
         }
+        self.grant_admin(&format!("{name}-admin")).await;
         let admin = self.login(&format!("{name}-admin")).await;
         let (s, p) = admin.post("/api/projects", json!({ "name": name })).await;
         assert_eq!(s, StatusCode::OK, "{p}");

@@ -1,5 +1,6 @@
-// Projects the user belongs to, with their role; anyone may create a project (and becomes
-// its admin).
+// Projects the user belongs to, with their role; who may create a project (and become its
+// admin) is an instance setting (instance admins only by default), so the form shows only
+// when /api/me says `can_create_projects`.
 
 import * as api from '../api.js';
 import { h, text } from '../dom.js';
@@ -9,7 +10,7 @@ export const name = 'projects';
 
 export async function render(main) {
   crumbs([['Projects']]);
-  const { projects } = await api.projects();
+  const [{ projects }, me] = await Promise.all([api.projects(), api.me()]);
   const list = h('ul', { class: 'list projects' });
   for (const p of projects) {
     list.appendChild(h('li', {},
@@ -28,5 +29,6 @@ export async function render(main) {
       location.hash = `#/p/${p.id}`;
     } catch (err) { error.textContent = err.message; }
   });
-  main.append(h('h1', {}, 'Projects'), list, form);
+  main.append(h('h1', {}, 'Projects'), list);
+  if (me.can_create_projects) main.append(form);
 }
