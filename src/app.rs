@@ -35,6 +35,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How live pre-annotation treats the ASR server (timeout, retries, backoff).
     pub asr: crate::hypotheses::live::LiveConfig,
+    /// Heavy-work bounds: the blocking pool, the search deadline, the parse budgets.
+    pub budgets: crate::work::Budgets,
 }
 
 impl Config {
@@ -46,6 +48,7 @@ impl Config {
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(30),
             asr: Default::default(),
+            budgets: Default::default(),
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Settings.
     pub config: Arc<Config>,
+    /// The bounded pool for CPU- and memory-heavy work (searches, ASR parsing).
+    pub work: crate::work::Pool,
     /// The data directory's lock file, held while this state lives.
     _lock: Arc<std::fs::File>,
 }
@@ -92,6 +97,7 @@ impl AppState {
             store,
             jobs: Jobs::default(),
             throttle: Arc::default(),
+            work: crate::work::Pool::new(config.budgets.workers, config.budgets.queue),
             config: Arc::new(config),
             _lock: Arc::new(lock),
         };
