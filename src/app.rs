@@ -37,6 +37,8 @@ pub struct Config {
     pub asr: crate::hypotheses::live::LiveConfig,
     /// Who may create projects: instance admins only (default) or everyone.
     pub project_creators: crate::projects::Creators,
+    /// Heavy-work bounds: the blocking pool, the search deadline, the parse budgets.
+    pub budgets: crate::work::Budgets,
 }
 
 impl Config {
@@ -49,6 +51,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             asr: Default::default(),
             project_creators: Default::default(),
+            budgets: Default::default(),
         }
     }
 }
@@ -66,6 +69,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Settings.
     pub config: Arc<Config>,
+    /// The bounded pool for CPU- and memory-heavy work (searches, ASR parsing).
+    pub work: crate::work::Pool,
     /// The data directory's lock file, held while this state lives.
     _lock: Arc<std::fs::File>,
 }
@@ -95,6 +100,7 @@ impl AppState {
             store,
             jobs: Jobs::default(),
             throttle: Arc::default(),
+            work: crate::work::Pool::new(config.budgets.workers, config.budgets.queue),
             config: Arc::new(config),
             _lock: Arc::new(lock),
         };

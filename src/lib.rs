@@ -45,3 +45,5 @@ pub mod tasks;
 pub mod text;
 /// The browser workbench (embedded ES modules, CSP) and per-user settings.
 pub mod web;
+/// The bounded pool for heavy work (searches, ASR parsing), with deadlines and budgets.
+pub mod work;

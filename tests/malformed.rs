@@ -129,3 +129,71 @@ fn the_controls_including_opus_decode_to_half_a_second() {
         assert!((secs - want).abs() < 0.001, "{name}: {secs} s");
     }
 }
+
+/// A 0.1 s 16 kHz mono 16-bit WAV of silence.
+fn small_wav() -> Vec<u8> {
+    let data = vec![0u8; 3200];
+    let mut w = b"RIFF".to_vec();
+    w.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&16_000u32.to_le_bytes());
+    w.extend_from_slice(&32_000u32.to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    w.extend_from_slice(&data);
+    w
+}
+
+/// A ZIP holding `wav` stored (not deflated) as `take.wav`: its bytes appear verbatim at
+/// offset 38, where a forward-scanning probe finds them.
+fn stored_zip(wav: &[u8]) -> Vec<u8> {
+    let name = b"take.wav";
+    let mut z = b"PK\x03\x04".to_vec();
+    z.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // version, flags, stored, time, date
+    z.extend_from_slice(&0u32.to_le_bytes()); // crc (not checked by a probe)
+    z.extend_from_slice(&(wav.len() as u32).to_le_bytes());
+    z.extend_from_slice(&(wav.len() as u32).to_le_bytes());
+    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z.extend_from_slice(name);
+    z.extend_from_slice(wav);
+    z
+}
+
+#[test]
+fn issue_13_an_archive_holding_a_wav_is_not_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = small_wav();
+    let plain = dir.path().join("plain.wav");
+    std::fs::write(&plain, &wav).unwrap();
+    let (line, _) = probe_capped(&plain).unwrap();
+    assert_eq!(outcome(&line), "accept", "the control WAV decodes: {line}");
+    let mut gzip = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3];
+    gzip.extend_from_slice(&wav);
+    let mut seven = b"7z\xBC\xAF\x27\x1C\x00\x04".to_vec();
+    seven.extend_from_slice(&wav);
+    let mut rar = b"Rar!\x1A\x07\x01\x00".to_vec();
+    rar.extend_from_slice(&wav);
+    for (name, bytes, kind) in [
+        ("zip_holding.wav", stored_zip(&wav), "ZIP"),
+        ("gzip_holding.wav", gzip, "gzip"),
+        ("7z_holding.wav", seven, "7z"),
+        ("rar_holding.wav", rar, "RAR"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (line, _) = probe_capped(&path).unwrap();
+        assert_eq!(
+            (outcome(&line).as_str(), line["error"]["code"].as_str()),
+            ("reject_415", Some("not_audio")),
+            "{name}: {line}"
+        );
+        let message = line["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(kind), "{name}: {message}");
+    }
+}

@@ -134,6 +134,11 @@ impl Decoder {
         }
         let mut head = Vec::with_capacity(512);
         (&mut file).take(512).read_to_end(&mut head)?;
+        if let Some(kind) = sniff::archive_magic(&head) {
+            return Err(IngestError::NotAudio {
+                detected: Some(kind),
+            });
+        }
 
         let wav = sniff::wav_layout(&mut file, len)?;
         let mut partial_frame = false;

@@ -7,7 +7,10 @@
 //!   and end padding; without it symphonia starts AAC 1 024 samples late;
 //! - RIFF/WAVE chunk layout: a second, conflicting `fmt ` chunk (symphonia silently uses the
 //!   last one and decodes garbage) and a `data` chunk that claims more bytes than the file has;
-//! - what a non-audio file looks like, so the error can say "this is a PNG".
+//! - what a non-audio file looks like, so the error can say "this is a PNG";
+//! - archives and compressed files (ZIP, 7z, RAR, gzip, ...), refused before probing: the
+//!   probe scans forward for a known signature, so a WAV stored uncompressed inside a ZIP
+//!   would otherwise be accepted as audio.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -85,6 +88,33 @@ pub fn audio_magic(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Names the archive or compressed container whose signature starts `head`, if any.
+///
+/// Checked before any audio probe: these wrap other files, and a probe that scans forward
+/// would find (and accept) a recording stored inside one.
+pub fn archive_magic(head: &[u8]) -> Option<&'static str> {
+    let at = |off: usize, m: &[u8]| head.get(off..off + m.len()) == Some(m);
+    if at(0, b"PK\x03\x04") || at(0, b"PK\x05\x06") || at(0, b"PK\x07\x08") {
+        Some("a ZIP archive")
+    } else if at(0, b"7z\xBC\xAF\x27\x1C") {
+        Some("a 7z archive")
+    } else if at(0, b"Rar!\x1A\x07") {
+        Some("a RAR archive")
+    } else if at(0, &[0x1F, 0x8B]) {
+        Some("a gzip file")
+    } else if at(0, b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+        Some("a bzip2 file")
+    } else if at(0, b"\xFD7zXZ\x00") {
+        Some("an xz file")
+    } else if at(0, &[0x28, 0xB5, 0x2F, 0xFD]) {
+        Some("a Zstandard file")
+    } else if at(257, b"ustar") {
+        Some("a tar archive")
+    } else {
+        None
+    }
+}
+
 /// A plausible MPEG audio frame header: sync, a defined version and layer, and legal
 /// bitrate and sample-rate indices (so 0xFF padding does not count).
 fn is_mpeg_audio_header(h: &[u8]) -> bool {
@@ -109,8 +139,8 @@ pub fn describe_non_audio(head: &[u8]) -> Option<&'static str> {
         Some("a PNG image")
     } else if starts(b"\x7fELF") {
         Some("an ELF executable")
-    } else if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
-        Some("a ZIP archive")
+    } else if let Some(archive) = archive_magic(head) {
+        Some(archive)
     } else if starts(b"RIFF") && head.get(8..12) == Some(b"AVI ") {
         Some("an AVI video container")
     } else if contains(b"<svg") {
@@ -422,6 +452,22 @@ mod tests {
         assert_eq!(audio_magic(&[0xFF, 0xFB, 0x90, 0x64]), Some("MP3"));
         assert_eq!(audio_magic(&[0xFF; 8]), None);
         assert_eq!(audio_magic(b"ID3\x04\0\0\0\0\0\0"), None);
+    }
+
+    #[test]
+    fn names_archives_but_not_audio() {
+        assert_eq!(archive_magic(b"PK\x03\x04\x14\0"), Some("a ZIP archive"));
+        assert_eq!(
+            archive_magic(b"7z\xBC\xAF\x27\x1C\0\x04"),
+            Some("a 7z archive")
+        );
+        assert_eq!(archive_magic(b"Rar!\x1A\x07\x01\0"), Some("a RAR archive"));
+        assert_eq!(archive_magic(&[0x1F, 0x8B, 8, 0]), Some("a gzip file"));
+        let mut tar = vec![0; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(archive_magic(&tar), Some("a tar archive"));
+        assert_eq!(archive_magic(b"RIFF\0\0\0\0WAVEfmt "), None);
+        assert_eq!(archive_magic(b"fLaC\0\0\0\x22"), None);
     }
 
     #[test]

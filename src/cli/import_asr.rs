@@ -70,7 +70,7 @@ pub fn run(args: ImportAsrArgs) -> anyhow::Result<bool> {
                 opts.mapping.insert(file.clone(), rec.clone());
             }
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            match hypotheses::import_bytes(&state.db, project, &file, &bytes, &opts, None, None).await {
+            match hypotheses::import_bytes(&state, project, &file, bytes.into(), &opts, None, None).await {
                 Ok(done) => {
                     for d in done {
                         println!("{}", serde_json::to_string(&d)?);
@@ -82,6 +82,7 @@ pub fn run(args: ImportAsrArgs) -> anyhow::Result<bool> {
                         hypotheses::ImportError::Parse { source, .. } => source.code(),
                         hypotheses::ImportError::NoMatch { .. } => "no_matching_recording",
                         hypotheses::ImportError::NotReady { .. } => "recording_not_ready",
+                        hypotheses::ImportError::Work(_) => "overloaded",
                         hypotheses::ImportError::Db(_) => "internal",
                     };
                     println!("{}", serde_json::json!({ "file": file, "error": { "code": code, "message": e.to_string() } }));

@@ -15,6 +15,7 @@ pub mod plan;
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -105,6 +106,9 @@ pub enum ImportError {
         /// Its status.
         status: String,
     },
+    /// The bounded pool refused or lost the parse (busy, or a bug).
+    #[error(transparent)]
+    Work(#[from] crate::work::WorkError),
     /// The database.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -113,6 +117,10 @@ pub enum ImportError {
 impl From<ImportError> for AppError {
     fn from(e: ImportError) -> Self {
         match &e {
+            ImportError::Parse {
+                source: AsrError::TooComplex { .. },
+                ..
+            } => AppError::TooLarge(e.to_string()),
             ImportError::Parse { source, .. } => AppError::BadRequest {
                 code: source.code(),
                 message: e.to_string(),
@@ -124,6 +132,7 @@ impl From<ImportError> for AppError {
             ImportError::NotReady { .. } => {
                 AppError::bad("recording_not_ready", "file", e.to_string())
             }
+            ImportError::Work(w) => w.clone().into(),
             ImportError::Db(_) => match e {
                 ImportError::Db(d) => d.into(),
                 _ => AppError::NotFound,
@@ -140,24 +149,40 @@ pub fn name_key(name: &str) -> String {
     stem.trim().to_lowercase()
 }
 
+/// Parses one ASR file on the bounded pool, within the configured parse budget and time.
+async fn parse_bounded(
+    state: &AppState,
+    file: &str,
+    bytes: Bytes,
+    tier: Option<String>,
+) -> Result<Hypothesis, ImportError> {
+    let budgets = &state.config.budgets;
+    let limits = budgets.asr;
+    let name = file.to_string();
+    let parsed = crate::work::run_bounded(&state.work, budgets.parse_time, move |_| {
+        asr::parse_with(&bytes, Some(&name), tier.as_deref(), &limits)
+    })
+    .await?;
+    parsed.map_err(|source| ImportError::Parse {
+        file: file.to_string(),
+        source,
+    })
+}
+
 /// Imports one ASR file into the recordings it covers. `fixed` forces the recording (the
 /// per-recording route); otherwise `mapping` (file or in-file recording name → recording
-/// name or id) and then the names decide.
+/// name or id) and then the names decide. The parse runs on the bounded pool.
 pub async fn import_bytes(
-    db_pool: &crate::db::Db,
+    state: &AppState,
     project: i64,
     file: &str,
-    bytes: &[u8],
+    bytes: Bytes,
     opts: &ImportOptions,
     fixed: Option<&Target>,
     author: Option<i64>,
 ) -> Result<Vec<Imported>, ImportError> {
-    let hyp = asr::parse(bytes, Some(file), opts.tier.as_deref()).map_err(|source| {
-        ImportError::Parse {
-            file: file.to_string(),
-            source,
-        }
-    })?;
+    let db_pool = &state.db;
+    let hyp = parse_bounded(state, file, bytes, opts.tier.clone()).await?;
     // Group by the recording named inside the file (CTM, FunASR keys, Label Studio tasks).
     let mut groups: BTreeMap<Option<String>, Hypothesis> = BTreeMap::new();
     for seg in &hyp.segments {
@@ -261,7 +286,7 @@ fn recording_copy(t: &Target) -> Target {
 
 /// The parts of an import form: files, and the text fields `tier`, `mode`, `model`, `mapping`.
 struct Form {
-    files: Vec<(String, Vec<u8>)>,
+    files: Vec<(String, Bytes)>,
     opts: ImportOptions,
 }
 
@@ -288,7 +313,7 @@ async fn read_form(mut form: Multipart) -> AppResult<Form> {
                         "ASR files are limited to {MAX_FILE} bytes"
                     )));
                 }
-                out.files.push((file, bytes.to_vec()));
+                out.files.push((file, bytes));
             }
             "tier" | "mode" | "model" | "mapping" => {
                 let value = field.text().await.map_err(bad)?;
@@ -364,10 +389,10 @@ async fn import_one(
     for (file, bytes) in &form.files {
         results.extend(
             import_bytes(
-                &state.db,
+                &state,
                 target.project,
                 file,
-                bytes,
+                bytes.clone(),
                 &form.opts,
                 Some(&target),
                 Some(user.id),
@@ -397,10 +422,10 @@ async fn import_project(
     for (file, bytes) in &form.files {
         results.extend(
             import_bytes(
-                &state.db,
+                &state,
                 project,
                 file,
-                bytes,
+                bytes.clone(),
                 &form.opts,
                 None,
                 Some(user.id),

@@ -1,11 +1,17 @@
 //! The concordance: keyword-in-context search over a project's segments and span tags
 //! (feature, realised form, substring or size-bounded regex, status, labels, speaker fields),
 //! with clip times per hit, paging, and a CSV download. Candidate rows come from
-//! [`super::db::concordance`].
+//! [`super::db::concordance`]; matching them runs on the bounded work pool within the search
+//! time budget (`scan`), so a hostile pattern answers 400 `search_too_costly` or 503
+//! `search_timeout` instead of holding the async workers.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde_json::json;
+
+mod scan;
+
+use std::sync::Arc;
 
 use super::db;
 use super::estimate_samples;
@@ -13,6 +19,8 @@ use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::projects;
+use crate::work::{Deadline, WorkError};
+use scan::{Matcher, Stop};
 
 /// Characters of context on each side of a concordance hit.
 const CONTEXT: usize = 12;
@@ -38,11 +46,10 @@ struct Hit {
     clip_end: f64,
 }
 
-fn hit(c: &db::Candidate, a: usize, b: usize, span: Option<&db::Candidate>) -> Hit {
-    let chars: Vec<char> = c.text.chars().collect();
+fn hit(c: &db::Candidate, chars: &[char], a: usize, b: usize) -> Hit {
     let (a, b) = (a.min(chars.len()), b.min(chars.len()));
     let n = i64::try_from(chars.len()).unwrap_or(1).max(1);
-    let sp = span.and_then(|s| s.span.as_ref());
+    let sp = c.span.as_ref();
     let (t0, t1) = match sp.and_then(|s| s.6.zip(s.7)) {
         Some(t) => t,
         None => estimate_samples(
@@ -71,23 +78,33 @@ fn hit(c: &db::Candidate, a: usize, b: usize, span: Option<&db::Candidate>) -> H
     }
 }
 
-/// Character ranges of `needle` (or of the regex) in `text`.
-fn matches(text: &str, needle: Option<&str>, re: Option<&regex::Regex>) -> Vec<(usize, usize)> {
-    let to_chars = |byte: usize| text[..byte].chars().count();
-    if let Some(re) = re {
-        return re
-            .find_iter(text)
-            .filter(|m| !m.as_str().is_empty())
-            .map(|m| (to_chars(m.start()), to_chars(m.end())))
-            .collect();
-    }
-    match needle {
-        Some(n) if !n.is_empty() => text
-            .match_indices(n)
-            .map(|(i, m)| (to_chars(i), to_chars(i + m.len())))
-            .collect(),
-        _ => Vec::new(),
-    }
+/// Matches one chunk of candidates on the work pool: the hits, the rows consumed, and why
+/// the scan stopped early, if it did.
+async fn scan_chunk(
+    state: &AppState,
+    deadline: &Deadline,
+    chunk: Vec<db::Candidate>,
+    matcher: Arc<Matcher>,
+    want: usize,
+) -> Result<(Vec<Hit>, usize, Option<Stop>), WorkError> {
+    let job = move |d: &Deadline| {
+        let mut hits = Vec::new();
+        let texts = chunk.iter().map(|c| (c.text.as_str(), c.span.is_some()));
+        let (consumed, stop) = scan::scan(texts, &matcher, want, d, |i, ranges| {
+            let c = &chunk[i];
+            let chars: Vec<char> = c.text.chars().collect();
+            match &c.span {
+                Some(sp) => {
+                    let a = usize::try_from(sp.1).unwrap_or(0);
+                    let b = usize::try_from(sp.2).unwrap_or(0);
+                    hits.push(hit(c, &chars, a, b));
+                }
+                None => hits.extend(ranges.iter().map(|&(a, b)| hit(c, &chars, a, b))),
+            }
+        });
+        (hits, consumed, stop)
+    };
+    state.work.run(deadline.clone(), job).await
 }
 
 fn csv_field(s: &str) -> String {
@@ -107,22 +124,11 @@ pub(super) async fn concordance(
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     projects::role_in(&state, project, user).await?;
+    let budget = state.config.budgets.search_time;
+    let deadline = Deadline::after(budget);
     let re = match f.regex.as_deref().filter(|r| !r.is_empty()) {
         None => None,
-        Some(r) if r.len() > 500 => {
-            return Err(AppError::bad(
-                "invalid_regex",
-                "regex",
-                "at most 500 characters",
-            ));
-        }
-        Some(r) => Some(
-            regex::RegexBuilder::new(r)
-                .size_limit(1 << 20)
-                .dfa_size_limit(1 << 20)
-                .build()
-                .map_err(|e| AppError::bad("invalid_regex", "regex", e.to_string()))?,
-        ),
+        Some(r) => Some(Box::new(scan::Pattern::new(r)?)),
     };
     let csv = f.format.as_deref() == Some("csv");
     let limit = if csv {
@@ -130,8 +136,19 @@ pub(super) async fn concordance(
     } else {
         f.limit.unwrap_or(100).clamp(1, 500)
     };
+    let limit = usize::try_from(limit).unwrap_or(100);
     let spans = f.feature.is_some() || f.realised.is_some();
     let text_filter = f.text.clone().filter(|t| !t.is_empty());
+    if text_filter
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > scan::MAX_TEXT)
+    {
+        return Err(AppError::bad(
+            "invalid_text",
+            "text",
+            format!("at most {} characters", scan::MAX_TEXT),
+        ));
+    }
     if !spans && text_filter.is_none() && re.is_none() {
         return Err(AppError::bad(
             "no_filter",
@@ -139,37 +156,48 @@ pub(super) async fn concordance(
             "give a text, regex, feature or realised form to search for",
         ));
     }
+    // Span candidates are filtered by the regex only (the substring is in the SQL).
+    let matcher = Arc::new(match (re, text_filter) {
+        (Some(p), _) => Matcher::Regex(p),
+        (None, Some(t)) if !spans => Matcher::Text(t),
+        _ => Matcher::None,
+    });
     let mut pos = f.offset.unwrap_or(0).max(0);
     let mut hits = Vec::new();
     let mut scanned = 0;
     let mut exhausted = false;
-    while hits.len() < usize::try_from(limit).unwrap_or(100) && scanned < SCAN_CAP {
-        let chunk = db::concordance(&state.db, project, &f, spans, pos, 1000).await?;
+    while hits.len() < limit && scanned < SCAN_CAP {
+        if deadline.expired() {
+            return Err(Stop::Timeout.error(budget));
+        }
+        let query = db::concordance(&state.db, project, &f, spans, pos, 1000);
+        let chunk = tokio::time::timeout_at(deadline.instant().into(), query)
+            .await
+            .map_err(|_| Stop::Timeout.error(budget))??;
         if chunk.is_empty() {
             exhausted = true;
             break;
         }
-        for c in &chunk {
-            pos += 1;
-            scanned += 1;
-            if let Some(sp) = &c.span {
-                let (a, b) = (
-                    usize::try_from(sp.1).unwrap_or(0),
-                    usize::try_from(sp.2).unwrap_or(0),
-                );
-                if re.as_ref().is_none_or(|re| re.is_match(&c.text)) {
-                    hits.push(hit(c, a, b, Some(c)));
-                }
-            } else {
-                for (a, b) in matches(&c.text, text_filter.as_deref(), re.as_ref()) {
-                    hits.push(hit(c, a, b, None));
-                }
-            }
-            if hits.len() >= usize::try_from(limit).unwrap_or(100) {
-                break;
-            }
+        let rows = chunk.len();
+        let want = limit - hits.len();
+        let (found, consumed, stop) =
+            match scan_chunk(&state, &deadline, chunk, Arc::clone(&matcher), want).await {
+                Ok(done) => done,
+                Err(WorkError::Timeout) => return Err(Stop::Timeout.error(budget)),
+                Err(e) => return Err(e.into()),
+            };
+        if let Some(stop) = stop {
+            return Err(stop.error(budget));
+        }
+        hits.extend(found);
+        let consumed = i64::try_from(consumed).unwrap_or(0);
+        pos += consumed;
+        scanned += consumed;
+        if consumed < i64::try_from(rows).unwrap_or(0) {
+            break; // the page is full
         }
     }
+    hits.truncate(limit);
     if csv {
         let mut out = String::from(
             "segment_id,recording_id,span_id,feature,expected,realised,left,match,right,clip_start,clip_end\n",

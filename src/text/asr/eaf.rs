@@ -5,12 +5,14 @@
 //! tiers) from the annotation they point to, followed up to the aligned ancestor. A missing slot,
 //! a slot without a value, a dangling reference or an end before the start is an error naming
 //! the XML line and the attribute. The tier's `PARTICIPANT` is the segments' speaker. Parsed with
-//! `roxmltree` (a read-only tree with line:column positions; no DTDs, no external entities).
+//! `roxmltree` (a read-only tree with line:column positions; no DTDs, no external entities),
+//! after a pre-scan that refuses a file whose tree would pass the parse budget (`limits`).
 
 use std::collections::HashMap;
 
-use roxmltree::{Document, Node};
+use roxmltree::{Document, Node, ParsingOptions};
 
+use super::limits::{self, Limits};
 use super::{AsrError, Format, HypSegment, Hypothesis, check_range};
 
 const EAF: &str = "EAF";
@@ -22,11 +24,23 @@ struct Annotation<'a> {
     parent: Option<&'a str>,
 }
 
-pub(super) fn parse(text: &str, tier: Option<&str>) -> Result<Hypothesis, AsrError> {
-    let doc = Document::parse(text).map_err(|e| AsrError::Xml {
-        line: e.pos().row as usize,
-        column: e.pos().col as usize,
-        message: e.to_string(),
+pub(super) fn parse(
+    text: &str,
+    tier: Option<&str>,
+    limits: &Limits,
+) -> Result<Hypothesis, AsrError> {
+    let nodes_limit = limits::check_xml(text, limits)?;
+    let options = ParsingOptions {
+        nodes_limit,
+        ..ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(text, options).map_err(|e| match e {
+        roxmltree::Error::NodesLimitReached => limits::too_complex(limits),
+        e => AsrError::Xml {
+            line: e.pos().row as usize,
+            column: e.pos().col as usize,
+            message: e.to_string(),
+        },
     })?;
     let root = doc.root_element();
     if root.tag_name().name() != "ANNOTATION_DOCUMENT" {

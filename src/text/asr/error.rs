@@ -73,6 +73,14 @@ pub enum AsrError {
         /// Tier names in the file.
         available: Vec<String>,
     },
+    /// The file would build a tree larger than the parse budget (many tiny elements).
+    #[error(
+        "the file has too many elements to parse within the {limit_mib} MiB budget; split it into smaller files"
+    )]
+    TooComplex {
+        /// The budget, MiB.
+        limit_mib: usize,
+    },
 }
 
 impl AsrError {
@@ -87,6 +95,7 @@ impl AsrError {
             AsrError::Syntax { .. } => "bad_syntax",
             AsrError::Field { .. } => "bad_field",
             AsrError::NoSuchTier { .. } => "no_such_tier",
+            AsrError::TooComplex { .. } => "too_complex",
         }
     }
 

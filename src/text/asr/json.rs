@@ -7,19 +7,9 @@ use super::{AsrError, Format, HypSegment, Hypothesis, Word, check_range, join_te
 use crate::text::normalise::is_punct;
 use crate::text::tokenise::{Tokenisation, tokenise};
 
-/// Reads JSON text into a value, with the line and column of a syntax error.
-pub(super) fn value(text: &str) -> Result<Value, AsrError> {
-    serde_json::from_str(text).map_err(|e| AsrError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })
-}
-
 /// Tells the JSON formats apart by their keys (FORMATS.md §12–15, 17).
-pub(super) fn detect(text: &str) -> Option<Format> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    let first = match &v {
+pub(super) fn detect_value(v: &Value) -> Option<Format> {
+    let first = match v {
         Value::Array(a) => a.first()?,
         v => v,
     };
@@ -37,11 +27,11 @@ pub(super) fn detect(text: &str) -> Option<Format> {
     {
         return Some(Format::FunAsr);
     }
-    let segments = match &v {
+    let segments = match v {
         Value::Array(a) => a.as_slice(),
         _ => o.get("segments")?.as_array()?.as_slice(),
     };
-    Some(whisper_flavour(&v, segments))
+    Some(whisper_flavour(v, segments))
 }
 
 fn whisper_flavour(v: &Value, segments: &[Value]) -> Format {
@@ -64,12 +54,11 @@ fn whisper_flavour(v: &Value, segments: &[Value]) -> Format {
     }
 }
 
-/// Parses any of the JSON formats; `hint` is the detected one.
-pub(super) fn parse(text: &str, hint: Option<Format>) -> Result<Hypothesis, AsrError> {
-    let v = value(text)?;
+/// Parses any of the JSON formats from their (budgeted) tree; `hint` is the detected one.
+pub(super) fn parse_value(v: &Value, hint: Option<Format>) -> Result<Hypothesis, AsrError> {
     match hint {
-        Some(Format::FunAsr) => funasr(&v),
-        _ => whisper(&v),
+        Some(Format::FunAsr) => funasr(v),
+        _ => whisper(v),
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::json::{num, obj, opt_str, value};
+use super::json::{num, obj, opt_str};
 use super::{AsrError, Format, HypSegment, Hypothesis, check_range, join_text};
 
 const LS: &str = "Label Studio JSON";
@@ -25,8 +25,7 @@ struct Region {
     text: Vec<String>,
 }
 
-pub(super) fn parse(text: &str) -> Result<Hypothesis, AsrError> {
-    let v = value(text)?;
+pub(super) fn parse_value(v: &Value) -> Result<Hypothesis, AsrError> {
     let tasks = v
         .as_array()
         .ok_or_else(|| AsrError::field_at(LS, "(top level)", "expected a list of tasks"))?;

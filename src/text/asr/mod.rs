@@ -22,13 +22,17 @@ mod eaf;
 mod error;
 mod json;
 mod labelstudio;
+mod limits;
 mod lines;
 mod subtitles;
 mod textgrid;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 pub use error::AsrError;
+pub use limits::Limits;
 
 /// The formats we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -129,36 +133,76 @@ pub struct Word {
     pub speaker: Option<String>,
 }
 
-/// Parses ASR output. `filename` (optional) breaks ties when the content is not conclusive;
-/// `tier` picks the TextGrid/EAF tier (default: the first interval tier with text).
+/// Parses ASR output within the default [`Limits`]. `filename` (optional) breaks ties when the
+/// content is not conclusive; `tier` picks the TextGrid/EAF tier (default: the first interval
+/// tier with text).
 pub fn parse(
     bytes: &[u8],
     filename: Option<&str>,
     tier: Option<&str>,
 ) -> Result<Hypothesis, AsrError> {
-    let text = decode(bytes)?;
+    parse_with(bytes, filename, tier, &Limits::default())
+}
+
+/// Parses ASR output within `limits` (see [`parse`]). JSON is read once, into a tree that
+/// serves both detection and the parser.
+pub fn parse_with(
+    bytes: &[u8],
+    filename: Option<&str>,
+    tier: Option<&str>,
+    limits: &Limits,
+) -> Result<Hypothesis, AsrError> {
+    let text = decode_cow(bytes)?;
     if text.trim().is_empty() {
         return Err(AsrError::Empty);
     }
-    let format = detect(&text, filename).ok_or_else(|| AsrError::UnknownFormat {
+    let t = text.trim_start();
+    let tree =
+        (t.starts_with('{') || t.starts_with('[')).then(|| limits::json_value(&text, limits));
+    let format = match &tree {
+        Some(Err(AsrError::TooComplex { limit_mib })) => {
+            return Err(AsrError::TooComplex {
+                limit_mib: *limit_mib,
+            });
+        }
+        Some(Ok(v)) => json::detect_value(v).or_else(|| by_name(filename)),
+        Some(Err(_)) => by_name(filename),
+        None => detect(&text, filename),
+    }
+    .ok_or_else(|| AsrError::UnknownFormat {
         hint: filename.map(|f| format!("file name {f}")),
     })?;
-    parse_as(format, &text, tier)
+    match (format, tree) {
+        (Format::Whisper | Format::FasterWhisper | Format::WhisperX | Format::FunAsr, Some(v)) => {
+            json::parse_value(&v?, Some(format))
+        }
+        (Format::LabelStudio, Some(v)) => labelstudio::parse_value(&v?),
+        _ => parse_as_with(format, &text, tier, limits),
+    }
 }
 
-/// Parses already-decoded text as the given format.
+/// Parses already-decoded text as the given format, within the default [`Limits`].
 pub fn parse_as(format: Format, text: &str, tier: Option<&str>) -> Result<Hypothesis, AsrError> {
+    parse_as_with(format, text, tier, &Limits::default())
+}
+
+fn parse_as_with(
+    format: Format,
+    text: &str,
+    tier: Option<&str>,
+    limits: &Limits,
+) -> Result<Hypothesis, AsrError> {
     match format {
         Format::Whisper | Format::FasterWhisper | Format::WhisperX | Format::FunAsr => {
-            json::parse(text, Some(format))
+            json::parse_value(&limits::json_value(text, limits)?, Some(format))
         }
-        Format::LabelStudio => labelstudio::parse(text),
+        Format::LabelStudio => labelstudio::parse_value(&limits::json_value(text, limits)?),
         Format::Srt => subtitles::parse_srt(text),
         Format::WebVtt => subtitles::parse_vtt(text),
         Format::Ctm => lines::parse_ctm(text),
         Format::Audacity => lines::parse_audacity(text),
         Format::TextGrid => textgrid::parse(text, tier),
-        Format::Eaf => eaf::parse(text, tier),
+        Format::Eaf => eaf::parse(text, tier, limits),
     }
 }
 
@@ -166,7 +210,11 @@ pub fn parse_as(format: Format, text: &str, tier: Option<&str>) -> Result<Hypoth
 pub fn detect(text: &str, filename: Option<&str>) -> Option<Format> {
     let t = text.trim_start();
     if t.starts_with('{') || t.starts_with('[') {
-        if let Some(f) = json::detect(t) {
+        if let Some(f) = limits::json_value(t, &Limits::default())
+            .ok()
+            .as_ref()
+            .and_then(json::detect_value)
+        {
             return Some(f);
         }
     } else if t.starts_with("WEBVTT") {
@@ -178,6 +226,11 @@ pub fn detect(text: &str, filename: Option<&str>) -> Option<Format> {
     } else if let Some(f) = lines::detect(t) {
         return Some(f);
     }
+    by_name(filename)
+}
+
+/// The format a file name's extension suggests.
+fn by_name(filename: Option<&str>) -> Option<Format> {
     let ext = filename?.rsplit_once('.')?.1.to_ascii_lowercase();
     match ext.as_str() {
         "srt" => Some(Format::Srt),
@@ -194,14 +247,20 @@ pub fn detect(text: &str, filename: Option<&str>) -> Option<Format> {
 /// Bytes to text: UTF-8 with or without BOM, or UTF-16 with BOM (Praat's older files); line
 /// endings become `\n`.
 pub fn decode(bytes: &[u8]) -> Result<String, AsrError> {
+    decode_cow(bytes).map(Cow::into_owned)
+}
+
+/// [`decode`] without a copy when the bytes already are UTF-8 with `\n` line ends: a 64 MiB
+/// file is not held twice.
+fn decode_cow(bytes: &[u8]) -> Result<Cow<'_, str>, AsrError> {
     let text = if let Some(b) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        utf16(b, u16::from_le_bytes)?
+        Cow::Owned(utf16(b, u16::from_le_bytes)?)
     } else if let Some(b) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        utf16(b, u16::from_be_bytes)?
+        Cow::Owned(utf16(b, u16::from_be_bytes)?)
     } else {
         let b = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
         match std::str::from_utf8(b) {
-            Ok(s) => s.to_string(),
+            Ok(s) => Cow::Borrowed(s),
             Err(e) => {
                 let line = 1 + b[..e.valid_up_to()].iter().filter(|&&c| c == b'\n').count();
                 return Err(AsrError::Encoding { line });
@@ -209,7 +268,7 @@ pub fn decode(bytes: &[u8]) -> Result<String, AsrError> {
         }
     };
     Ok(if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
         text
     })
