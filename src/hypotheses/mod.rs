@@ -132,7 +132,7 @@ impl From<ImportError> for AppError {
             ImportError::NotReady { .. } => {
                 AppError::bad("recording_not_ready", "file", e.to_string())
             }
-            ImportError::Work(w) => w.clone().into(),
+            ImportError::Work(w) => (*w).into(),
             ImportError::Db(_) => match e {
                 ImportError::Db(d) => d.into(),
                 _ => AppError::NotFound,
