@@ -12,8 +12,8 @@ pub mod plan;
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
