@@ -58,6 +58,7 @@ set +e
   --request-timeout 10 \
   --max-response-time 5 \
   --seed 13 \
+  --generation-database none \
   --workers 2 \
   --no-color \
   --report junit --report-dir "target/schemathesis"
