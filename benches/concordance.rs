@@ -155,6 +155,11 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let http = reqwest::Client::builder()
         .cookie_store(true)
+        // A browser names its page's origin on every state-changing request (src/edge.rs).
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ORIGIN,
+            reqwest::header::HeaderValue::from_str(&base).unwrap(),
+        )]))
         .build()
         .unwrap();
     let r = http

@@ -147,6 +147,11 @@ fn start_server(dir: &std::path::Path) -> (Server, String) {
 async fn login(base: String, name: String) -> reqwest::Client {
     let http = reqwest::Client::builder()
         .cookie_store(true)
+        // A browser names its page's origin on every state-changing request (src/edge.rs).
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ORIGIN,
+            reqwest::header::HeaderValue::from_str(&base).unwrap(),
+        )]))
         .build()
         .unwrap();
     let r = http

@@ -121,7 +121,8 @@ impl AppState {
 
 /// The whole API, stage by stage in the order data flows, and its OpenAPI document.
 ///
-/// Ordinary routes are bounded: at most `max_in_flight` at once (the rest are shed) and
+/// Every answer passes the edge ([`crate::edge`]): the cross-origin check, security headers and
+/// the error shape. Ordinary routes are bounded: at most `max_in_flight` at once (the rest are shed) and
 /// `request_timeout` each (see [`Config`]). The upload and the event stream stay open as long as they need.
 pub fn router(state: AppState) -> Router {
     let Config {
@@ -155,7 +156,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::jobs::stream_router())
         .split_for_parts();
     let doc = Arc::new(doc);
-    api.merge(crate::web::router())
+    let app = api
+        .merge(crate::web::router())
         .route("/api", get(home))
         .route(
             "/api/openapi.json",
@@ -166,7 +168,8 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
-        .with_state(state)
+        .with_state(state);
+    crate::edge::wrap(app)
 }
 
 /// Unknown paths get the API's error shape too.

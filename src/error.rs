@@ -57,6 +57,10 @@ pub enum AppError {
     /// 500: a bug or a broken machine. Details are logged, not sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// Any other client-error status with its stable code and a sentence, e.g. 415
+    /// `unsupported_media_type` or 422. A 5xx here is logged like [`AppError::Internal`].
+    #[error("{2}")]
+    Status(StatusCode, &'static str, String),
 }
 
 impl From<sqlx::Error> for AppError {
@@ -109,6 +113,12 @@ impl IntoResponse for AppError {
             AppError::Internal(e) => {
                 tracing::error!("internal error: {e:#}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+            AppError::Status(status, code, message) => {
+                if status.is_server_error() {
+                    tracing::error!("{status} {code}: {message}");
+                }
+                (*status, *code, None)
             }
         };
         let body =

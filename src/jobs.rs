@@ -7,8 +7,8 @@ use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Serialize;
@@ -220,7 +220,7 @@ async fn job_project(db: &Db, job: i64) -> AppResult<(i64, String, f64, Option<S
     ))
 }
 
-#[utoipa::path(get, path = "/api/jobs/{job}", tag = "jobs", params(("job" = i64, Path, description = "job id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{job}", tag = "jobs", params(("job" = i64, Path, description = "job id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_job(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -233,7 +233,7 @@ async fn get_job(
     ))
 }
 
-#[utoipa::path(get, path = "/api/jobs/{job}/events", tag = "jobs", params(("job" = i64, Path, description = "job id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{job}/events", tag = "jobs", params(("job" = i64, Path, description = "job id")), responses((status = 200, description = "Success", body = String, content_type = "text/event-stream"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn events(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -19,10 +19,14 @@ pub mod corpus;
 pub mod dashboard;
 /// The database pool, migrations and write transactions.
 pub mod db;
+/// The HTTP edge: cross-origin check, security headers, the error shape for every refusal.
+pub mod edge;
 /// The API's one error type.
 pub mod error;
 /// Corpus exports: definition, background run, streamed download.
 pub mod exports;
+/// Request extractors (`Json`, `Query`, `Path`) whose rejections answer in the error shape.
+pub mod extract;
 /// ASR output in: file import and live pre-annotation from OpenAI-compatible servers.
 pub mod hypotheses;
 /// Background jobs and their progress events.

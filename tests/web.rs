@@ -27,6 +27,11 @@ async fn login(base: &str, state: &AppState, name: &str) -> reqwest::Client {
         .unwrap();
     let http = reqwest::Client::builder()
         .cookie_store(true)
+        // A browser names its page's origin on every state-changing request (src/edge.rs).
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ORIGIN,
+            reqwest::header::HeaderValue::from_str(base).unwrap(),
+        )]))
         .build()
         .unwrap();
     let r = http

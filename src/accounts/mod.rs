@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::extract::Json;
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
@@ -143,7 +143,7 @@ struct LoginRequest {
     password: String,
 }
 
-#[utoipa::path(post, path = "/api/login", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/login", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
@@ -187,7 +187,7 @@ async fn login(
     ))
 }
 
-#[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<impl IntoResponse> {
     if let Some(secret) = cookie_token(&headers) {
         db::delete_session(&state.db, &secret_hash(&secret)).await?;
@@ -205,7 +205,7 @@ struct TokenRequest {
     name: String,
 }
 
-#[utoipa::path(post, path = "/api/tokens", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/tokens", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create_token(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -216,7 +216,7 @@ async fn create_token(
     Ok(Json(json!({ "token": secret, "name": req.name })))
 }
 
-#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn me(State(state): State<AppState>, user: CurrentUser) -> AppResult<impl IntoResponse> {
     let name = db::user_name(&state.db, user.id).await?;
     let is_admin = db::is_instance_admin(&state.db, user.id).await?;

@@ -12,8 +12,8 @@ mod db;
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -145,7 +145,7 @@ const SCORE_COLUMNS: [&str; 10] = [
 
 #[utoipa::path(get, path = "/api/projects/{project}/progress", tag = "dashboard",
     params(("project" = i64, Path, description = "project id"), Format),
-    responses((status = 200, description = "Segments and audio hours by status; recordings by status"),
+    responses((status = 200, description = "Segments and audio hours by status; recordings by status", content((serde_json::Value = "application/json"), (String = "text/csv"))),
               (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn progress(
     State(state): State<AppState>,
@@ -193,7 +193,7 @@ struct MetricsQuery {
 
 #[utoipa::path(get, path = "/api/projects/{project}/metrics", tag = "dashboard",
     params(("project" = i64, Path, description = "project id"), MetricsQuery),
-    responses((status = 200, description = "ASR CER/WER against the final transcripts, grouped"),
+    responses((status = 200, description = "ASR CER/WER against the final transcripts, grouped", content((serde_json::Value = "application/json"), (String = "text/csv"))),
               (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn metrics(
     State(state): State<AppState>,
@@ -330,7 +330,7 @@ pub fn active_ms(times: &[i64]) -> i64 {
 
 #[utoipa::path(get, path = "/api/projects/{project}/throughput", tag = "dashboard",
     params(("project" = i64, Path, description = "project id"), Format),
-    responses((status = 200, description = "Audio minutes completed per active hour, per person"),
+    responses((status = 200, description = "Audio minutes completed per active hour, per person", content((serde_json::Value = "application/json"), (String = "text/csv"))),
               (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn throughput(
     State(state): State<AppState>,
@@ -374,7 +374,7 @@ async fn throughput(
 
 #[utoipa::path(get, path = "/api/projects/{project}/agreement/summary", tag = "dashboard",
     params(("project" = i64, Path, description = "project id"), Format),
-    responses((status = 200, description = "Inter-annotator CER per annotator and Cohen's kappa per label field"),
+    responses((status = 200, description = "Inter-annotator CER per annotator and Cohen's kappa per label field", content((serde_json::Value = "application/json"), (String = "text/csv"))),
               (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn agreement(
     State(state): State<AppState>,

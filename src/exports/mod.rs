@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
+use crate::extract::{Json, Path as UrlPath};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -211,7 +211,7 @@ async fn set(db: &Db, id: i64, status: &str, progress: f64) {
 }
 
 /// Starts an export of the project's (approved, by default) segments as a background job.
-#[utoipa::path(post, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -304,7 +304,7 @@ fn row_json(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<serde_json::Value> {
 }
 
 /// The project's exports, newest first.
-#[utoipa::path(get, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -336,7 +336,7 @@ async fn fetch(state: &AppState, user: CurrentUser, id: i64) -> AppResult<serde_
 }
 
 /// One export: status, progress, counts.
-#[utoipa::path(get, path = "/api/exports/{export}", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/exports/{export}", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_export(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -384,7 +384,7 @@ pub fn write_tar_gz(dir: &Path, prefix: &str, w: impl Write) -> std::io::Result<
 }
 
 /// Downloads a finished export as a `.tar.gz`, streamed from disk as it is compressed.
-#[utoipa::path(get, path = "/api/exports/{export}/download", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/exports/{export}/download", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success", body = [u8], content_type = "application/gzip"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn download(
     State(state): State<AppState>,
     user: CurrentUser,

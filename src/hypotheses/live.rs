@@ -15,8 +15,8 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -351,7 +351,7 @@ pub struct PreAnnotate {
 #[utoipa::path(post, path = "/api/projects/{project}/pre-annotate", tag = "asr",
     params(("project" = i64, Path, description = "project id")),
     request_body = PreAnnotate,
-    responses((status = 200, description = "The jobs started: `{jobs: [{job, recording}]}`"),
+    responses((status = 200, description = "The jobs started: `{jobs: [{job, recording}]}`", body = serde_json::Value, content_type = "application/json"),
               (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn pre_annotate(
     State(state): State<AppState>,

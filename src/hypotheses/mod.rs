@@ -14,9 +14,9 @@ pub mod plan;
 
 use std::collections::BTreeMap;
 
-use axum::Json;
+use crate::extract::{Json, Path};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;

@@ -10,8 +10,8 @@
 pub mod db;
 pub mod speakers;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -109,7 +109,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(speakers::import_csv))
 }
 
-#[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -123,7 +123,7 @@ struct CreateProject {
     name: String,
 }
 
-#[utoipa::path(post, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects", tag = "projects", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -152,7 +152,7 @@ async fn create(
     Ok(Json(json!({ "id": id, "name": name })))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/members", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/members", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn members(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -170,7 +170,7 @@ struct AddMember {
     role: Role,
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/members", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/{project}/members", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn add_member(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -185,7 +185,7 @@ async fn add_member(
     Ok(Json(json!({ "user": req.user, "role": req.role })))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -208,7 +208,7 @@ struct Settings {
     asr: Option<db::AsrServer>,
 }
 
-#[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn update_settings(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -270,7 +270,7 @@ async fn update_settings(
     Ok(Json(db::settings(&state.db, project).await?))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/speakers", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/speakers", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn speakers(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -288,7 +288,7 @@ struct AddSpeaker {
 }
 
 /// Adds a speaker by code (editors may: a transcriber meets new voices while listening).
-#[utoipa::path(post, path = "/api/projects/{project}/speakers", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/{project}/speakers", tag = "projects", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn add_speaker(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -3,8 +3,8 @@
 //! from CSV (a header row naming the columns; `code` required; rows upsert by code; a bad
 //! row is refused with its line number and nothing is written).
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -119,7 +119,7 @@ async fn apply(
 /// `PATCH /api/speakers/{speaker}`: a speaker's metadata (project admins and transcribers).
 #[utoipa::path(patch, path = "/api/speakers/{speaker}", tag = "projects",
     params(("speaker" = i64, Path, description = "speaker id")), request_body = SpeakerPatch,
-    responses((status = 200, description = "The speaker"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "The speaker", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn patch(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -205,7 +205,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<(u64, String, SpeakerPatch)>, String>
 #[utoipa::path(post, path = "/api/projects/{project}/speakers/import", tag = "projects",
     params(("project" = i64, Path, description = "project id")),
     request_body(content = String, content_type = "text/csv", description = "code,gender,age_band,birthplace_province,birthplace_city,self_reported_accent,native_variety"),
-    responses((status = 200, description = "`{created, updated}`"), (status = "4XX", description = "Refused with the bad line", body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "`{created, updated}`", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused with the bad line", body = crate::error::ErrorBody)))]
 pub(super) async fn import_csv(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -2,8 +2,8 @@
 //! spectrogram tiles, the pitch track and WAV clips. All of it is immutable once ingested, so
 //! responses carry ETags and long cache lifetimes.
 
-use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use crate::extract::{Json, Path, Query};
+use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -37,7 +37,7 @@ pub(super) async fn ready(
 }
 
 /// The analysis copy, with Range support so `<audio>` can seek; immutable, so cacheable.
-#[utoipa::path(get, path = "/api/recordings/{recording}/audio", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}/audio", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "The analysis copy as WAV", body = [u8], content_type = "audio/wav"), (status = 206, description = "The byte range asked for with `Range`", body = [u8], content_type = "audio/wav"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn audio(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -75,7 +75,8 @@ pub(super) async fn audio(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PeaksQuery {
     start: u64,
     end: u64,
@@ -83,7 +84,7 @@ pub(super) struct PeaksQuery {
 }
 
 /// Min/max per pixel (or exact samples when zoomed in) for a viewport.
-#[utoipa::path(get, path = "/api/recordings/{recording}/peaks", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}/peaks", tag = "recordings", params(("recording" = i64, Path, description = "recording id"), PeaksQuery), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn peaks(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -150,7 +151,8 @@ fn sample_range(r: &db::RecordingRow, start: i64, end: i64) -> AppResult<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct TileQuery {
     start: i64,
     end: i64,
@@ -169,7 +171,7 @@ pub(super) struct TileQuery {
 }
 
 /// A spectrogram tile of samples `start..end`, as PNG or raw u8 rows (`raw=true`).
-#[utoipa::path(get, path = "/api/recordings/{recording}/spectrogram", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}/spectrogram", tag = "recordings", params(("recording" = i64, Path, description = "recording id"), TileQuery), responses((status = 200, description = "Success", content(([u8] = "image/png"), ([u8] = "application/octet-stream"))), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn spectrogram(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -246,7 +248,7 @@ pub(super) async fn spectrogram(
 }
 
 /// The pitch and intensity track computed after ingest.
-#[utoipa::path(get, path = "/api/recordings/{recording}/pitch", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}/pitch", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn pitch(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -269,14 +271,15 @@ pub(super) async fn pitch(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ClipQuery {
     start: i64,
     end: i64,
 }
 
 /// A 16-bit WAV clip of samples `start..end` of the analysis copy (at most 10 minutes).
-#[utoipa::path(get, path = "/api/recordings/{recording}/clip", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}/clip", tag = "recordings", params(("recording" = i64, Path, description = "recording id"), ClipQuery), responses((status = 200, description = "Success", body = [u8], content_type = "audio/wav"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn clip(
     State(state): State<AppState>,
     user: CurrentUser,

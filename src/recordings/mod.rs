@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
 
-use axum::Json;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -44,7 +44,7 @@ pub fn upload_router(max_upload: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upload).layer(DefaultBodyLimit::max(max_upload)))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -56,8 +56,17 @@ async fn list(
     ))
 }
 
+/// Multipart form of an upload (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// The recording: any audio or video container the decoder knows.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
+}
+
 /// Streams the `file` field of a multipart upload to a temporary file, then queues ingest.
-#[utoipa::path(post, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), responses((status = 202, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 202, description = "Queued: `{recording, job, name}`", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -329,7 +338,7 @@ fn follow_up(store: &Store, sha: &str, rate: u32) -> std::io::Result<Vec<(i64, i
         .collect())
 }
 
-#[utoipa::path(get, path = "/api/recordings/{recording}", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -2,8 +2,8 @@
 //! comment. Nobody can approve a revision they wrote; the server checks it. A rejected segment
 //! returns to its transcriber's queue.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(review))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/review", tag = "review", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/review", tag = "review", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn queue(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -62,7 +62,7 @@ struct ReviewRequest {
     comment: String,
 }
 
-#[utoipa::path(post, path = "/api/segments/{segment}/review", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/segments/{segment}/review", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn review(
     State(state): State<AppState>,
     user: CurrentUser,

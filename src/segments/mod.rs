@@ -5,8 +5,8 @@
 
 pub mod db;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -40,7 +40,7 @@ async fn recording_access(
     Ok((r.project_id, role, r.samples.unwrap_or(0)))
 }
 
-#[utoipa::path(get, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -82,7 +82,7 @@ fn check_text(text: &str) -> AppResult<()> {
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -115,7 +115,7 @@ async fn segment_access(
     Ok((seg, role, samples))
 }
 
-#[utoipa::path(get, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -145,7 +145,7 @@ pub struct Save {
     pub speaker_id: Option<i64>,
 }
 
-#[utoipa::path(put, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -196,18 +196,20 @@ async fn save(
     }
 }
 
-#[derive(Deserialize)]
+/// The version the client deleted from and its save id (as for a save).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DeleteQuery {
     version: i64,
     save_id: String,
 }
 
-#[utoipa::path(delete, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id"), DeleteQuery), responses((status = 200, description = "`{deleted: id}`", body = serde_json::Value, content_type = "application/json"), (status = 409, description = "`version_conflict`: the body carries the current segment", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(segment): Path<i64>,
-    axum::extract::Query(q): axum::extract::Query<DeleteQuery>,
+    Query(q): Query<DeleteQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
     let (_, role, _) = segment_access(&state, user, segment).await?;
     if role == Role::Reviewer {
@@ -223,7 +225,7 @@ async fn delete(
     }
 }
 
-#[utoipa::path(get, path = "/api/segments/{segment}/revisions", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/segments/{segment}/revisions", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn revisions(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -255,7 +257,7 @@ fn edit_response(outcome: db::EditOutcome) -> AppResult<Json<serde_json::Value>>
     }
 }
 
-#[utoipa::path(post, path = "/api/segments/{segment}/split", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/segments/{segment}/split", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn split(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -288,7 +290,7 @@ struct MergeRequest {
     save_id: String,
 }
 
-#[utoipa::path(post, path = "/api/segments/{segment}/merge", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/segments/{segment}/merge", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn merge(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -5,8 +5,8 @@
 //! time budget (`scan`), so a hostile pattern answers 400 `search_too_costly` or 503
 //! `search_timeout` instead of holding the async workers.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
 use serde_json::json;
 
 mod scan;
@@ -115,7 +115,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/concordance", tag = "tags", params(("project" = i64, Path, description = "project id"), db::Filters), responses((status = 200, description = "Keyword-in-context hits (`hits`, `next_offset`), or CSV with format=csv"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/concordance", tag = "tags", params(("project" = i64, Path, description = "project id"), db::Filters), responses((status = 200, description = "Keyword-in-context hits (`hits`, `next_offset`), or CSV with format=csv", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn concordance(
     State(state): State<AppState>,
     user: CurrentUser,

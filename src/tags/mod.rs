@@ -10,8 +10,8 @@ mod stats;
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -68,7 +68,7 @@ async fn put_schema(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(project): Path<i64>,
-    body: Result<Json<TagSchema>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<TagSchema>, AppError>,
 ) -> AppResult<Json<TagSchema>> {
     projects::require(&state, project, user, &[Role::Admin]).await?;
     let Json(new) = body
@@ -113,7 +113,7 @@ fn grouped(rows: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-#[utoipa::path(get, path = "/api/segments/{segment}/tags", tag = "tags", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Field → values"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/segments/{segment}/tags", tag = "tags", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Field → values", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_segment_tags(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -133,7 +133,7 @@ struct SegmentTags {
     tags: BTreeMap<String, FieldValues>,
 }
 
-#[utoipa::path(put, path = "/api/segments/{segment}/tags", tag = "tags", params(("segment" = i64, Path, description = "segment id")), request_body = SegmentTags, responses((status = 200, description = "Saved"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/segments/{segment}/tags", tag = "tags", params(("segment" = i64, Path, description = "segment id")), request_body = SegmentTags, responses((status = 200, description = "Saved", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn put_segment_tags(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -150,7 +150,7 @@ async fn put_segment_tags(
     ))
 }
 
-#[utoipa::path(get, path = "/api/segments/{segment}/spans", tag = "tags", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The segment's spans"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/segments/{segment}/spans", tag = "tags", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The segment's spans", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn list_spans(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -346,7 +346,7 @@ async fn patch_span(
     Ok(Json(db::span(&state.db, span).await?))
 }
 
-#[utoipa::path(delete, path = "/api/spans/{span}", tag = "tags", params(("span" = i64, Path, description = "span id")), responses((status = 200, description = "Deleted"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/spans/{span}", tag = "tags", params(("span" = i64, Path, description = "span id")), responses((status = 200, description = "Deleted", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn delete_span(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -369,7 +369,7 @@ struct SuggestQuery {
     realised: String,
 }
 
-#[utoipa::path(get, path = "/api/tags/suggest", tag = "tags", params(SuggestQuery), responses((status = 200, description = "Expected form and suggested feature codes, best first"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/tags/suggest", tag = "tags", params(SuggestQuery), responses((status = 200, description = "Expected form and suggested feature codes, best first", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn suggest(
     _user: CurrentUser,
     Query(q): Query<SuggestQuery>,

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -125,7 +126,7 @@ pub(super) struct StatsQuery {
 /// `GET /api/projects/{project}/features/stats`.
 #[utoipa::path(get, path = "/api/projects/{project}/features/stats", tag = "tags",
     params(("project" = i64, Path, description = "project id"), StatsQuery),
-    responses((status = 200, description = "Span counts by feature × variety × speaker; ASR CER inside each feature's spans and outside all spans; span-overlap F1 per feature"),
+    responses((status = 200, description = "Span counts by feature × variety × speaker; ASR CER inside each feature's spans and outside all spans; span-overlap F1 per feature", content((serde_json::Value = "application/json"), (String = "text/csv"))),
               (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn feature_stats(
     State(state): State<AppState>,

@@ -8,8 +8,8 @@
 
 pub mod second_pass;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(second_pass::agreement))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/claim", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/{project}/claim", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn claim(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -123,7 +123,7 @@ struct Submit {
     version: i64,
 }
 
-#[utoipa::path(post, path = "/api/segments/{segment}/submit", tag = "tasks", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/segments/{segment}/submit", tag = "tasks", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn submit(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -2,8 +2,8 @@
 //! a second time, blind, by another transcriber once the first has submitted. The second text
 //! lives in `second_pass` and never touches the segment; agreement compares the two.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::{Row, Sqlite, Transaction};
@@ -127,7 +127,7 @@ pub(super) struct SecondSave {
 
 /// `PUT /api/segments/{id}/second-pass`: only the holder of the second pass may save it; a save
 /// renews the lease.
-#[utoipa::path(put, path = "/api/segments/{segment}/second-pass", tag = "tasks", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/segments/{segment}/second-pass", tag = "tasks", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -180,7 +180,7 @@ pub(super) async fn save(
 /// `GET /api/projects/{id}/agreement`: every double-annotated segment with both texts and its
 /// inter-annotator CER (edits over the mean length, after default normalisation), and the
 /// project total. For admins and reviewers.
-#[utoipa::path(get, path = "/api/projects/{project}/agreement", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/agreement", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn agreement(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -78,7 +78,7 @@ fn serve(path: &str) -> Response {
         ),
         (
             HeaderName::from_static("referrer-policy"),
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ),
     ];
     (StatusCode::OK, headers, file.data.into_owned()).into_response()

@@ -2,7 +2,7 @@
 //! view toggles). The browser owns the shape; the server checks it is an object of at most
 //! 16 KiB and stores it whole (last write wins: settings are not collaborative data).
 
-use axum::Json;
+use crate::extract::Json;
 use axum::extract::State;
 use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(read, write))
 }
 
-#[utoipa::path(get, path = "/api/me/settings", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/me/settings", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -37,7 +37,7 @@ async fn read(
     Ok(Json(value))
 }
 
-#[utoipa::path(put, path = "/api/me/settings", tag = "accounts", responses((status = 200, description = "Success"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/me/settings", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn write(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# API contract fuzzing: schemathesis with every check against /api/openapi.json of a fresh
+# `fangyan serve` on loopback, authenticated as a project admin with an API token. Fails on any
+# failure. Bounded: a few examples per operation and a time budget (SCHEMATHESIS_SECONDS).
+#
+#   scripts/schemathesis.sh                 # uses target/debug/fangyan (built if missing)
+#   FANGYAN_BIN=path SCHEMATHESIS_EXAMPLES=50 scripts/schemathesis.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=4.32.5
+examples=${SCHEMATHESIS_EXAMPLES:-10}
+seconds=${SCHEMATHESIS_SECONDS:-150}
+bin=${FANGYAN_BIN:-target/debug/fangyan}
+venv=${SCHEMATHESIS_VENV:-.venv}
+
+[ -x "$bin" ] || cargo build --locked --quiet
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+fi
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+data="$work/data"
+printf 'schemathesis password\n' | "$bin" user add st --password-stdin --data "$data" >/dev/null
+"$bin" project create st-project --data "$data" >/dev/null
+"$bin" project add-member st-project st --role admin --data "$data" >/dev/null
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --data "$data" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do
+  curl -sf "$base/api" >/dev/null && break
+  sleep 0.1
+done
+
+# Log in (cookie), mint a token with it, then test with the token alone: no cookie, so the
+# cross-origin check does not apply, exactly as for any script.
+curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
+  -d '{"name":"st","password":"schemathesis password"}' "$base/api/login" >/dev/null
+token=$(curl -sf -b "$work/jar" -H "Origin: $base" -H 'Content-Type: application/json' \
+  -d '{"name":"schemathesis"}' "$base/api/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+set +e
+"$venv/bin/schemathesis" run "$base/api/openapi.json" \
+  --checks all \
+  --header "Authorization: Bearer $token" \
+  --max-examples "$examples" \
+  --max-time "$seconds" \
+  --request-timeout 10 \
+  --max-response-time 5 \
+  --seed 13 \
+  --generation-database none \
+  --workers 2 \
+  --no-color \
+  --report junit --report-dir "target/schemathesis"
+code=$?
+set -e
+if [ "$code" -ne 0 ]; then
+  echo "schemathesis: failures (exit $code); server log:"
+  tail -n 40 "$work/server.log"
+fi
+exit "$code"

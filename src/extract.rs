@@ -1,0 +1,176 @@
+//! The API's input extractors: drop-in `Json`, `Query` and `Path` with axum's tuple API whose
+//! rejections answer in the error shape (`{"error":{"code","message","field"}}`) with a stable
+//! code, instead of axum's text/plain sentences that name Rust types.
+//!
+//! Stage modules import these instead of axum's (`use crate::extract::Json`); a `Json` answer
+//! serialises exactly as axum's does. The codes:
+//!
+//! | code | status | when |
+//! |---|---|---|
+//! | `invalid_json` | 400 | the body is not JSON |
+//! | `invalid_body` | 400 | JSON of the wrong shape: a wrong type, a missing or unknown field |
+//! | `unsupported_media_type` | 415 | no `Content-Type: application/json` |
+//! | `too_large` | 413 | the body is over the route's limit |
+//! | `invalid_query` | 400 | the query string does not parse |
+//! | `invalid_path` | 400 | a path segment does not parse (a non-numeric id) |
+//!
+//! It owns only the translation of rejections; what a handler does with valid input is the
+//! stage's business. The catch-all for responses that never pass through an extractor (a
+//! multipart boundary, tower-http's body limit) is in [`crate::edge`].
+
+use std::sync::LazyLock;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// A JSON body in, or a JSON answer out; a refused body answers in the error shape.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `Option<Json<T>>`: no `Content-Type` is `None` (an optional body); a body that is there must be
+/// JSON and must parse.
+impl<T, S> OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, AppError> {
+        let body = <axum::Json<T> as OptionalFromRequest<S>>::from_request(request, state).await?;
+        Ok(body.map(|axum::Json(value)| Json(value)))
+    }
+}
+
+/// The query string, deserialised; a bad one is 400 `invalid_query`.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct Query<T>(pub T);
+
+/// Path parameters, deserialised; a bad one (`/api/segments/abc`) is 400 `invalid_path`.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct Path<T>(pub T);
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonSyntaxError(e) => AppError::BadRequest {
+                code: "invalid_json",
+                message: format!("the body is not valid JSON: {}", detail(&e)),
+                field: None,
+            },
+            JsonRejection::JsonDataError(e) => AppError::BadRequest {
+                code: "invalid_body",
+                message: format!("the body does not match the schema: {}", detail(&e)),
+                field: None,
+            },
+            JsonRejection::MissingJsonContentType(_) => AppError::Status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::TooLarge("the body is larger than this endpoint accepts".into())
+            }
+            other => AppError::BadRequest {
+                code: "invalid_body",
+                message: format!("the body could not be read: {}", plain(&other.body_text())),
+                field: None,
+            },
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        let message = match &rejection {
+            QueryRejection::FailedToDeserializeQueryString(e) => detail(e),
+            other => plain(&other.body_text()),
+        };
+        AppError::BadRequest {
+            code: "invalid_query",
+            message: format!("the query string is not valid: {message}"),
+            field: None,
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        match rejection {
+            PathRejection::FailedToDeserializePathParams(e) => AppError::BadRequest {
+                code: "invalid_path",
+                message: format!("the path is not valid: {}", plain(&e.body_text())),
+                field: None,
+            },
+            other => AppError::Internal(anyhow::anyhow!("path extraction: {}", other.body_text())),
+        }
+    }
+}
+
+/// The innermost cause of a rejection (serde's sentence), without Rust type names.
+fn detail(e: &dyn std::error::Error) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    plain(&inner.to_string())
+}
+
+/// Rewrites serde's and axum's Rust vocabulary (`expected i64`, `struct Save`, `` a `u32` ``)
+/// into the JSON words a client knows.
+pub(crate) fn plain(message: &str) -> String {
+    static INTEGER: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"`?\b(?:[iu](?:8|16|32|64|128|size))\b`?").expect("valid regex")
+    });
+    static NUMBER: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"`?\bf(?:32|64)\b`?").expect("valid regex"));
+    static NAMED: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"\b(struct|enum|tuple struct) [A-Za-z_][A-Za-z0-9_:<>]*")
+            .expect("valid regex")
+    });
+    let message = NAMED.replace_all(message, |c: &regex::Captures| match &c[1] {
+        "enum" => "one of the allowed values",
+        _ => "an object",
+    });
+    let message = INTEGER.replace_all(&message, "integer");
+    let message = NUMBER.replace_all(&message, "number");
+    message.replace("a integer", "an integer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn serde_sentences_lose_their_rust_type_names() {
+        assert_eq!(
+            plain("invalid type: string \"x\", expected i64"),
+            "invalid type: string \"x\", expected integer"
+        );
+        assert_eq!(
+            plain("invalid type: integer `3`, expected struct Save"),
+            "invalid type: integer `3`, expected an object"
+        );
+        assert_eq!(
+            plain("Cannot parse `abc` to a `u32`"),
+            "Cannot parse `abc` to an integer"
+        );
+        assert_eq!(plain("expected f64"), "expected number");
+        assert_eq!(plain("missing field `version`"), "missing field `version`");
+    }
+}
