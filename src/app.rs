@@ -15,7 +15,6 @@ use tower::ServiceBuilder;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::accounts::LoginThrottle;
 use crate::audio::Store;
 use crate::db::Db;
 use crate::error::AppError;
@@ -35,6 +34,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How live pre-annotation treats the ASR server (timeout, retries, backoff).
     pub asr: crate::hypotheses::live::LiveConfig,
+    /// The address browsers use (`--public-url`); when it is https the session cookie is
+    /// `Secure`.
+    pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed
+    /// (`--trusted-proxy`); nobody's by default.
+    pub trusted_proxies: Vec<crate::accounts::IpNet>,
+    /// Login throttle and argon2 budget.
+    pub login: crate::accounts::LoginLimits,
 }
 
 impl Config {
@@ -46,6 +53,9 @@ impl Config {
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(30),
             asr: Default::default(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            login: Default::default(),
         }
     }
 }
@@ -59,8 +69,8 @@ pub struct AppState {
     pub store: Store,
     /// Background jobs.
     pub jobs: Jobs,
-    /// Failed-login memory.
-    pub throttle: Arc<LoginThrottle>,
+    /// The login's throttle and argon2 budget.
+    pub logins: Arc<crate::accounts::Logins>,
     /// Settings.
     pub config: Arc<Config>,
     /// The data directory's lock file, held while this state lives.
@@ -91,7 +101,7 @@ impl AppState {
             db,
             store,
             jobs: Jobs::default(),
-            throttle: Arc::default(),
+            logins: Arc::new(crate::accounts::Logins::new(&config.login)),
             config: Arc::new(config),
             _lock: Arc::new(lock),
         };
@@ -192,7 +202,9 @@ async fn home() -> Json<serde_json::Value> {
 pub async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(state))
+    // The peer address is the login throttle's client (see `accounts::client`).
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

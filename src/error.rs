@@ -57,6 +57,9 @@ pub enum AppError {
     /// 500: a bug or a broken machine. Details are logged, not sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// Any other status, with its stable code and a sentence (e.g. 403 `read_only_token`).
+    #[error("{2}")]
+    Status(StatusCode, &'static str, String),
 }
 
 impl From<sqlx::Error> for AppError {
@@ -110,6 +113,7 @@ impl IntoResponse for AppError {
                 tracing::error!("internal error: {e:#}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
+            AppError::Status(status, code, _) => (*status, *code, None),
         };
         let body =
             json!({ "error": { "code": code, "message": self.to_string(), "field": field } });

@@ -81,9 +81,9 @@ fn parse_role(role: &str) -> anyhow::Result<Role> {
 }
 
 /// `fangyan serve`.
-pub fn serve(addr: SocketAddr, data: PathBuf) -> anyhow::Result<bool> {
+pub fn serve(addr: SocketAddr, config: Config) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(data)).await?;
+        let state = AppState::open(config).await?;
         println!("fangyan listening on http://{addr}");
         crate::app::serve(addr, state).await?;
         Ok(true)

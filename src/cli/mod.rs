@@ -42,6 +42,18 @@ enum Command {
         /// Data directory (database and audio store).
         #[arg(long, default_value = "fangyan-data")]
         data: PathBuf,
+        /// The address browsers use, e.g. https://fangyan.example.org; https makes the
+        /// session cookie `Secure`.
+        #[arg(long, env = "FANGYAN_PUBLIC_URL", value_parser = public_url)]
+        public_url: Option<String>,
+        /// A reverse proxy (address or network such as 10.0.0.0/8; repeatable or
+        /// comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed.
+        #[arg(
+            long = "trusted-proxy",
+            env = "FANGYAN_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<crate::accounts::IpNet>,
     },
     /// Create a demo project (one user per role, real recordings) and run the server.
     Demo {
@@ -121,7 +133,17 @@ impl From<DecodeArgs> for DecodeOptions {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve { addr, data } => admin::serve(addr, data),
+        Command::Serve {
+            addr,
+            data,
+            public_url,
+            trusted_proxies,
+        } => {
+            let mut config = crate::app::Config::new(data);
+            config.public_url = public_url;
+            config.trusted_proxies = trusted_proxies;
+            admin::serve(addr, config)
+        }
         Command::Demo { addr, data } => admin::demo(addr, data),
         Command::User { what } => admin::user(what),
         Command::Project { what } => admin::project(what),
@@ -152,6 +174,16 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("fangyan: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `--public-url`: an http or https URL.
+fn public_url(s: &str) -> Result<String, String> {
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        Ok(s.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("{s:?} is not an http:// or https:// URL"))
     }
 }
 
