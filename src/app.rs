@@ -15,7 +15,6 @@ use tower::ServiceBuilder;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::accounts::LoginThrottle;
 use crate::audio::Store;
 use crate::db::Db;
 use crate::error::AppError;
@@ -39,6 +38,14 @@ pub struct Config {
     pub project_creators: crate::projects::Creators,
     /// Heavy-work bounds: the blocking pool, the search deadline, the parse budgets.
     pub budgets: crate::work::Budgets,
+    /// The address browsers use (`--public-url`); when it is https the session cookie is
+    /// `Secure`.
+    pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed
+    /// (`--trusted-proxy`); nobody's by default.
+    pub trusted_proxies: Vec<crate::accounts::IpNet>,
+    /// Login throttle and argon2 budget.
+    pub login: crate::accounts::LoginLimits,
 }
 
 impl Config {
@@ -52,6 +59,9 @@ impl Config {
             asr: Default::default(),
             project_creators: Default::default(),
             budgets: Default::default(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            login: Default::default(),
         }
     }
 }
@@ -65,8 +75,8 @@ pub struct AppState {
     pub store: Store,
     /// Background jobs.
     pub jobs: Jobs,
-    /// Failed-login memory.
-    pub throttle: Arc<LoginThrottle>,
+    /// The login's throttle and argon2 budget.
+    pub logins: Arc<crate::accounts::Logins>,
     /// Settings.
     pub config: Arc<Config>,
     /// The bounded pool for CPU- and memory-heavy work (searches, ASR parsing).
@@ -99,7 +109,7 @@ impl AppState {
             db,
             store,
             jobs: Jobs::default(),
-            throttle: Arc::default(),
+            logins: Arc::new(crate::accounts::Logins::new(&config.login)),
             work: crate::work::Pool::new(config.budgets.workers, config.budgets.queue),
             config: Arc::new(config),
             _lock: Arc::new(lock),
@@ -204,7 +214,9 @@ async fn home() -> Json<serde_json::Value> {
 pub async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(state))
+    // The peer address is the login throttle's client (see `accounts::client`).
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::tokens::{TokenInfo, TokenScope};
 use crate::db::{Db, now_ms};
 
 /// Creates a user; returns its id.
@@ -56,32 +57,135 @@ pub async fn delete_session(db: &Db, hash: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Stores an API token.
-pub async fn create_token(db: &Db, user: i64, name: &str, hash: &str) -> sqlx::Result<()> {
+/// Forgets sessions that have expired (they are refused anyway; this keeps the table small).
+pub async fn delete_expired_sessions(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM session WHERE expires_at <= ?")
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The user of a live session. Sessions only: an API token is not a cookie.
+pub async fn user_for_session(db: &Db, hash: &str) -> sqlx::Result<Option<i64>> {
+    let row = sqlx::query("SELECT user_id FROM session WHERE token_hash = ? AND expires_at > ?")
+        .bind(hash)
+        .bind(now_ms())
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| r.try_get("user_id")).transpose()
+}
+
+/// Stores an API token; returns its id.
+pub async fn create_token(
+    db: &Db,
+    user: i64,
+    name: &str,
+    hash: &str,
+    scope: TokenScope,
+    expires_at: i64,
+) -> sqlx::Result<i64> {
     sqlx::query(
-        "INSERT INTO api_token (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO api_token (user_id, name, token_hash, created_at, scope, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(user)
     .bind(name)
     .bind(hash)
     .bind(now_ms())
-    .execute(db)
-    .await?;
-    Ok(())
+    .bind(scope.as_str())
+    .bind(expires_at)
+    .fetch_one(db)
+    .await?
+    .try_get("id")
 }
 
-/// The user a live session or API token belongs to.
-pub async fn user_for_secret(db: &Db, hash: &str) -> sqlx::Result<Option<i64>> {
+/// A live API token, as the request extractor needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenAuth {
+    /// Token id.
+    pub id: i64,
+    /// Its owner.
+    pub user_id: i64,
+    /// Its scope.
+    pub scope: TokenScope,
+    /// When it was last used, if ever.
+    pub last_used_at: Option<i64>,
+}
+
+/// The live (unexpired) API token with this secret hash. Tokens only: a session secret is not
+/// a bearer token.
+pub async fn token_for_secret(db: &Db, hash: &str) -> sqlx::Result<Option<TokenAuth>> {
     let row = sqlx::query(
-        "SELECT user_id FROM session WHERE token_hash = ? AND expires_at > ? \
-         UNION ALL SELECT user_id FROM api_token WHERE token_hash = ?",
+        "SELECT id, user_id, scope, last_used_at FROM api_token \
+         WHERE token_hash = ? AND expires_at > ?",
     )
     .bind(hash)
     .bind(now_ms())
-    .bind(hash)
     .fetch_optional(db)
     .await?;
-    row.map(|r| r.try_get("user_id")).transpose()
+    row.map(|r| {
+        Ok(TokenAuth {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            scope: TokenScope::parse(&r.try_get::<String, _>("scope")?),
+            last_used_at: r.try_get("last_used_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records that a token was used now.
+pub async fn touch_token(db: &Db, id: i64, at: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE api_token SET last_used_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A user's tokens, newest first, expired ones included (never the secret).
+pub async fn tokens_of(db: &Db, user: i64) -> sqlx::Result<Vec<TokenInfo>> {
+    let rows = sqlx::query(
+        "SELECT id, name, scope, created_at, expires_at, last_used_at FROM api_token \
+         WHERE user_id = ? ORDER BY id DESC",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TokenInfo {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                scope: TokenScope::parse(&r.try_get::<String, _>("scope")?),
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+            })
+        })
+        .collect()
+}
+
+/// How many unexpired tokens a user has.
+pub async fn live_token_count(db: &Db, user: i64) -> sqlx::Result<i64> {
+    sqlx::query("SELECT COUNT(*) AS n FROM api_token WHERE user_id = ? AND expires_at > ?")
+        .bind(user)
+        .bind(now_ms())
+        .fetch_one(db)
+        .await?
+        .try_get("n")
+}
+
+/// Deletes one of `user`'s tokens; false when they have none with this id.
+pub async fn delete_token(db: &Db, user: i64, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM api_token WHERE id = ? AND user_id = ?")
+        .bind(id)
+        .bind(user)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Whether a user is an instance admin (issue 13's instance role; granted only by the CLI).

@@ -1,24 +1,30 @@
 //! Accounts: users, password login with a session cookie, API tokens for scripts, and the
 //! `CurrentUser` extractor every other stage uses. Passwords are argon2id; session and token
 //! secrets are random 256-bit values of which only SHA-256 hashes are stored.
+//!
+//! The login is the one route an anonymous crowd can hammer, so it is bounded twice before any
+//! password is checked: the [`throttle`] reserves the attempt per (client, name) and per client
+//! (429 with `Retry-After` when spent), then the [`password`] checker runs argon2 within a
+//! budget of cores (503 `overloaded` when full). Unknown names are checked against a dummy hash
+//! so they answer as slowly as known ones. Who the client is comes from [`client`].
+//!
+//! Sessions live 7 days and are cookies only; tokens are bearer headers only (see [`tokens`]).
 
+mod client;
 pub mod db;
+mod password;
+pub mod throttle;
+mod tokens;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::Json;
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -26,29 +32,34 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 
+pub use client::{IpNet, client_ip, is_https};
+pub use password::{Busy, PasswordChecker, hash_password};
+pub use throttle::{Limited, LoginLimits, LoginThrottle};
+pub use tokens::{TokenInfo, TokenScope};
+
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "fangyan_session";
 /// Session lifetime.
 const SESSION_MS: i64 = 7 * 24 * 3600 * 1000;
-/// Failed logins per name allowed within the window before answering 429.
-const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// A token's `last_used_at` is written at most this often.
+const TOUCH_MS: i64 = 60_000;
 
-/// Hashes a password with argon2id and a random salt.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?
-        .to_string())
+/// The login's guards, shared by every request: the throttle and the argon2 budget.
+pub struct Logins {
+    /// Attempts per (client, name) and per client.
+    pub throttle: LoginThrottle,
+    /// argon2 within a budget.
+    pub checker: PasswordChecker,
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+impl Logins {
+    /// Guards with these limits.
+    pub fn new(limits: &LoginLimits) -> Self {
+        Self {
+            throttle: LoginThrottle::new(limits),
+            checker: PasswordChecker::new(limits),
+        }
+    }
 }
 
 /// A new random secret (hex) and the hash stored for it.
@@ -63,36 +74,15 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Remembers recent failed logins per name, to slow down guessing.
-#[derive(Default)]
-pub struct LoginThrottle(Mutex<HashMap<String, (u32, Instant)>>);
-
-impl LoginThrottle {
-    fn blocked(&self, name: &str) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(name)
-            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
-    }
-
-    fn record(&self, name: &str, ok: bool) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if ok {
-            map.remove(name);
-            return;
-        }
-        let entry = map.entry(name.to_string()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-}
-
 /// The authenticated caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurrentUser {
     /// User id.
     pub id: i64,
+    /// Authenticated by an API token (bearer), not a browser session.
+    pub via_token: bool,
+    /// A `read` token: only GET and HEAD get this far.
+    pub read_only: bool,
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
@@ -108,32 +98,85 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// The secret of an `Authorization: Bearer …` header. Other schemes (a proxy's Basic auth)
+/// are not ours and leave the cookie to decide.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(secret.trim())
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let bearer = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string);
-        let secret = bearer
-            .or_else(|| cookie_token(&parts.headers))
-            .ok_or(AppError::Unauthenticated)?;
-        let id = db::user_for_secret(&state.db, &secret_hash(&secret))
+        if let Some(secret) = bearer_token(&parts.headers) {
+            let token = db::token_for_secret(&state.db, &secret_hash(secret))
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let read_only = token.scope == TokenScope::Read;
+            if read_only && !matches!(parts.method, Method::GET | Method::HEAD) {
+                return Err(AppError::Status(
+                    StatusCode::FORBIDDEN,
+                    "read_only_token",
+                    "this token may only read (GET and HEAD)".into(),
+                ));
+            }
+            let now = crate::db::now_ms();
+            if token.last_used_at.is_none_or(|at| now - at >= TOUCH_MS) {
+                // Bookkeeping only: a busy database must not refuse the request.
+                if let Err(e) = db::touch_token(&state.db, token.id, now).await {
+                    tracing::warn!("recording the use of token {}: {e}", token.id);
+                }
+            }
+            return Ok(CurrentUser {
+                id: token.user_id,
+                via_token: true,
+                read_only,
+            });
+        }
+        let secret = cookie_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let id = db::user_for_session(&state.db, &secret_hash(&secret))
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        Ok(CurrentUser { id })
+        Ok(CurrentUser {
+            id,
+            via_token: false,
+            read_only: false,
+        })
     }
 }
 
-/// Routes: login, logout, tokens.
+/// Who sent a request, as the login needs it: the client address and whether the browser
+/// sees https.
+struct Connection {
+    client: std::net::IpAddr,
+    https: bool,
+}
+
+impl FromRequestParts<AppState> for Connection {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Connection {
+            client: client_ip(parts, &state.config),
+            https: is_https(parts, &state.config),
+        })
+    }
+}
+
+/// Routes: login, logout, tokens, me.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(create_token))
+        .routes(routes!(tokens::create_token, tokens::list_tokens))
+        .routes(routes!(tokens::delete_token))
         .routes(routes!(me))
 }
 
@@ -143,77 +186,80 @@ struct LoginRequest {
     password: String,
 }
 
-#[utoipa::path(post, path = "/api/login", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+fn session_cookie(value: &str, max_age: i64, secure: bool) -> AppResult<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE_NAME}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    );
+    Ok(HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?)
+}
+
+fn retry_after(secs: u64, error: AppError) -> Response {
+    ([(RETRY_AFTER, secs.to_string())], error).into_response()
+}
+
+#[utoipa::path(post, path = "/api/login", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason (429 with Retry-After when throttled)", body = crate::error::ErrorBody), (status = 503, description = "Too many password checks at once; retry", body = crate::error::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    conn: Connection,
     Json(req): Json<LoginRequest>,
-) -> AppResult<impl IntoResponse> {
-    if state.throttle.blocked(&req.name) {
-        return Err(AppError::TooManyRequests);
-    }
-    let user = db::user_by_name(&state.db, &req.name).await?;
-    let password = req.password.clone();
-    let ok = match &user {
-        Some((_, hash)) => {
-            let hash = hash.clone();
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .map_err(anyhow::Error::from)?
+) -> AppResult<Response> {
+    let logins = &state.logins;
+    let slot = match logins.throttle.reserve(conn.client, &req.name) {
+        Ok(slot) => slot,
+        Err(Limited(wait)) => {
+            return Ok(retry_after(
+                wait.as_secs().max(1),
+                AppError::TooManyRequests,
+            ));
         }
-        None => false,
     };
-    state.throttle.record(&req.name, ok);
+    let user = db::user_by_name(&state.db, &req.name).await?;
+    let hash = user.as_ref().map(|(_, hash)| hash.clone());
+    let ok = match logins.checker.verify(req.password, hash).await {
+        Ok(ok) => ok,
+        Err(Busy) => {
+            logins.throttle.unchecked(slot);
+            let busy = AppError::Unavailable(
+                "overloaded",
+                "the server is checking too many passwords; try again in a moment",
+            );
+            return Ok(retry_after(1, busy));
+        }
+    };
     let Some((id, _)) = user.filter(|_| ok) else {
+        // The slot stays spent: this was a failed attempt.
         return Err(AppError::BadRequest {
             code: "bad_credentials",
             message: "wrong name or password".into(),
             field: Some("password"),
         });
     };
+    logins.throttle.succeeded(slot);
+    db::delete_expired_sessions(&state.db).await?;
     let (secret, hash) = new_secret();
     db::create_session(&state.db, id, &hash, crate::db::now_ms() + SESSION_MS).await?;
-    let cookie = format!(
-        "{COOKIE_NAME}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_MS / 1000
-    );
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
+        session_cookie(&secret, SESSION_MS / 1000, conn.https)?,
     );
-    Ok((
-        headers,
-        Json(json!({ "user": { "id": id, "name": req.name } })),
-    ))
+    let body = Json(json!({ "user": { "id": id, "name": req.name } }));
+    Ok((headers, body).into_response())
 }
 
 #[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<impl IntoResponse> {
+async fn logout(
+    State(state): State<AppState>,
+    conn: Connection,
+    headers: HeaderMap,
+) -> AppResult<impl IntoResponse> {
     if let Some(secret) = cookie_token(&headers) {
         db::delete_session(&state.db, &secret_hash(&secret)).await?;
     }
     let mut out = HeaderMap::new();
-    out.insert(
-        SET_COOKIE,
-        HeaderValue::from_static("fangyan_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    out.insert(SET_COOKIE, session_cookie("", 0, conn.https)?);
     Ok((out, Json(json!({ "ok": true }))))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct TokenRequest {
-    name: String,
-}
-
-#[utoipa::path(post, path = "/api/tokens", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
-async fn create_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Json(req): Json<TokenRequest>,
-) -> AppResult<impl IntoResponse> {
-    let (secret, hash) = new_secret();
-    db::create_token(&state.db, user.id, &req.name, &hash).await?;
-    Ok(Json(json!({ "token": secret, "name": req.name })))
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]

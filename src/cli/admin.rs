@@ -34,7 +34,7 @@ pub struct TrustArgs {
 
 impl TrustArgs {
     /// The server settings for a data directory with these trust settings.
-    fn config(self, data: impl Into<PathBuf>) -> Config {
+    pub fn config(self, data: impl Into<PathBuf>) -> Config {
         let mut config = Config::new(data);
         config.project_creators = self.project_creators;
         config.asr.allow = self.asr_allow;
@@ -130,9 +130,9 @@ fn parse_role(role: &str) -> anyhow::Result<Role> {
 }
 
 /// `fangyan serve`.
-pub fn serve(addr: SocketAddr, data: PathBuf, trust: TrustArgs) -> anyhow::Result<bool> {
+pub fn serve(addr: SocketAddr, config: Config) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
-        let state = AppState::open(trust.config(data)).await?;
+        let state = AppState::open(config).await?;
         println!("fangyan listening on http://{addr}");
         crate::app::serve(addr, state).await?;
         Ok(true)

@@ -44,6 +44,18 @@ enum Command {
         data: PathBuf,
         #[command(flatten)]
         trust: admin::TrustArgs,
+        /// The address browsers use, e.g. https://fangyan.example.org; https makes the
+        /// session cookie `Secure`.
+        #[arg(long, env = "FANGYAN_PUBLIC_URL", value_parser = public_url)]
+        public_url: Option<String>,
+        /// A reverse proxy (address or network such as 10.0.0.0/8; repeatable or
+        /// comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed.
+        #[arg(
+            long = "trusted-proxy",
+            env = "FANGYAN_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<crate::accounts::IpNet>,
     },
     /// Create a demo project (one user per role, real recordings) and run the server.
     Demo {
@@ -125,7 +137,18 @@ impl From<DecodeArgs> for DecodeOptions {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve { addr, data, trust } => admin::serve(addr, data, trust),
+        Command::Serve {
+            addr,
+            data,
+            trust,
+            public_url,
+            trusted_proxies,
+        } => {
+            let mut config = trust.config(data);
+            config.public_url = public_url;
+            config.trusted_proxies = trusted_proxies;
+            admin::serve(addr, config)
+        }
         Command::Demo { addr, data, trust } => admin::demo(addr, data, trust),
         Command::User { what } => admin::user(what),
         Command::Project { what } => admin::project(what),
@@ -156,6 +179,16 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("fangyan: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `--public-url`: an http or https URL.
+fn public_url(s: &str) -> Result<String, String> {
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        Ok(s.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("{s:?} is not an http:// or https:// URL"))
     }
 }
 

@@ -33,6 +33,8 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = fangyan::app::router(state.clone());
+        // With the peer address, as `app::serve` does: the login throttle keys on it.
+        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self {
             base,
