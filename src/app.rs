@@ -123,7 +123,7 @@ impl AppState {
                 tracing::info!("resuming {} interrupted ingest job(s)", resumable.len());
             }
             crate::recordings::resume(&state, resumable).await?;
-            crate::exports::recover(&state.db).await?;
+            crate::exports::recover(&state).await?;
         }
         Ok(state)
     }

@@ -1,9 +1,10 @@
-//! Background jobs: the `job` table, live progress for Server-Sent Events, recovery after a
-//! crash, and a way for tests to wait for all work without sleeping.
+//! Background jobs: the `job` table, live progress for Server-Sent Events and in the job row
+//! (so `GET /api/jobs/{id}` shows it without the stream), recovery after a crash, and a way
+//! for tests to wait for all work without sleeping.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -65,6 +66,32 @@ impl Jobs {
             .push(handle);
     }
 
+    /// A progress reporter for the running `job`, to call from its worker thread with 0..1 as
+    /// often as convenient: reports that pass the [`Throttle`] are published as events and
+    /// written to the job row. Call it from within the runtime (it keeps a handle to it).
+    pub fn reporter(&self, db: Db, job: i64) -> impl FnMut(f64) + Send + 'static {
+        let jobs = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let mut throttle = Throttle::default();
+        move |progress| {
+            if !throttle.pass(progress) {
+                return;
+            }
+            jobs.publish(JobEvent {
+                job,
+                status: "running",
+                progress,
+                error_code: None,
+            });
+            let db = db.clone();
+            runtime.spawn(async move {
+                if let Err(e) = set_progress(&db, job, progress).await {
+                    tracing::warn!("job {job}: recording progress failed: {e}");
+                }
+            });
+        }
+    }
+
     /// Waits until every spawned job has finished (tests use this instead of sleeping).
     pub async fn drain(&self) {
         loop {
@@ -116,6 +143,49 @@ pub async fn set_status(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Records a running job's progress in its row. Progress only moves forward and only while the
+/// job runs, so a late write never undoes a newer one or a finish.
+pub async fn set_progress(db: &Db, job: i64, progress: f64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE job SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running' AND progress < ?",
+    )
+    .bind(progress)
+    .bind(now_ms())
+    .bind(job)
+    .bind(progress)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Thins out progress reports: one passes when it moved at least [`Throttle::STEP`] since the
+/// last that passed and [`Throttle::INTERVAL`] has gone by, so a job writes its row a few
+/// times a second at most however often its worker reports.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    last: Option<(f64, Instant)>,
+}
+
+impl Throttle {
+    /// Smallest change worth reporting.
+    pub const STEP: f64 = 0.01;
+    /// Shortest time between two reports.
+    pub const INTERVAL: Duration = Duration::from_millis(250);
+
+    /// Whether `progress` should be reported now.
+    pub fn pass(&mut self, progress: f64) -> bool {
+        let now = Instant::now();
+        let due = match self.last {
+            None => progress > 0.0,
+            Some((p, at)) => progress - p >= Self::STEP && now - at >= Self::INTERVAL,
+        };
+        if due {
+            self.last = Some((progress, now));
+        }
+        due
+    }
 }
 
 /// An ingest that was cut short by a crash and can start again: its upload is still on disk.

@@ -31,6 +31,7 @@ fn from(ip: &str) -> reqwest::Client {
 
 async fn attempt(http: &reqwest::Client, base: &str, name: &str, password: &str) -> StatusCode {
     http.post(format!("{base}/api/login"))
+        .header("origin", base)
         .json(&json!({ "name": name, "password": password }))
         .send()
         .await
@@ -582,6 +583,7 @@ async fn issue_13_a_login_storm_on_the_real_binary_stays_within_memory_and_laten
 async fn set_cookie(http: &reqwest::Client, base: &str, headers: &[(&str, &str)]) -> String {
     let mut req = http
         .post(format!("{base}/api/login"))
+        .header("origin", base)
         .json(&json!({ "name": "ana", "password": "correct horse" }));
     for (k, v) in headers {
         req = req.header(*k, *v);

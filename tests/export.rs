@@ -344,7 +344,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
         .execute(db)
         .await
         .unwrap();
-    assert_eq!(fangyan::exports::recover(db).await.unwrap(), 1);
+    assert_eq!(fangyan::exports::recover(&state).await.unwrap(), 1);
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM export WHERE status = 'failed'")
         .fetch_one(db)
         .await
@@ -619,5 +619,66 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
         ("cv", 7),
     ] {
         assert_eq!(counts[k], n, "{check}");
+    }
+}
+
+/// Issue 13, item 10: an export killed mid-run left its files (71 MB seen) behind for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
+    let dir = common::scratch();
+    let exports = dir.path().join("exports");
+    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let project = fangyan::projects::db::create(&state.db, "p").await.unwrap();
+    let mut ids = Vec::new();
+    for status in ["running", "queued", "done"] {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO export (project_id, definition, status, progress, created_at, updated_at) \
+             VALUES (?, '{}', ?, 0.4, 1, 1) RETURNING id",
+        )
+        .bind(project)
+        .bind(status)
+        .fetch_one(&state.db)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    // What a run leaves when it is killed: clips and half the manifests; a stray folder too.
+    for id in ids.iter().map(i64::to_string).chain(["999".into()]) {
+        let d = exports.join(&id);
+        std::fs::create_dir_all(d.join("clips")).unwrap();
+        std::fs::create_dir_all(d.join("kaldi")).unwrap();
+        std::fs::write(d.join("clips/utt-1.wav"), vec![0u8; 1 << 20]).unwrap();
+        std::fs::write(d.join("kaldi/text"), "utt-1 半\n").unwrap();
+    }
+    drop(state); // the killed process: nothing ran its clean-up
+
+    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let left: BTreeSet<String> = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        BTreeSet::from([ids[2].to_string()]),
+        "only the finished export keeps its files"
+    );
+    assert!(
+        exports
+            .join(ids[2].to_string())
+            .join("clips/utt-1.wav")
+            .is_file()
+    );
+    for &id in &ids[..2] {
+        let row = sqlx::query("SELECT status, error_message FROM export WHERE id = ?")
+            .bind(id)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+        assert_eq!(row.get::<String, _>("status"), "failed");
+        assert!(
+            row.get::<String, _>("error_message")
+                .contains("start it again"),
+            "the export says it can be restarted"
+        );
     }
 }

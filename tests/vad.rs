@@ -119,3 +119,41 @@ fn boundaries_of_generated_bursts_are_found_within_50_ms() {
     );
     assert!(worst <= 0.05, "worst boundary error {worst} s");
 }
+
+#[test]
+fn compact_features_segment_exactly_like_frames() {
+    // Bursts over room noise, read in blocks as the ingest job reads the analysis copy.
+    let mut rng = Lcg(11);
+    let mut x = Vec::new();
+    for burst in 0..40 {
+        let silence = (0.5 + rng.next()) * f64::from(RATE);
+        let speech = (0.3 + 2.0 * rng.next()) * f64::from(RATE);
+        for i in 0..(silence + speech) as usize {
+            let noise = (rng.next() - 0.5) * 2e-3;
+            let t = i as f64 / f64::from(RATE);
+            let voiced = if i as f64 >= silence {
+                0.3 * (2.0 * std::f64::consts::PI * (110.0 + 5.0 * f64::from(burst)) * t).sin()
+            } else {
+                0.0
+            };
+            x.push((voiced + noise) as f32);
+        }
+    }
+    let duration = x.len() as f64 / f64::from(RATE);
+    let compact = fangyan::analysis::vad::Features::from_blocks(x.len(), RATE, &mut |s, n| {
+        x[s.min(x.len())..(s + n).min(x.len())].to_vec()
+    });
+    assert_eq!(compact.len(), features(&x, RATE).len());
+    for params in [
+        VadParams::default(),
+        VadParams {
+            padding: 0.0,
+            max_segment: 1.0,
+            ..Default::default()
+        },
+    ] {
+        let want = segments(&features(&x, RATE), duration, params);
+        assert!(want.len() >= 30, "{} segments", want.len());
+        assert_eq!(compact.segments(duration, params), want);
+    }
+}

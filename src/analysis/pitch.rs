@@ -8,9 +8,19 @@
 //!
 //! Intensity follows Praat's `To Intensity`: mean-subtracted, window 3.2 / pitch floor seconds,
 //! in dB re 2·10⁻⁵ with samples read as pascals, so values look like Praat's (60–80 dB speech).
+//!
+//! Long recordings: the voicing decision needs the loudest frame of the whole recording, so a
+//! track is made in two passes. [`PitchTracker::track_blocks`] keeps the per-frame values in
+//! memory (fine for minutes); [`PitchTracker::write_json_blocks`] spills them to a scratch file
+//! (16 bytes a frame) and writes the JSON track column by column, so memory stays at one block
+//! of audio whatever the length: a 10-hour recording is 3.6 M frames, which as a
+//! [`PitchTrack`] plus its JSON text would take some 200 MB.
 
+use std::convert::Infallible;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
+use super::SilenceScan;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use serde::Serialize;
@@ -64,6 +74,36 @@ struct Raw {
     dip: f32,
     rms: f32,
     intensity: f32,
+}
+
+impl Raw {
+    /// Size of one spilled frame.
+    const BYTES: usize = 16;
+
+    fn to_bytes(self) -> [u8; Self::BYTES] {
+        let mut b = [0; Self::BYTES];
+        for (i, v) in [self.f0, self.dip, self.rms, self.intensity]
+            .into_iter()
+            .enumerate()
+        {
+            b[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    fn from_bytes(b: &[u8; Self::BYTES]) -> Self {
+        let f = |i: usize| f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
+        Self {
+            f0: f(0),
+            dip: f(1),
+            rms: f(2),
+            intensity: f(3),
+        }
+    }
+
+    fn confidence(&self) -> f32 {
+        (1.0 - self.dip).clamp(0.0, 1.0)
+    }
 }
 
 /// A planned pitch tracker for one rate and parameter set.
@@ -137,20 +177,112 @@ impl PitchTracker {
         total: usize,
         read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
     ) -> PitchTrack {
+        let mut raw = Vec::with_capacity(self.frames(total));
+        let Ok(()) = self.raw_blocks::<Infallible>(total, read, &mut |r| {
+            raw.push(r);
+            Ok(())
+        });
+        self.decide(&raw)
+    }
+
+    /// Tracks a signal of `total` samples read in blocks, as [`track_blocks`](Self::track_blocks),
+    /// and writes the track to `out` as JSON: the very bytes `serde_json` writes for the
+    /// [`PitchTrack`], in memory independent of the length. The per-frame values wait in `spill`
+    /// (16 bytes a frame, from its start) until the loudest frame is known.
+    pub fn write_json_blocks<S: Read + Write + Seek>(
+        &mut self,
+        total: usize,
+        read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
+        spill: &mut S,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let frames = self.frames(total);
+        spill.seek(SeekFrom::Start(0))?;
+        let mut loudest = 0.0f32;
+        {
+            let mut w = BufWriter::with_capacity(1 << 16, &mut *spill);
+            self.raw_blocks(total, read, &mut |r| {
+                loudest = loudest.max(r.rms);
+                w.write_all(&r.to_bytes())
+            })?;
+            w.flush()?;
+        }
+        let hop_secs = self.hop as f64 / f64::from(self.rate);
+        out.write_all(b"{\"hop_secs\":")?;
+        serde_json::to_writer(&mut *out, &hop_secs)?;
+        out.write_all(b",\"times\":[")?;
+        for k in 0..frames {
+            if k > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &self.time(k))?;
+        }
+        // One column per pass over the spilled frames, in the struct's field order.
+        let columns: [(&[u8], &Column); 3] = [
+            (b"],\"f0_hz\":[", &|r| {
+                self.voiced(r, loudest).then_some(r.f0)
+            }),
+            (b"],\"confidence\":[", &|r| Some(r.confidence())),
+            (b"],\"intensity_db\":[", &|r| Some(r.intensity)),
+        ];
+        for (name, value) in columns {
+            out.write_all(name)?;
+            spill.seek(SeekFrom::Start(0))?;
+            let mut r = BufReader::with_capacity(1 << 16, &mut *spill);
+            let mut b = [0; Raw::BYTES];
+            for k in 0..frames {
+                r.read_exact(&mut b)?;
+                if k > 0 {
+                    out.write_all(b",")?;
+                }
+                match value(&Raw::from_bytes(&b)) {
+                    Some(v) => serde_json::to_writer(&mut *out, &v)?,
+                    None => out.write_all(b"null")?,
+                }
+            }
+        }
+        out.write_all(b"]}")
+    }
+
+    fn frames(&self, total: usize) -> usize {
+        total / self.hop + 1
+    }
+
+    fn time(&self, k: usize) -> f64 {
+        (k * self.hop) as f64 / f64::from(self.rate)
+    }
+
+    /// Hands every frame's raw values to `sink` in order, reading the signal a block at a time.
+    fn raw_blocks<E>(
+        &mut self,
+        total: usize,
+        read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
+        sink: &mut dyn FnMut(Raw) -> Result<(), E>,
+    ) -> Result<(), E> {
         const BLOCK_FRAMES: usize = 6_000; // one minute at a 10 ms hop
-        let frames = total / self.hop + 1;
+        let frames = self.frames(total);
         let margin = self.int_window.len().max(self.win + self.tau_max) + 2;
-        let mut raw = Vec::with_capacity(frames);
         for first in (0..frames).step_by(BLOCK_FRAMES) {
             let last = (first + BLOCK_FRAMES).min(frames);
             let start = (first * self.hop).saturating_sub(margin);
             let end = ((last - 1) * self.hop + margin).min(total);
             let block = read(start, end - start);
+            let mut scan = SilenceScan::default();
             for k in first..last {
-                raw.push(self.frame(&block, start as i64, (k * self.hop) as i64));
+                let centre = (k * self.hop) as i64;
+                let (from, to) = self.reach(centre - start as i64);
+                sink(if scan.silent(&block, from, to) {
+                    Self::silent()
+                } else {
+                    self.frame(&block, start as i64, centre)
+                })?;
             }
         }
-        self.decide(&raw)
+        Ok(())
+    }
+
+    fn voiced(&self, r: &Raw, loudest: f32) -> bool {
+        r.dip < self.params.threshold && r.rms > self.params.silence * loudest && loudest > 0.0
     }
 
     fn decide(&self, raw: &[Raw]) -> PitchTrack {
@@ -160,12 +292,9 @@ impl PitchTracker {
             ..Default::default()
         };
         for (k, r) in raw.iter().enumerate() {
-            let voiced = r.dip < self.params.threshold
-                && r.rms > self.params.silence * loudest
-                && loudest > 0.0;
-            t.times.push((k * self.hop) as f64 / f64::from(self.rate));
-            t.f0_hz.push(voiced.then_some(r.f0));
-            t.confidence.push((1.0 - r.dip).clamp(0.0, 1.0));
+            t.times.push(self.time(k));
+            t.f0_hz.push(self.voiced(r, loudest).then_some(r.f0));
+            t.confidence.push(r.confidence());
             t.intensity_db.push(r.intensity);
         }
         t
@@ -296,13 +425,77 @@ impl PitchTracker {
             .map(|j| (at(first + j) - mean).powi(2) * self.int_window[j as usize])
             .sum::<f32>()
             / wsum;
-        10.0 * (ms.max(1e-20) / 4e-10).log10()
+        intensity_db(ms)
     }
+
+    /// Samples frame `centre` reads, relative to its block: the YIN span and the intensity
+    /// window.
+    fn reach(&self, centre: i64) -> (i64, i64) {
+        let span = (self.win + self.tau_max) as i64;
+        let n = self.int_window.len() as i64;
+        let (yin, int) = (centre - span / 2, centre - n / 2);
+        (yin.min(int), (yin + span).max(int + n))
+    }
+
+    /// What [`frame`](Self::frame) returns when every sample it reads is zero.
+    fn silent() -> Raw {
+        Raw {
+            f0: 0.0,
+            dip: 1.0,
+            rms: 0.0,
+            intensity: intensity_db(0.0),
+        }
+    }
+}
+
+/// One column of the JSON track: a frame's value, `None` for `null`.
+type Column<'a> = dyn Fn(&Raw) -> Option<f32> + 'a;
+
+/// Intensity in dB re 2·10⁻⁵ Pa of a mean square, floored at 10⁻²⁰.
+fn intensity_db(ms: f32) -> f32 {
+    10.0 * (ms.max(1e-20) / 4e-10).log10()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_of_digital_silence_are_skipped_with_the_same_result() {
+        // Zeros with a few isolated samples and a short tone: every frame, whether its window
+        // is all zeros (skipped) or not (computed), equals the frame computed in full.
+        let rate = 8_000;
+        let mut x = vec![0.0f32; 3 * rate as usize];
+        x[4_000] = 1e-3;
+        x[12_345] = -0.5;
+        for (i, v) in x[16_000..18_000].iter_mut().enumerate() {
+            *v = 0.3 * (i as f32 * 0.2).sin();
+        }
+        let mut t = PitchTracker::new(rate, PitchParams::default());
+        let mut raw = Vec::new();
+        let block_of_all = x.len();
+        let Ok(()) = t.raw_blocks::<Infallible>(
+            x.len(),
+            &mut |s, n| x[s..(s + n).min(block_of_all)].to_vec(),
+            &mut |r| {
+                raw.push(r);
+                Ok(())
+            },
+        );
+        let mut skipped = 0;
+        for (k, r) in raw.iter().enumerate() {
+            let full = t.frame(&x, 0, (k * t.hop) as i64);
+            assert_eq!(r.to_bytes(), full.to_bytes(), "frame {k}");
+            let (from, to) = t.reach((k * t.hop) as i64);
+            skipped +=
+                usize::from((from.max(0)..to.min(x.len() as i64)).all(|i| x[i as usize] == 0.0));
+        }
+        assert!(
+            skipped > raw.len() / 3,
+            "{skipped} of {} frames skipped",
+            raw.len()
+        );
+    }
 
     #[test]
     fn silence_is_unvoiced() {

@@ -232,6 +232,12 @@ impl Store {
         format!("analysis/{sha256}-{rate}.peaks")
     }
 
+    /// A fresh path in the store's `tmp/` for a file that becomes something else or nothing:
+    /// whatever is left there when the server starts is swept away.
+    pub fn tmp_path(&self, what: &str) -> PathBuf {
+        self.tmp(what)
+    }
+
     fn tmp(&self, what: &str) -> PathBuf {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         self.root

@@ -152,7 +152,14 @@ pub fn write_dir(
                 }
             })
             .collect();
-        let results = corpus::cut_recording(&rec.original, opts.rate, &jobs, &mut |_| {})
+        // Within a recording, progress follows the decoder through it up to its last clip.
+        let rec_samples: u64 = list.iter().map(|&i| c.utterances[i].clip_samples).sum();
+        let last_end = jobs.iter().map(|j| j.end).max().unwrap_or(0).max(1);
+        let mut advance = |pos: u64| {
+            let within = rec_samples as f64 * (pos.min(last_end) as f64 / last_end as f64);
+            progress(0.95 * (done as f64 + within) / total as f64);
+        };
+        let results = corpus::cut_recording(&rec.original, opts.rate, &jobs, &mut advance)
             .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
         for (&i, r) in list.iter().zip(results) {
             let u = &c.utterances[i];
@@ -176,16 +183,45 @@ pub fn write_dir(
 }
 
 /// At start-up (by the process that owns recovery): exports that were running when the server
-/// stopped are marked failed, so none stays "running" for ever. Returns how many.
-pub async fn recover(db: &Db) -> sqlx::Result<u64> {
+/// stopped are marked failed (to be started again), and their partial files are removed, as is
+/// any folder under `exports/` that is not a finished export's. Returns how many were failed.
+pub async fn recover(state: &AppState) -> anyhow::Result<u64> {
     let r = sqlx::query(
         "UPDATE export SET status = 'failed', error_message = 'the server stopped during this export; start it again', updated_at = ? \
          WHERE status IN ('queued', 'running')",
     )
     .bind(now_ms())
-    .execute(db)
+    .execute(&state.db)
     .await?;
+    let root = state.config.data_dir.join("exports");
+    if root.is_dir() {
+        let finished: std::collections::HashSet<String> =
+            sqlx::query("SELECT id FROM export WHERE status = 'done'")
+                .fetch_all(&state.db)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<i64, _>("id").map(|id| id.to_string()))
+                .collect::<sqlx::Result<_>>()?;
+        for entry in std::fs::read_dir(&root)? {
+            let entry = entry?;
+            if !finished.contains(entry.file_name().to_string_lossy().as_ref()) {
+                remove(&entry.path());
+            }
+        }
+    }
     Ok(r.rows_affected())
+}
+
+/// Removes a file or a folder and everything in it, logging (not failing) when it cannot.
+fn remove(path: &Path) {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    if let Err(e) = removed {
+        tracing::warn!("removing {}: {e}", path.display());
+    }
 }
 
 /// Routes: define and start an export, list them, read one, download it.
@@ -244,14 +280,21 @@ async fn create(
         set(&db, id, "running", 0.0).await;
         let handle = tokio::runtime::Handle::current();
         let pdb = db.clone();
+        // The cutter reports every decoded chunk; the row is written a few times a second at
+        // most, and only forward (a late write never undoes a newer one).
+        let throttle = std::sync::Mutex::new(crate::jobs::Throttle::default());
         let progress: Arc<dyn Fn(f64) + Send + Sync> = Arc::new(move |p| {
+            if !throttle.lock().unwrap_or_else(|e| e.into_inner()).pass(p) {
+                return;
+            }
             let pdb = pdb.clone();
             handle.spawn(async move {
                 let _ = sqlx::query(
-                    "UPDATE export SET progress = ? WHERE id = ? AND status = 'running'",
+                    "UPDATE export SET progress = ? WHERE id = ? AND status = 'running' AND progress < ?",
                 )
                 .bind(p)
                 .bind(id)
+                .bind(p)
                 .execute(&pdb)
                 .await;
             });
@@ -271,6 +314,9 @@ async fn create(
             }
             Err(e) => {
                 tracing::warn!("export {id} failed: {e:#}");
+                // A failed export keeps no partial files; it can be started again.
+                let partial = dir.clone();
+                let _ = tokio::task::spawn_blocking(move || remove(&partial)).await;
                 let _ = sqlx::query(
                     "UPDATE export SET status = 'failed', error_message = ?, updated_at = ? WHERE id = ?",
                 )

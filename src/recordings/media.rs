@@ -247,12 +247,14 @@ pub(super) async fn spectrogram(
     Ok((immutable(etag, kind), bytes).into_response())
 }
 
-/// The pitch and intensity track computed after ingest.
+/// The pitch and intensity track computed after ingest, streamed from its file (10 hours of
+/// track are some 100 MB of JSON, never read into memory here).
 #[utoipa::path(get, path = "/api/recordings/{recording}/pitch", tag = "recordings", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn pitch(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(recording): Path<i64>,
+    request: Request,
 ) -> AppResult<Response> {
     let r = ready(&state, user, recording).await?;
     let sha = r.sha256.clone().unwrap_or_default();
@@ -260,15 +262,24 @@ pub(super) async fn pitch(
         .store
         .root()
         .join(format!("analysis/{sha}-{}.pitch.json", r.analysis_rate));
-    let bytes = tokio::fs::read(path).await.map_err(anyhow::Error::from)?;
-    Ok((
-        immutable(
+    let mut response = tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(anyhow::Error::from)?
+        .into_response();
+    if response.status() == axum::http::StatusCode::NOT_FOUND {
+        return Err(AppError::NotFound); // in the error shape, not ServeFile's empty body
+    }
+    if response.status().is_success() {
+        let headers = response.headers_mut();
+        for (name, value) in immutable(
             format!("{sha}-{}-pitch", r.analysis_rate),
             "application/json",
-        ),
-        bytes,
-    )
-        .into_response())
+        ) {
+            headers.insert(name, value.parse().map_err(anyhow::Error::from)?);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

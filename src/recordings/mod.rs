@@ -226,7 +226,15 @@ fn clean_name(raw: &str) -> String {
     }
 }
 
+/// Shares of the job's progress: decoding and storing first, then pitch, then the VAD; the
+/// rest is saving the segments.
+const INGEST_SHARE: f64 = 0.5;
+const PITCH_SHARE: f64 = 0.3;
+const VAD_SHARE: f64 = 0.15;
+
 /// The ingest-and-analysis job: decode, store, peaks; then pitch and the VAD's first segments.
+/// All of it runs on the blocking pool, reading and writing in bounded blocks, so neither the
+/// async workers nor memory depend on the recording's length.
 async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload: PathBuf) {
     let _ = jobs::set_status(&state.db, job, "running", 0.0, None).await;
     state.jobs.publish(JobEvent {
@@ -236,30 +244,19 @@ async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload
         error_code: None,
     });
     let store = state.store.clone();
-    let events = state.jobs.clone();
+    let mut report = state.jobs.reporter(state.db.clone(), job);
     let path = upload.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let mut last = 0.0;
         let meta = store.ingest(
             &path,
             IngestOptions {
                 rate,
                 ..Default::default()
             },
-            &mut |done, total| {
-                let p = 0.9 * done as f64 / total.max(1) as f64;
-                if p - last >= 0.01 {
-                    last = p;
-                    events.publish(JobEvent {
-                        job,
-                        status: "running",
-                        progress: p,
-                        error_code: None,
-                    });
-                }
-            },
+            &mut |done, total| report(INGEST_SHARE * done as f64 / total.max(1) as f64),
         )?;
-        let spans = follow_up(&store, &meta.sha256, rate).map_err(crate::audio::IngestError::Io)?;
+        let spans = follow_up(&store, &meta.sha256, rate, &mut report)
+            .map_err(crate::audio::IngestError::Io)?;
         Ok::<_, crate::audio::IngestError>((meta, spans))
     })
     .await;
@@ -309,23 +306,57 @@ async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload
     }
 }
 
-/// After ingest: pitch track stored per recording, and VAD segments (in samples) returned.
-fn follow_up(store: &Store, sha: &str, rate: u32) -> std::io::Result<Vec<(i64, i64)>> {
+/// After ingest: the pitch track stored per recording, and VAD segments (in samples) returned.
+/// `report` gets the job's progress (see the shares above).
+fn follow_up(
+    store: &Store,
+    sha: &str,
+    rate: u32,
+    report: &mut dyn FnMut(f64),
+) -> std::io::Result<Vec<(i64, i64)>> {
     let wav_path = store.root().join(Store::analysis_rel(sha, rate));
     let mut wav = hound::WavReader::open(&wav_path).map_err(std::io::Error::other)?;
     let total = wav.duration() as usize;
-    let track = PitchTracker::new(rate, PitchParams::default())
-        .track_blocks(total, &mut |s, n| read_block(&mut wav, s, n));
+    let share =
+        |from: f64, width: f64, start: usize| from + width * start as f64 / total.max(1) as f64;
+
+    // The track is written next to the analysis copy under a temporary name, then renamed, so
+    // a crash never leaves half a track; the spill file lives in tmp/, swept at start-up.
     let pitch_path = store
         .root()
         .join(format!("analysis/{sha}-{rate}.pitch.json"));
-    std::fs::write(&pitch_path, serde_json::to_vec(&track)?)?;
-    let frames = vad::features_blocks(total, rate, &mut |s, n| read_block(&mut wav, s, n));
-    let spans = vad::segments(
-        &frames,
-        total as f64 / f64::from(rate),
-        VadParams::default(),
-    );
+    let tmp_track = store.tmp_path("pitch.json");
+    let tmp_spill = store.tmp_path("pitch.spill");
+    let written = (|| {
+        let mut spill = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp_spill)?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp_track)?);
+        PitchTracker::new(rate, PitchParams::default()).write_json_blocks(
+            total,
+            &mut |s, n| {
+                report(share(INGEST_SHARE, PITCH_SHARE, s));
+                read_block(&mut wav, s, n)
+            },
+            &mut spill,
+            &mut out,
+        )?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp_track, &pitch_path)
+    })();
+    let _ = std::fs::remove_file(&tmp_spill);
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp_track);
+    }
+    written?;
+
+    let features = vad::Features::from_blocks(total, rate, &mut |s, n| {
+        report(share(INGEST_SHARE + PITCH_SHARE, VAD_SHARE, s));
+        read_block(&mut wav, s, n)
+    });
+    let spans = features.segments(total as f64 / f64::from(rate), VadParams::default());
     Ok(spans
         .iter()
         .map(|s| {
