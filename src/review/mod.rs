@@ -1,6 +1,7 @@
 //! Review: reviewers list submitted segments and approve or reject the latest revision with a
 //! comment. Nobody can approve a revision they wrote; the server checks it. A rejected segment
-//! returns to its transcriber's queue.
+//! returns to its transcriber's queue. A reviewer or admin reopens an approved segment, which
+//! leaves a revision. The workflow rules are [`crate::segments::state`]'s.
 
 use crate::extract::{Json, Path};
 use axum::extract::State;
@@ -16,12 +17,14 @@ use crate::db::{begin_write, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::segments::db as segdb;
+use crate::segments::{self, Action, SegmentStatus, state};
 
 /// Routes of this stage.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(queue))
         .routes(routes!(review))
+        .routes(routes!(reopen))
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/review", tag = "review", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -69,17 +72,31 @@ async fn review(
     Path(segment): Path<i64>,
     Json(req): Json<ReviewRequest>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let seg = segdb::get(&state.db, segment).await?;
-    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
-    projects::require(&state, rec.project_id, user, &[Role::Reviewer, Role::Admin]).await?;
-    if seg.status != "submitted" {
-        return Err(AppError::bad(
+    let a = segments::access(&state, user, segment).await?;
+    let action = match req.verdict {
+        Verdict::Approved => Action::Approve,
+        Verdict::Rejected => Action::Reject,
+    };
+    let verdict = a.may(action)?;
+    let mut tx = begin_write(&state.db).await?;
+    // Checked again inside the transaction: the decision applies to a segment still submitted.
+    let moved = sqlx::query(
+        "UPDATE segment SET status = ?, version = version + 1, lease_until = NULL WHERE id = ? AND status = ? AND deleted = 0",
+    )
+    .bind(verdict.as_str())
+    .bind(segment)
+    .bind(SegmentStatus::Submitted.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        drop(tx);
+        let now = segdb::get(&state.db, segment).await?;
+        state::check(a.role(), now.status, action)?;
+        return Err(AppError::InUse(
             "not_submitted",
-            "segment",
-            format!("the segment is {}", seg.status),
+            "the segment changed meanwhile; reload it".into(),
         ));
     }
-    let mut tx = begin_write(&state.db).await?;
     let latest = sqlx::query(
         "SELECT id, author_id FROM segment_revision WHERE segment_id = ? ORDER BY version DESC LIMIT 1",
     )
@@ -93,25 +110,39 @@ async fn review(
             "nobody can approve a revision they wrote".into(),
         ));
     }
-    let verdict = match req.verdict {
-        Verdict::Approved => "approved",
-        Verdict::Rejected => "rejected",
-    };
     sqlx::query("INSERT INTO review (revision_id, reviewer_id, verdict, comment, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(revision)
         .bind(user.id)
-        .bind(verdict)
+        .bind(verdict.as_str())
         .bind(&req.comment)
         .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE segment SET status = ?, version = version + 1, lease_until = NULL WHERE id = ? AND status = 'submitted'")
-        .bind(verdict)
-        .bind(segment)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
     Ok(Json(
         json!({ "segment": segdb::get(&state.db, segment).await?, "verdict": verdict, "revision": revision }),
     ))
+}
+
+/// `POST /api/segments/{id}/reopen`: an approved segment goes back into work (`in_progress`,
+/// with its transcriber), for reviewers and project admins. The reopen is a revision.
+#[utoipa::path(post, path = "/api/segments/{segment}/reopen", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The reopened segment"), (status = 409, description = "`not_approved`: only approved segments are reopened", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn reopen(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(segment): Path<i64>,
+) -> AppResult<Json<segdb::Segment>> {
+    let a = segments::access(&state, user, segment).await?;
+    a.may(Action::Reopen)?;
+    match segdb::reopen(&state.db, segment, user.id).await? {
+        Some(s) => Ok(Json(a.viewer.show(s))),
+        None => {
+            let now = segdb::get(&state.db, segment).await?;
+            state::check(a.role(), now.status, Action::Reopen)?;
+            Err(AppError::InUse(
+                "not_approved",
+                "the segment changed meanwhile; reload it".into(),
+            ))
+        }
+    }
 }

@@ -1,13 +1,19 @@
-//! Queries of the segments stage. Every write is one `BEGIN IMMEDIATE` transaction: the
-//! conditional update (`WHERE version = ?`), then the revision insert, then commit; the save
-//! is acknowledged only after the commit.
+//! Queries of the segments stage. Every write is one `BEGIN IMMEDIATE` transaction: a known
+//! save id (per segment) answers the state it left; otherwise the workflow check
+//! ([`super::state::check`]) on the state read inside the transaction, the conditional update
+//! (`WHERE version = ?`), the revision insert, and commit; the save is acknowledged only after
+//! the commit.
 
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::Save;
+use super::access::Viewer;
+use super::state::{self, Action, SegmentStatus};
 use crate::db::{Db, begin_write, now_ms};
+use crate::error::AppError;
+use crate::projects::Role;
 
 /// A segment as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -35,15 +41,21 @@ pub struct Segment {
     /// Normalised transcript.
     pub text_norm: String,
     /// Workflow status.
-    pub status: String,
+    pub status: SegmentStatus,
     /// Version for optimistic concurrency.
     pub version: i64,
     /// Deleted (kept in history).
     pub deleted: bool,
+    /// The first pass is hidden from the caller (double annotation): the text layers are
+    /// empty in this answer, not in the segment.
+    pub blind: bool,
+    /// Whose first pass it is (the blindness rule needs it; not sent).
+    #[serde(skip)]
+    pub assignee_id: Option<i64>,
 }
 
 const COLUMNS: &str = "id, recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, asr_model, text_verbatim, \
-                       text_display, text_norm, status, version, deleted";
+                       text_display, text_norm, status, version, deleted, assignee_id";
 
 fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
     Ok(Segment {
@@ -58,9 +70,17 @@ fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
         text_verbatim: r.try_get("text_verbatim")?,
         text_display: r.try_get("text_display")?,
         text_norm: r.try_get("text_norm")?,
-        status: r.try_get("status")?,
+        status: {
+            let s: String = r.try_get("status")?;
+            SegmentStatus::parse(&s).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "status".into(),
+                source: format!("unknown segment status {s:?}").into(),
+            })?
+        },
         version: r.try_get("version")?,
         deleted: r.try_get::<i64, _>("deleted")? != 0,
+        blind: false,
+        assignee_id: r.try_get("assignee_id")?,
     })
 }
 
@@ -106,13 +126,14 @@ async fn append_revision(
     .bind(s.start_sample)
     .bind(s.end_sample)
     .bind(s.speaker_id)
-    .bind(&s.status)
+    .bind(s.status.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Creates a segment with its first revision.
+/// Creates a segment with its first revision. A segment made with text is its author's first
+/// pass (its assignee, without a lease: anyone may still claim it).
 pub async fn create(
     db: &Db,
     recording: i64,
@@ -123,12 +144,15 @@ pub async fn create(
 ) -> sqlx::Result<i64> {
     let mut tx = begin_write(db).await?;
     let id: i64 = sqlx::query(
-        "INSERT INTO segment (recording_id, start_sample, end_sample, text_verbatim) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO segment (recording_id, start_sample, end_sample, text_verbatim, assignee_id) \
+         VALUES (?, ?, ?, ?, CASE WHEN ? <> '' THEN ? END) RETURNING id",
     )
     .bind(recording)
     .bind(start)
     .bind(end)
     .bind(text)
+    .bind(text)
+    .bind(author)
     .fetch_one(&mut *tx)
     .await?
     .try_get("id")?;
@@ -149,30 +173,36 @@ pub enum SaveOutcome {
     Saved(Segment),
     /// The version was stale: the current state.
     Stale(Segment),
+    /// The workflow does not allow it in the segment's current state.
+    Refused(AppError),
 }
 
-/// Applies a save if `req.version` is current; a known save id returns the current state.
-pub async fn save(db: &Db, id: i64, author: i64, req: &Save) -> sqlx::Result<SaveOutcome> {
+/// Applies a save if `req.version` is current and the state allows `role` to edit; a save id
+/// already applied to this segment returns the current state.
+pub async fn save(
+    db: &Db,
+    id: i64,
+    author: i64,
+    role: Role,
+    req: &Save,
+) -> sqlx::Result<SaveOutcome> {
     let mut tx = begin_write(db).await?;
-    let seen = sqlx::query("SELECT segment_id FROM segment_revision WHERE save_id = ?")
-        .bind(&req.save_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if seen.is_some() {
-        let current = row(
-            &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?,
-        )?;
+    let cur = current_in(&mut tx, id).await?;
+    if seen(&mut tx, id, &req.save_id).await? {
         tx.commit().await?;
-        return Ok(SaveOutcome::Saved(current));
+        return Ok(SaveOutcome::Saved(cur));
     }
+    let next = match state::check(role, cur.status, Action::Edit) {
+        Ok(next) => next,
+        Err(e) if !cur.deleted => return Ok(SaveOutcome::Refused(e)),
+        Err(_) => SegmentStatus::InProgress, // deleted: the version check answers
+    };
+    // The first saver of an unassigned segment is its first-pass author (see `access`).
     let updated = sqlx::query(
         "UPDATE segment SET text_verbatim = COALESCE(?, text_verbatim), text_display = COALESCE(?, text_display), \
          text_norm = COALESCE(?, text_norm), start_sample = COALESCE(?, start_sample), \
          end_sample = COALESCE(?, end_sample), speaker_id = COALESCE(?, speaker_id), \
-         status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, version = version + 1, \
+         status = ?, version = version + 1, assignee_id = COALESCE(assignee_id, ?), \
          lease_until = CASE WHEN assignee_id = ? THEN ? ELSE lease_until END \
          WHERE id = ? AND version = ? AND deleted = 0",
     )
@@ -182,6 +212,8 @@ pub async fn save(db: &Db, id: i64, author: i64, req: &Save) -> sqlx::Result<Sav
     .bind(req.start_sample)
     .bind(req.end_sample)
     .bind(req.speaker_id)
+    .bind(next.as_str())
+    .bind(author)
     .bind(author)
     .bind(now_ms() + crate::tasks::LEASE_MS) // a save renews the saver's lease
     .bind(id)
@@ -191,15 +223,24 @@ pub async fn save(db: &Db, id: i64, author: i64, req: &Save) -> sqlx::Result<Sav
     finish_write(tx, id, updated.rows_affected() > 0, author, &req.save_id).await
 }
 
-/// Marks a segment deleted (a revision records it).
+/// Marks a segment deleted (a revision records it), if the state allows `role` to edit.
 pub async fn delete(
     db: &Db,
     id: i64,
     author: i64,
+    role: Role,
     version: i64,
     save_id: &str,
 ) -> sqlx::Result<SaveOutcome> {
     let mut tx = begin_write(db).await?;
+    let cur = current_in(&mut tx, id).await?;
+    if seen(&mut tx, id, save_id).await? {
+        tx.commit().await?;
+        return Ok(SaveOutcome::Saved(cur));
+    }
+    if let (Err(e), false) = (state::check(role, cur.status, Action::Edit), cur.deleted) {
+        return Ok(SaveOutcome::Refused(e));
+    }
     let updated = sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ? AND version = ? AND deleted = 0")
         .bind(id)
         .bind(version)
@@ -269,17 +310,55 @@ async fn current_in(
     )
 }
 
+/// Whether save id `save_id` was already applied to segment `id`. Save ids are unique per
+/// segment (migration 0010): the same id on another segment is another save.
 async fn seen(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: i64,
     save_id: &str,
 ) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM segment_revision WHERE save_id = ?")
+        sqlx::query("SELECT 1 FROM segment_revision WHERE segment_id = ? AND save_id = ?")
+            .bind(id)
             .bind(save_id)
             .fetch_optional(&mut **tx)
             .await?
             .is_some(),
     )
+}
+
+/// Whether `speaker` is one of `project`'s speakers.
+pub async fn speaker_in(db: &Db, project: i64, speaker: i64) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM speaker WHERE id = ? AND project_id = ?")
+            .bind(speaker)
+            .bind(project)
+            .fetch_optional(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Takes an approved segment back into work (reviewers and admins; the caller checked the
+/// role): `in_progress`, with a revision by `author` recording the reopen. `None` if it was
+/// not approved inside the transaction.
+pub async fn reopen(db: &Db, id: i64, author: i64) -> sqlx::Result<Option<Segment>> {
+    let mut tx = begin_write(db).await?;
+    let updated = sqlx::query(
+        "UPDATE segment SET status = ?, version = version + 1 WHERE id = ? AND status = ? AND deleted = 0",
+    )
+    .bind(SegmentStatus::InProgress.as_str())
+    .bind(id)
+    .bind(SegmentStatus::Approved.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let current = current_in(&mut tx, id).await?;
+    append_revision(&mut tx, &current, author, None).await?;
+    tx.commit().await?;
+    Ok(Some(current))
 }
 
 /// Splits text at a character offset (clamped to the text).
@@ -314,13 +393,17 @@ pub enum EditOutcome {
     Stale(Vec<Segment>),
     /// The request does not fit the segment (split point outside it, nothing to merge with).
     Invalid(&'static str),
+    /// The workflow does not allow it (a segment is submitted or approved, or hidden).
+    Refused(AppError),
 }
 
 /// Splits segment `id` at `at` samples and `offset` characters of each text layer.
+#[allow(clippy::too_many_arguments)]
 pub async fn split(
     db: &Db,
     id: i64,
     author: i64,
+    role: Role,
     version: i64,
     save_id: &str,
     at: i64,
@@ -328,10 +411,15 @@ pub async fn split(
 ) -> sqlx::Result<EditOutcome> {
     let mut tx = begin_write(db).await?;
     let cur = current_in(&mut tx, id).await?;
-    if seen(&mut tx, save_id).await? {
+    if seen(&mut tx, id, save_id).await? {
         tx.commit().await?;
         return Ok(EditOutcome::Done(vec![cur]));
     }
+    let next_status = match (state::check(role, cur.status, Action::Edit), cur.deleted) {
+        (Ok(next), _) => next,
+        (Err(e), false) => return Ok(EditOutcome::Refused(e)),
+        (Err(_), true) => cur.status,
+    };
     if cur.version != version || cur.deleted {
         tx.commit().await?;
         return Ok(EditOutcome::Stale(vec![cur]));
@@ -344,11 +432,14 @@ pub async fn split(
     let (v1, v2) = split_text(&cur.text_verbatim, offset);
     let (d1, d2) = split_text(&cur.text_display, offset);
     let (n1, n2) = split_text(&cur.text_norm, offset);
-    sqlx::query("UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, version = version + 1 WHERE id = ?")
+    sqlx::query("UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, status = ?, \
+                 assignee_id = COALESCE(assignee_id, ?), version = version + 1 WHERE id = ?")
         .bind(at)
         .bind(&v1)
         .bind(&d1)
         .bind(&n1)
+        .bind(next_status.as_str())
+        .bind(author)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -374,20 +465,30 @@ pub async fn split(
     Ok(EditOutcome::Done(vec![first, second]))
 }
 
-/// Merges segment `id` with the next live segment of its recording.
+/// Merges segment `id` with the next live segment of its recording. Both must be editable
+/// by `viewer` in their current state, and both visible to them.
 pub async fn merge_next(
     db: &Db,
     id: i64,
-    author: i64,
+    viewer: &Viewer,
     version: i64,
     save_id: &str,
 ) -> sqlx::Result<EditOutcome> {
+    let author = viewer.user;
     let mut tx = begin_write(db).await?;
     let cur = current_in(&mut tx, id).await?;
-    if seen(&mut tx, save_id).await? {
+    if seen(&mut tx, id, save_id).await? {
         tx.commit().await?;
         return Ok(EditOutcome::Done(vec![cur]));
     }
+    let next_status = match (
+        state::check(viewer.role, cur.status, Action::Edit),
+        cur.deleted,
+    ) {
+        (Ok(next), _) => next,
+        (Err(e), false) => return Ok(EditOutcome::Refused(e)),
+        (Err(_), true) => cur.status,
+    };
     if cur.version != version || cur.deleted {
         tx.commit().await?;
         return Ok(EditOutcome::Stale(vec![cur]));
@@ -408,13 +509,23 @@ pub async fn merge_next(
             "there is no next segment to merge with",
         ));
     };
+    // The next segment's text joins this one: it must be as writable and as visible.
+    if let Err(e) = viewer
+        .may_write(&next)
+        .and_then(|()| state::check(viewer.role, next.status, Action::Edit))
+    {
+        return Ok(EditOutcome::Refused(e));
+    }
     sqlx::query(
-        "UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, version = version + 1 WHERE id = ?",
+        "UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, status = ?, \
+         assignee_id = COALESCE(assignee_id, ?), version = version + 1 WHERE id = ?",
     )
     .bind(next.end_sample.max(cur.end_sample))
     .bind(join_text(&cur.text_verbatim, &next.text_verbatim))
     .bind(join_text(&cur.text_display, &next.text_display))
     .bind(join_text(&cur.text_norm, &next.text_norm))
+    .bind(next_status.as_str())
+    .bind(author)
     .bind(id)
     .execute(&mut *tx)
     .await?;

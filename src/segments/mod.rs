@@ -1,9 +1,15 @@
 //! Segments: listing, creating, and saving with optimistic concurrency. A save carries the
 //! version it was based on; a stale version is answered 409 with the current state. A save also
-//! carries a client save id, unique in the revision history, so a retried save is applied once.
-//! Every accepted save appends a revision; deleting keeps the segment in history.
+//! carries a client save id, unique per segment in the revision history, so a retried save is
+//! applied once. Every accepted save appends a revision; deleting keeps the segment in history.
+//! Who may write what in which state is [`state`]'s; who may see what is [`access`]'s.
 
+pub mod access;
 pub mod db;
+pub mod state;
+
+pub use access::{SegmentAccess, Viewer, access};
+pub use state::{Action, SegmentStatus};
 
 use crate::extract::{Json, Path, Query};
 use axum::extract::State;
@@ -15,7 +21,6 @@ use utoipa_axum::routes;
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::projects::{self, Role};
 
 /// Longest text layer accepted, in bytes (RELIABILITY.md T3).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -34,10 +39,24 @@ async fn recording_access(
     state: &AppState,
     user: CurrentUser,
     recording: i64,
-) -> AppResult<(i64, Role, i64)> {
+) -> AppResult<(Viewer, i64)> {
     let r = crate::recordings::db::get(&state.db, recording).await?;
-    let role = projects::role_in(state, r.project_id, user).await?;
-    Ok((r.project_id, role, r.samples.unwrap_or(0)))
+    let viewer = Viewer::of(state, user, r.project_id).await?;
+    Ok((viewer, r.samples.unwrap_or(0)))
+}
+
+/// A stale write's answer: 409 with the current state, as the caller may see it.
+fn stale(viewer: &Viewer, current: Vec<db::Segment>, one: bool) -> AppError {
+    let mut shown: Vec<db::Segment> = current.into_iter().map(|s| viewer.show(s)).collect();
+    let value = if one {
+        shown.pop().map(serde_json::to_value)
+    } else {
+        Some(serde_json::to_value(shown))
+    };
+    match value.transpose() {
+        Ok(v) => AppError::Conflict(v.unwrap_or_default()),
+        Err(e) => AppError::Internal(e.into()),
+    }
 }
 
 #[utoipa::path(get, path = "/api/recordings/{recording}/segments", tag = "segments", params(("recording" = i64, Path, description = "recording id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -46,10 +65,13 @@ async fn list(
     user: CurrentUser,
     Path(recording): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    recording_access(&state, user, recording).await?;
-    Ok(Json(
-        json!({ "segments": db::list(&state.db, recording).await? }),
-    ))
+    let (viewer, _) = recording_access(&state, user, recording).await?;
+    let segments: Vec<db::Segment> = db::list(&state.db, recording)
+        .await?
+        .into_iter()
+        .map(|s| viewer.show(s))
+        .collect();
+    Ok(Json(json!({ "segments": segments })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -89,8 +111,8 @@ async fn create(
     Path(recording): Path<i64>,
     Json(req): Json<NewSegment>,
 ) -> AppResult<Json<db::Segment>> {
-    let (project, _, samples) = recording_access(&state, user, recording).await?;
-    projects::require(&state, project, user, &[Role::Admin, Role::Transcriber]).await?;
+    let (viewer, samples) = recording_access(&state, user, recording).await?;
+    state::may_ever(viewer.role, Action::Edit)?;
     check_bounds(req.start_sample, req.end_sample, samples)?;
     check_text(&req.text_verbatim)?;
     let id = db::create(
@@ -102,17 +124,7 @@ async fn create(
         user.id,
     )
     .await?;
-    Ok(Json(db::get(&state.db, id).await?))
-}
-
-async fn segment_access(
-    state: &AppState,
-    user: CurrentUser,
-    segment: i64,
-) -> AppResult<(db::Segment, Role, i64)> {
-    let seg = db::get(&state.db, segment).await?;
-    let (_, role, samples) = recording_access(state, user, seg.recording_id).await?;
-    Ok((seg, role, samples))
+    Ok(Json(viewer.show(db::get(&state.db, id).await?)))
 }
 
 #[utoipa::path(get, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -121,7 +133,7 @@ async fn get_one(
     user: CurrentUser,
     Path(segment): Path<i64>,
 ) -> AppResult<Json<db::Segment>> {
-    Ok(Json(segment_access(&state, user, segment).await?.0))
+    Ok(Json(access(&state, user, segment).await?.view()))
 }
 
 /// A save: the version it is based on, a client save id, and the fields that change.
@@ -152,12 +164,8 @@ async fn save(
     Path(segment): Path<i64>,
     Json(req): Json<Save>,
 ) -> AppResult<Json<db::Segment>> {
-    let (current, role, samples) = segment_access(&state, user, segment).await?;
-    if role == Role::Reviewer {
-        return Err(AppError::Forbidden(
-            "reviewers review; they do not edit".into(),
-        ));
-    }
+    let a = access(&state, user, segment).await?;
+    a.may_ever(Action::Edit)?;
     if req.save_id.is_empty() || req.save_id.len() > 100 {
         return Err(AppError::bad(
             "invalid_save_id",
@@ -171,12 +179,19 @@ async fn save(
     {
         check_text(text)?;
     }
+    let current = &a.segment;
     check_bounds(
         req.start_sample.unwrap_or(current.start_sample),
         req.end_sample.unwrap_or(current.end_sample),
-        samples,
+        a.samples,
     )?;
-    match db::save(&state.db, segment, user.id, &req).await? {
+    // A speaker of another project does not exist here.
+    if let Some(speaker) = req.speaker_id
+        && !db::speaker_in(&state.db, a.project_id(), speaker).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    match db::save(&state.db, segment, user.id, a.role(), &req).await? {
         db::SaveOutcome::Saved(s) => {
             // spans follow their characters (a retried save finds nothing changed)
             if current.version == req.version {
@@ -188,11 +203,10 @@ async fn save(
                 )
                 .await?;
             }
-            Ok(Json(s))
+            Ok(Json(a.viewer.show(s)))
         }
-        db::SaveOutcome::Stale(s) => Err(AppError::Conflict(
-            serde_json::to_value(s).map_err(anyhow::Error::from)?,
-        )),
+        db::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
+        db::SaveOutcome::Refused(e) => Err(e),
     }
 }
 
@@ -211,17 +225,12 @@ async fn delete(
     Path(segment): Path<i64>,
     Query(q): Query<DeleteQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let (_, role, _) = segment_access(&state, user, segment).await?;
-    if role == Role::Reviewer {
-        return Err(AppError::Forbidden(
-            "reviewers review; they do not edit".into(),
-        ));
-    }
-    match db::delete(&state.db, segment, user.id, q.version, &q.save_id).await? {
+    let a = access(&state, user, segment).await?;
+    a.may_ever(Action::Edit)?;
+    match db::delete(&state.db, segment, user.id, a.role(), q.version, &q.save_id).await? {
         db::SaveOutcome::Saved(_) => Ok(Json(json!({ "deleted": segment }))),
-        db::SaveOutcome::Stale(s) => Err(AppError::Conflict(
-            serde_json::to_value(s).map_err(anyhow::Error::from)?,
-        )),
+        db::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
+        db::SaveOutcome::Refused(e) => Err(e),
     }
 }
 
@@ -231,10 +240,14 @@ async fn revisions(
     user: CurrentUser,
     Path(segment): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    segment_access(&state, user, segment).await?;
-    Ok(Json(
-        json!({ "revisions": db::revisions(&state.db, segment).await? }),
-    ))
+    let a = access(&state, user, segment).await?;
+    let mut revisions = db::revisions(&state.db, segment).await?;
+    if a.blind() {
+        for r in &mut revisions {
+            r["text_verbatim"] = json!("");
+        }
+    }
+    Ok(Json(json!({ "revisions": revisions, "blind": a.blind() })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -247,13 +260,15 @@ struct SplitRequest {
     text_offset: usize,
 }
 
-fn edit_response(outcome: db::EditOutcome) -> AppResult<Json<serde_json::Value>> {
+fn edit_response(viewer: &Viewer, outcome: db::EditOutcome) -> AppResult<Json<serde_json::Value>> {
     match outcome {
-        db::EditOutcome::Done(segments) => Ok(Json(json!({ "segments": segments }))),
-        db::EditOutcome::Stale(current) => Err(AppError::Conflict(
-            serde_json::to_value(current).map_err(anyhow::Error::from)?,
-        )),
+        db::EditOutcome::Done(segments) => {
+            let shown: Vec<db::Segment> = segments.into_iter().map(|s| viewer.show(s)).collect();
+            Ok(Json(json!({ "segments": shown })))
+        }
+        db::EditOutcome::Stale(current) => Err(stale(viewer, current, false)),
         db::EditOutcome::Invalid(why) => Err(AppError::bad("invalid_edit", "segment", why)),
+        db::EditOutcome::Refused(e) => Err(e),
     }
 }
 
@@ -264,17 +279,15 @@ async fn split(
     Path(segment): Path<i64>,
     Json(req): Json<SplitRequest>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let (_, role, _) = segment_access(&state, user, segment).await?;
-    if role == Role::Reviewer {
-        return Err(AppError::Forbidden(
-            "reviewers review; they do not edit".into(),
-        ));
-    }
+    let a = access(&state, user, segment).await?;
+    a.may_ever(Action::Edit)?;
     edit_response(
+        &a.viewer,
         db::split(
             &state.db,
             segment,
             user.id,
+            a.role(),
             req.version,
             &req.save_id,
             req.at_sample,
@@ -297,11 +310,10 @@ async fn merge(
     Path(segment): Path<i64>,
     Json(req): Json<MergeRequest>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let (_, role, _) = segment_access(&state, user, segment).await?;
-    if role == Role::Reviewer {
-        return Err(AppError::Forbidden(
-            "reviewers review; they do not edit".into(),
-        ));
-    }
-    edit_response(db::merge_next(&state.db, segment, user.id, req.version, &req.save_id).await?)
+    let a = access(&state, user, segment).await?;
+    a.may_ever(Action::Edit)?;
+    edit_response(
+        &a.viewer,
+        db::merge_next(&state.db, segment, &a.viewer, req.version, &req.save_id).await?,
+    )
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::db::{Db, begin_write, now_ms};
+use crate::segments::SegmentStatus;
 use crate::text::features::{self, Migration, TagSchema};
 
 /// The project's schema; the default one while the stored document is `{}`.
@@ -153,23 +154,6 @@ pub struct SegmentInfo {
     pub end_sample: i64,
 }
 
-/// The segment (not deleted) and its project.
-pub async fn segment(db: &Db, id: i64) -> sqlx::Result<SegmentInfo> {
-    let r = sqlx::query(
-        "SELECT r.project_id, s.text_verbatim, s.start_sample, s.end_sample FROM segment s \
-         JOIN recording r ON r.id = s.recording_id WHERE s.id = ? AND s.deleted = 0",
-    )
-    .bind(id)
-    .fetch_one(db)
-    .await?;
-    Ok(SegmentInfo {
-        project_id: r.try_get("project_id")?,
-        text: r.try_get("text_verbatim")?,
-        start_sample: r.try_get("start_sample")?,
-        end_sample: r.try_get("end_sample")?,
-    })
-}
-
 /// A segment's tag rows (field, value).
 pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query(
@@ -183,14 +167,31 @@ pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, St
         .collect()
 }
 
-/// Replaces a segment's tag rows.
+/// The guard of a tag write: the segment is live and still in the workflow state the access
+/// check saw, inside the write's transaction (`None`: no state condition, for second-pass
+/// spans). See `crate::segments::state`.
+const STILL: &str =
+    "EXISTS (SELECT 1 FROM segment WHERE id = ? AND deleted = 0 AND (? IS NULL OR status = ?))";
+
+/// Replaces a segment's tag rows if it is still in state `expect`; false if it is not.
 pub async fn set_segment_tags(
     db: &Db,
     segment: i64,
     author: i64,
     rows: &[(String, String)],
-) -> sqlx::Result<()> {
+    expect: SegmentStatus,
+) -> sqlx::Result<bool> {
     let mut tx = begin_write(db).await?;
+    let still = sqlx::query(&format!("SELECT {STILL}"))
+        .bind(segment)
+        .bind(expect.as_str())
+        .bind(expect.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<i64, _>(0)?;
+    if still == 0 {
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM segment_tag WHERE segment_id = ?")
         .bind(segment)
         .execute(&mut *tx)
@@ -206,7 +207,8 @@ pub async fn set_segment_tags(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// A span tag.
@@ -291,14 +293,20 @@ pub async fn span(db: &Db, id: i64) -> sqlx::Result<Span> {
     )
 }
 
-/// Inserts a span; its id.
-pub async fn insert_span(db: &Db, s: &Span, author: i64) -> sqlx::Result<i64> {
+/// Inserts a span if its segment is still in state `expect`; its id, or `None`.
+pub async fn insert_span(
+    db: &Db,
+    s: &Span,
+    author: i64,
+    expect: Option<SegmentStatus>,
+) -> sqlx::Result<Option<i64>> {
     let now = now_ms();
-    sqlx::query_scalar(
+    let expect = expect.map(SegmentStatus::as_str);
+    sqlx::query_scalar(&format!(
         "INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, \
          realised_script, start_sample, end_sample, note, needs_review, pass, author_id, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
-    )
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ? WHERE {STILL} RETURNING id"
+    ))
     .bind(s.segment_id)
     .bind(s.char_start)
     .bind(s.char_end)
@@ -314,16 +322,22 @@ pub async fn insert_span(db: &Db, s: &Span, author: i64) -> sqlx::Result<i64> {
     .bind(author)
     .bind(now)
     .bind(now)
-    .fetch_one(db)
+    .bind(s.segment_id)
+    .bind(expect)
+    .bind(expect)
+    .fetch_optional(db)
     .await
 }
 
-/// Writes every editable column of a span.
-pub async fn update_span(db: &Db, s: &Span) -> sqlx::Result<()> {
-    sqlx::query(
+/// Writes every editable column of a span if its segment is still in state `expect`; false
+/// if it is not.
+pub async fn update_span(db: &Db, s: &Span, expect: Option<SegmentStatus>) -> sqlx::Result<bool> {
+    let expect = expect.map(SegmentStatus::as_str);
+    let done = sqlx::query(&format!(
         "UPDATE span_tag SET char_start = ?, char_end = ?, chars = ?, feature = ?, expected = ?, realised = ?, \
-         realised_script = ?, start_sample = ?, end_sample = ?, note = ?, needs_review = ?, updated_at = ? WHERE id = ?",
-    )
+         realised_script = ?, start_sample = ?, end_sample = ?, note = ?, needs_review = ?, updated_at = ? \
+         WHERE id = ? AND {STILL}"
+    ))
     .bind(s.char_start)
     .bind(s.char_end)
     .bind(&s.chars)
@@ -337,25 +351,38 @@ pub async fn update_span(db: &Db, s: &Span) -> sqlx::Result<()> {
     .bind(i64::from(s.needs_review))
     .bind(now_ms())
     .bind(s.id)
+    .bind(s.segment_id)
+    .bind(expect)
+    .bind(expect)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
-/// Deletes a span.
-pub async fn delete_span(db: &Db, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM span_tag WHERE id = ?")
+/// Deletes a span of `segment` if the segment is still in state `expect`; false if not.
+pub async fn delete_span(
+    db: &Db,
+    id: i64,
+    segment: i64,
+    expect: Option<SegmentStatus>,
+) -> sqlx::Result<bool> {
+    let expect = expect.map(SegmentStatus::as_str);
+    let done = sqlx::query(&format!("DELETE FROM span_tag WHERE id = ? AND {STILL}"))
         .bind(id)
+        .bind(segment)
+        .bind(expect)
+        .bind(expect)
         .execute(db)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Re-anchors a segment's spans after its verbatim text changed from `old` to `new`.
 pub async fn reanchor(db: &Db, segment: i64, old: &str, new: &str) -> sqlx::Result<()> {
     let mut tx = begin_write(db).await?;
     let rows = sqlx::query(
-        "SELECT id, char_start, char_end, needs_review FROM span_tag WHERE segment_id = ?",
+        // Second-pass spans sit on the second transcription, which this edit did not touch.
+        "SELECT id, char_start, char_end, needs_review FROM span_tag WHERE segment_id = ? AND pass = 1",
     )
     .bind(segment)
     .fetch_all(&mut *tx)

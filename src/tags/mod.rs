@@ -3,6 +3,12 @@
 //! `tag_in_use`), a segment's controlled-vocabulary tags, span tags on characters with
 //! expected/realised forms, and pinyin suggestions. The schema logic and suggestions are pure
 //! (`crate::text::features`, `crate::text::pinyin`); queries are in [`db`].
+//!
+//! Who may tag when is the segment workflow's ([`crate::segments::state`], action `Tag`):
+//! editors while the segment is theirs to edit, reviewers and admins while it is submitted,
+//! nobody once approved; each write re-checks the state in its own statement. Second-pass
+//! spans (`pass: 2`) belong to the segment's second transcriber (and project admins), sit on
+//! the second transcription's characters, and are all a blind second transcriber sees.
 
 mod concordance;
 pub mod db;
@@ -21,6 +27,7 @@ use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
+use crate::segments::{self, Action, SegmentAccess, SegmentStatus};
 use crate::text::features::{self, FieldValues, SchemaError, TagSchema};
 use crate::text::pinyin;
 
@@ -95,14 +102,52 @@ async fn put_schema(
     Ok(Json(settled))
 }
 
+/// A live segment and the caller's access to it (404 for non-members and deleted segments).
 async fn segment_member(
     state: &AppState,
     user: CurrentUser,
     segment: i64,
-) -> AppResult<(db::SegmentInfo, Role)> {
-    let seg = db::segment(&state.db, segment).await?;
-    let role = projects::role_in(state, seg.project_id, user).await?;
-    Ok((seg, role))
+) -> AppResult<SegmentAccess> {
+    segments::access(state, user, segment).await?.live()
+}
+
+/// May the caller write a span of `pass` on the segment? The segment as the span sees it (the
+/// second transcription for pass 2) and the state the write must still find (`None`: the
+/// second pass is outside the workflow).
+async fn span_writer(
+    state: &AppState,
+    a: &SegmentAccess,
+    pass: i64,
+) -> AppResult<(db::SegmentInfo, Option<SegmentStatus>)> {
+    let seg = &a.segment;
+    let info = |text: String| db::SegmentInfo {
+        project_id: a.project_id(),
+        text,
+        start_sample: seg.start_sample,
+        end_sample: seg.end_sample,
+    };
+    if pass != 2 {
+        let status = a.may(Action::Tag)?;
+        return Ok((info(seg.text_verbatim.clone()), Some(status)));
+    }
+    let second = crate::tasks::second_pass::of(&state.db, seg.id).await?;
+    match second {
+        Some(sp)
+            if a.role() == Role::Admin || (sp.assignee_id == a.viewer.user && sp.in_progress) =>
+        {
+            Ok((info(sp.text), None))
+        }
+        _ => Err(AppError::Forbidden(
+            "second-pass spans are written by the segment's second transcriber".into(),
+        )),
+    }
+}
+
+fn changed_meanwhile() -> AppError {
+    AppError::InUse(
+        "segment_locked",
+        "the segment changed state meanwhile; reload it".into(),
+    )
 }
 
 fn grouped(rows: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
@@ -119,10 +164,15 @@ async fn get_segment_tags(
     user: CurrentUser,
     Path(segment): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    segment_member(&state, user, segment).await?;
-    let rows = db::segment_tags(&state.db, segment).await?;
+    let a = segment_member(&state, user, segment).await?;
+    // A blind second transcriber labels without seeing the first pass's labels.
+    let rows = if a.blind() {
+        Vec::new()
+    } else {
+        db::segment_tags(&state.db, segment).await?
+    };
     Ok(Json(
-        json!({ "segment_id": segment, "tags": grouped(rows) }),
+        json!({ "segment_id": segment, "tags": grouped(rows), "blind": a.blind() }),
     ))
 }
 
@@ -140,11 +190,14 @@ async fn put_segment_tags(
     Path(segment): Path<i64>,
     Json(req): Json<SegmentTags>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let (seg, _) = segment_member(&state, user, segment).await?;
-    let schema = db::schema(&state.db, seg.project_id).await?;
+    let a = segment_member(&state, user, segment).await?;
+    let status = a.may(Action::Tag)?;
+    let schema = db::schema(&state.db, a.project_id()).await?;
     let existing = db::segment_tags(&state.db, segment).await?;
     let rows = features::check_segment_tags(&schema, &req.tags, &existing).map_err(schema_error)?;
-    db::set_segment_tags(&state.db, segment, user.id, &rows).await?;
+    if !db::set_segment_tags(&state.db, segment, user.id, &rows, status).await? {
+        return Err(changed_meanwhile());
+    }
     Ok(Json(
         json!({ "segment_id": segment, "tags": grouped(rows) }),
     ))
@@ -156,10 +209,12 @@ async fn list_spans(
     user: CurrentUser,
     Path(segment): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    segment_member(&state, user, segment).await?;
-    Ok(Json(
-        json!({ "spans": db::spans(&state.db, segment).await? }),
-    ))
+    let a = segment_member(&state, user, segment).await?;
+    let mut spans = db::spans(&state.db, segment).await?;
+    if a.blind() {
+        spans.retain(|s| s.pass == 2);
+    }
+    Ok(Json(json!({ "spans": spans, "blind": a.blind() })))
 }
 
 /// A new span, or a change to one (absent fields keep their value; on creation `expected`
@@ -260,7 +315,8 @@ async fn create_span(
     Path(segment): Path<i64>,
     Json(req): Json<SpanInput>,
 ) -> AppResult<Json<db::Span>> {
-    let (seg, _) = segment_member(&state, user, segment).await?;
+    let a = segment_member(&state, user, segment).await?;
+    let (seg, expect) = span_writer(&state, &a, req.pass.unwrap_or(1)).await?;
     let schema = db::schema(&state.db, seg.project_id).await?;
     let (Some(char_start), Some(char_end), Some(feature)) =
         (req.char_start, req.char_end, req.feature)
@@ -298,18 +354,23 @@ async fn create_span(
             (s.start_sample, s.end_sample) = (Some(a), Some(b));
         }
     }
-    let id = db::insert_span(&state.db, &s, user.id).await?;
+    let id = db::insert_span(&state.db, &s, user.id, expect)
+        .await?
+        .ok_or_else(changed_meanwhile)?;
     Ok(Json(db::span(&state.db, id).await?))
 }
 
+/// A span the caller may write: the span, its segment as the span sees it, and the state the
+/// write must still find.
 async fn span_member(
     state: &AppState,
     user: CurrentUser,
     span: i64,
-) -> AppResult<(db::Span, db::SegmentInfo)> {
+) -> AppResult<(db::Span, db::SegmentInfo, Option<SegmentStatus>)> {
     let s = db::span(&state.db, span).await?;
-    let (seg, _) = segment_member(state, user, s.segment_id).await?;
-    Ok((s, seg))
+    let a = segment_member(state, user, s.segment_id).await?;
+    let (seg, expect) = span_writer(state, &a, s.pass).await?;
+    Ok((s, seg, expect))
 }
 
 #[utoipa::path(patch, path = "/api/spans/{span}", tag = "tags", params(("span" = i64, Path, description = "span id")), request_body = SpanInput, responses((status = 200, description = "The changed span", body = db::Span), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -319,7 +380,7 @@ async fn patch_span(
     Path(span): Path<i64>,
     Json(req): Json<SpanInput>,
 ) -> AppResult<Json<db::Span>> {
-    let (mut s, seg) = span_member(&state, user, span).await?;
+    let (mut s, seg, expect) = span_member(&state, user, span).await?;
     let schema = db::schema(&state.db, seg.project_id).await?;
     let feature_changed = req.feature.as_ref().is_some_and(|f| f != &s.feature);
     let moved = req.char_start.is_some() || req.char_end.is_some();
@@ -342,7 +403,9 @@ async fn patch_span(
         ));
     }
     check_span(&mut s, &seg, &schema, feature_changed)?;
-    db::update_span(&state.db, &s).await?;
+    if !db::update_span(&state.db, &s, expect).await? {
+        return Err(changed_meanwhile());
+    }
     Ok(Json(db::span(&state.db, span).await?))
 }
 
@@ -352,8 +415,10 @@ async fn delete_span(
     user: CurrentUser,
     Path(span): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    span_member(&state, user, span).await?;
-    db::delete_span(&state.db, span).await?;
+    let (s, _, expect) = span_member(&state, user, span).await?;
+    if !db::delete_span(&state.db, span, s.segment_id, expect).await? {
+        return Err(changed_meanwhile());
+    }
     Ok(Json(json!({ "deleted": span })))
 }
 

@@ -4,7 +4,9 @@
 //! renews the lease; a submit releases it; an expired lease frees the segment for others.
 //! A rejected segment goes back to the transcriber who submitted it. A project's chosen share
 //! of submitted segments comes back once more, blind, to a second transcriber
-//! ([`second_pass`]), for agreement.
+//! ([`second_pass`]), for agreement; only transcribers get second passes (admins see every
+//! first pass, so they could not be blind). Submitting is a workflow step checked by
+//! [`crate::segments::state`].
 
 pub mod second_pass;
 
@@ -22,6 +24,7 @@ use crate::db::{begin_write, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::segments::db as segdb;
+use crate::segments::{self, Action, SegmentStatus, state};
 
 /// How long a claim holds a segment.
 pub const LEASE_MS: i64 = 15 * 60 * 1000;
@@ -41,7 +44,7 @@ async fn claim(
     user: CurrentUser,
     Path(project): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    projects::require(&state, project, user, &[Role::Transcriber, Role::Admin]).await?;
+    let role = projects::require(&state, project, user, &[Role::Transcriber, Role::Admin]).await?;
     let now = now_ms();
     let mut tx = begin_write(&state.db).await?;
     // Own open work first (a reload resumes it), then rejected work returned to me, then a
@@ -69,7 +72,7 @@ async fn claim(
         Some(row) => Some((row.try_get::<i64, _>("id")?, row.try_get::<i64, _>("rank")?)),
         None => None,
     };
-    let second = if first.is_none_or(|(_, rank)| rank >= 2) {
+    let second = if role == Role::Transcriber && first.is_none_or(|(_, rank)| rank >= 2) {
         second_pass::claim(&mut tx, project, user.id, now).await?
     } else {
         None
@@ -100,24 +103,6 @@ async fn claim(
     })))
 }
 
-/// A segment, if the caller transcribes (or administers) its project.
-async fn transcriber_of(
-    state: &AppState,
-    user: CurrentUser,
-    segment: i64,
-) -> AppResult<segdb::Segment> {
-    let seg = segdb::get(&state.db, segment).await?;
-    let rec = crate::recordings::db::get(&state.db, seg.recording_id).await?;
-    projects::require(
-        state,
-        rec.project_id,
-        user,
-        &[Role::Transcriber, Role::Admin],
-    )
-    .await?;
-    Ok(seg)
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 struct Submit {
     version: i64,
@@ -130,23 +115,30 @@ async fn submit(
     Path(segment): Path<i64>,
     Json(req): Json<Submit>,
 ) -> AppResult<Json<segdb::Segment>> {
-    transcriber_of(&state, user, segment).await?;
+    let a = segments::access(&state, user, segment).await?;
+    a.may(Action::Submit)?;
     let mut tx = begin_write(&state.db).await?;
+    // The state is checked again here: only an editable segment moves, at the caller's version.
     let updated = sqlx::query(
-        "UPDATE segment SET status = 'submitted', lease_until = NULL, assignee_id = ?, version = version + 1 \
-         WHERE id = ? AND version = ? AND deleted = 0 AND status IN ('new', 'in_progress', 'rejected')",
+        "UPDATE segment SET status = ?, lease_until = NULL, assignee_id = ?, version = version + 1 \
+         WHERE id = ? AND version = ? AND deleted = 0 AND status IN (?, ?, ?)",
     )
+    .bind(SegmentStatus::Submitted.as_str())
     .bind(user.id)
     .bind(segment)
     .bind(req.version)
+    .bind(SegmentStatus::New.as_str())
+    .bind(SegmentStatus::InProgress.as_str())
+    .bind(SegmentStatus::Rejected.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     let current = segdb::get(&state.db, segment).await?;
     if updated.rows_affected() == 0 {
+        state::check(a.role(), current.status, Action::Submit)?;
         return Err(AppError::Conflict(
-            serde_json::to_value(&current).map_err(anyhow::Error::from)?,
+            serde_json::to_value(a.viewer.show(current)).map_err(anyhow::Error::from)?,
         ));
     }
-    Ok(Json(current))
+    Ok(Json(a.viewer.show(current)))
 }

@@ -29,6 +29,41 @@ fn share_permille(share: f64) -> i64 {
     (share.clamp(0.0, 1.0) * 1000.0).round() as i64
 }
 
+/// The project's double-annotation share (0 to 1).
+pub async fn share(db: &crate::db::Db, project: i64) -> sqlx::Result<f64> {
+    sqlx::query("SELECT second_pass_share FROM project WHERE id = ?")
+        .bind(project)
+        .fetch_one(db)
+        .await?
+        .try_get(0)
+}
+
+/// A segment's second pass: who holds it, whether it is still in progress, and its text.
+pub struct SecondPass {
+    /// The second transcriber.
+    pub assignee_id: i64,
+    /// Not yet submitted.
+    pub in_progress: bool,
+    /// The second transcription.
+    pub text: String,
+}
+
+/// The second pass of `segment`, if it has one.
+pub async fn of(db: &crate::db::Db, segment: i64) -> sqlx::Result<Option<SecondPass>> {
+    let row = sqlx::query("SELECT assignee_id, status, text FROM second_pass WHERE segment_id = ?")
+        .bind(segment)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| {
+        Ok(SecondPass {
+            assignee_id: r.try_get("assignee_id")?,
+            in_progress: r.try_get::<String, _>("status")? == "in_progress",
+            text: r.try_get("text")?,
+        })
+    })
+    .transpose()
+}
+
 /// Inside a claim's transaction: the caller's own live second pass, else the first segment
 /// that is picked, submitted (or approved) by someone else and not yet taken by a live second
 /// pass. Claims it and returns the segment id.
@@ -114,6 +149,7 @@ pub(super) async fn blind_view(state: &AppState, id: i64) -> AppResult<serde_jso
     v["text_verbatim"] = json!(start);
     v["text_display"] = json!("");
     v["text_norm"] = json!("");
+    v["blind"] = json!(true);
     Ok(v)
 }
 
@@ -134,7 +170,12 @@ pub(super) async fn save(
     Path(segment): Path<i64>,
     Json(req): Json<SecondSave>,
 ) -> AppResult<Json<serde_json::Value>> {
-    super::transcriber_of(&state, user, segment).await?;
+    let a = crate::segments::access(&state, user, segment).await?;
+    if a.role() != Role::Transcriber {
+        return Err(AppError::Forbidden(
+            "second passes are transcribers' work".into(),
+        ));
+    }
     if req.text.chars().count() > 10_000 {
         return Err(AppError::bad(
             "text_too_long",
