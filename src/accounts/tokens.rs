@@ -8,7 +8,8 @@
 //! broader ones.
 
 use crate::extract::Json;
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 

@@ -51,6 +51,16 @@ const PLAUSIBLE_BYTES_PER_SEC: f64 = 8.0;
 /// Consecutive undecodable packets after which a stream counts as corrupt.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 500;
 
+/// Runs one call into symphonia (probe, demuxer, decoder set-up), turning a panic inside it into
+/// an error, as `next_chunk` does for packet decoding: a bug there must not take the process
+/// down. Fuzzing found header fields whose products overflow in symphonia's WAV and CAF
+/// readers (a panic in debug builds, a wrapped value in release).
+fn guarded<T>(call: impl FnOnce() -> Result<T, SymError>) -> Result<T, SymError> {
+    panic::catch_unwind(AssertUnwindSafe(call)).unwrap_or(Err(SymError::DecodeError(
+        "the demuxer crashed on this input",
+    )))
+}
+
 /// How several channels become the one analysis channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ChannelMode {
@@ -165,9 +175,10 @@ impl Decoder {
         let meta = MetadataOptions::default()
             .limit_tag_bytes(Limit::Maximum(1 << 20))
             .limit_visual_bytes(Limit::Maximum(1 << 20));
-        let reader = symphonia::default::get_probe()
-            .probe(&Hint::new(), mss, FormatOptions::default(), meta)
-            .map_err(|e| open_error(e, &head))?;
+        let reader = guarded(|| {
+            symphonia::default::get_probe().probe(&Hint::new(), mss, FormatOptions::default(), meta)
+        })
+        .map_err(|e| open_error(e, &head))?;
         let mut me = Self::from_reader(
             reader,
             opts,
@@ -253,19 +264,21 @@ impl Decoder {
             } else {
                 params
             };
-        let decoder = codecs()
-            .make_audio_decoder(decode_params, &AudioDecoderOptions::default().gapless(true))
-            .map_err(|e| match e {
-                SymError::Unsupported(what) => IngestError::UnsupportedCodec {
-                    container: container.clone(),
-                    codec: if registered.is_some() {
-                        what.to_string()
-                    } else {
-                        codec.clone()
-                    },
+        let decoder = guarded(|| {
+            codecs()
+                .make_audio_decoder(decode_params, &AudioDecoderOptions::default().gapless(true))
+        })
+        .map_err(|e| match e {
+            SymError::Unsupported(what) => IngestError::UnsupportedCodec {
+                container: container.clone(),
+                codec: if registered.is_some() {
+                    what.to_string()
+                } else {
+                    codec.clone()
                 },
-                other => corrupt(other),
-            })?;
+            },
+            other => corrupt(other),
+        })?;
         let (skip, keep) = match edit {
             Some(e) => {
                 let scale =
@@ -331,7 +344,7 @@ impl Decoder {
             if self.keep.is_some_and(|k| self.frames >= k) {
                 return Ok(false);
             }
-            let packet = match self.reader.next_packet() {
+            let packet = match guarded(|| self.reader.next_packet()) {
                 Ok(Some(p)) => p,
                 Ok(None) | Err(SymError::ResetRequired) => return Ok(false),
                 Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {

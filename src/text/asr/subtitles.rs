@@ -201,7 +201,11 @@ pub(super) fn timestamp(s: &str) -> Option<f64> {
     if m > 59 || sec > 59 {
         return None;
     }
-    let total_ms = ((h * 60 + m) * 60 + sec) * 1000 + ms.parse::<u64>().ok()?;
+    // Hours are unbounded in the syntax; an absurd count is a bad timestamp, not an overflow.
+    let total_s = h.checked_mul(3600)?.checked_add(m * 60 + sec)?;
+    let total_ms = total_s
+        .checked_mul(1000)?
+        .checked_add(ms.parse::<u64>().ok()?)?;
     Some(total_ms as f64 / 1000.0)
 }
 
@@ -262,6 +266,9 @@ mod tests {
             "00:01:02,34",
             "aa:01.000",
             "00:01:02:03.000",
+            // Found by fuzzing: hours that overflow u64 milliseconds.
+            "11111111111111:00:00,500",
+            "18446744073709551615:00:00,000",
         ] {
             assert_eq!(timestamp(bad), None, "{bad}");
         }

@@ -1,0 +1,7 @@
+//! Fuzz target `asr_subtitles`: see `targets::asr_subtitles`.
+#![no_main]
+
+#[allow(dead_code)] // each binary uses one of the functions
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::asr_subtitles(data));
