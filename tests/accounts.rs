@@ -3,7 +3,7 @@
 //!
 //! Different clients are real different peers: Linux routes all of 127.0.0.0/8 to the loopback
 //! interface, so a client bound to 127.0.3.7 reaches the server on 127.0.0.1 as 127.0.3.7.
-//! The tests that measure time or memory take `HEAVY` so they do not run beside each other.
+//! Every test takes `HEAVY`, so the ones that measure time or memory never run beside another.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -74,6 +74,7 @@ async fn issue_13_200_concurrent_wrong_passwords_for_one_name_check_at_most_the_
 
 #[tokio::test]
 async fn issue_13_500_attempts_over_100_names_from_one_client_meet_the_per_client_limit() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     let http = from("127.0.1.2");
     let mut first_refusal = None;
@@ -194,6 +195,7 @@ fn with_cookie(app: &TestApp, secret: &str) -> Client {
 
 #[tokio::test]
 async fn issue_13_tokens_are_listed_without_their_secret_and_expire_in_90_days_by_default() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let ana = app.login("ana").await;
@@ -245,6 +247,7 @@ async fn issue_13_tokens_are_listed_without_their_secret_and_expire_in_90_days_b
 
 #[tokio::test]
 async fn issue_13_token_expiry_is_checked_and_its_range_enforced() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let ana = app.login("ana").await;
@@ -281,6 +284,7 @@ async fn issue_13_token_expiry_is_checked_and_its_range_enforced() {
 
 #[tokio::test]
 async fn issue_13_a_token_is_revoked_by_its_owner_only() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     app.user("bo").await;
@@ -306,6 +310,7 @@ async fn issue_13_a_token_is_revoked_by_its_owner_only() {
 
 #[tokio::test]
 async fn issue_13_a_read_token_reads_but_does_not_write() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let ana = app.login("ana").await;
@@ -325,6 +330,7 @@ async fn issue_13_a_read_token_reads_but_does_not_write() {
 
 #[tokio::test]
 async fn issue_13_a_token_cannot_mint_tokens() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let ana = app.login("ana").await;
@@ -342,6 +348,7 @@ async fn issue_13_a_token_cannot_mint_tokens() {
 
 #[tokio::test]
 async fn issue_13_a_token_is_no_cookie_and_a_session_is_no_token() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let ana = app.login("ana").await;
@@ -369,6 +376,7 @@ async fn issue_13_a_token_is_no_cookie_and_a_session_is_no_token() {
 
 #[tokio::test]
 async fn issue_13_an_expired_session_is_refused() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     let id = app.user("ana").await;
     let (secret, hash) = fangyan::accounts::new_secret();
@@ -595,6 +603,7 @@ async fn set_cookie(http: &reqwest::Client, base: &str, headers: &[(&str, &str)]
 
 #[tokio::test]
 async fn issue_13_the_cookie_is_secure_when_the_public_url_is_https() {
+    let _heavy = HEAVY.lock().await;
     let plain = TestApp::spawn().await;
     plain.user("ana").await;
     let http = reqwest::Client::new();
@@ -625,6 +634,7 @@ async fn issue_13_the_cookie_is_secure_when_the_public_url_is_https() {
 
 #[tokio::test]
 async fn issue_13_a_trusted_proxy_says_https_and_who_the_client_is() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     app.user("ana").await;
     let proxy = from("127.0.0.1");
@@ -647,6 +657,7 @@ async fn issue_13_a_trusted_proxy_says_https_and_who_the_client_is() {
         let (http, base) = (proxy.clone(), app.base.clone());
         async move {
             http.post(format!("{base}/api/login"))
+                .header("origin", &base)
                 .header("x-forwarded-for", xff)
                 .json(&json!({ "name": "ana", "password": password }))
                 .send()
@@ -672,6 +683,7 @@ async fn issue_13_a_trusted_proxy_says_https_and_who_the_client_is() {
 
 #[tokio::test]
 async fn issue_13_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_throttle() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let http = from("127.0.6.2");

@@ -617,6 +617,10 @@ async fn everything_seen_by(w: &World, c: &Client, id: i64) -> Vec<(String, Stat
         format!("/api/projects/{p}/throughput"),
         format!("/api/projects/{p}/features/stats"),
         format!("/api/projects/{p}/exports"),
+        // Searches too: the concordance finds nothing of a segment the caller is blind to.
+        format!("/api/projects/{p}/concordance?text=%E5%A4%A9%E6%B0%94"),
+        format!("/api/projects/{p}/concordance?regex=."),
+        format!("/api/projects/{p}/concordance?feature=INIT_RETRO_TO_DENTAL"),
     ] {
         let (s, body) = c.get(&path).await;
         out.push((format!("GET {path}"), s, body.to_string()));

@@ -49,9 +49,15 @@ impl Viewer {
 
     /// Whether the first pass of `seg` is hidden from this viewer.
     pub fn blind_to(&self, seg: &Segment) -> bool {
+        self.hides(seg.id, seg.assignee_id)
+    }
+
+    /// [`Viewer::blind_to`] from the two columns it needs, for list queries that do not load
+    /// whole segments (the concordance).
+    pub fn hides(&self, segment_id: i64, assignee_id: Option<i64>) -> bool {
         self.role == Role::Transcriber
-            && second_pass::picked(seg.id, self.share)
-            && seg.assignee_id.is_some_and(|a| a != self.user)
+            && second_pass::picked(segment_id, self.share)
+            && assignee_id.is_some_and(|a| a != self.user)
     }
 
     /// `seg` as this viewer may see it.

@@ -18,7 +18,6 @@ use super::estimate_samples;
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::projects;
 use crate::work::{Deadline, WorkError};
 use scan::{Matcher, Stop};
 
@@ -92,6 +91,9 @@ async fn scan_chunk(
         let texts = chunk.iter().map(|c| (c.text.as_str(), c.span.is_some()));
         let (consumed, stop) = scan::scan(texts, &matcher, want, d, |i, ranges| {
             let c = &chunk[i];
+            if c.hidden {
+                return;
+            }
             let chars: Vec<char> = c.text.chars().collect();
             match &c.span {
                 Some(sp) => {
@@ -123,7 +125,8 @@ pub(super) async fn concordance(
     Query(f): Query<db::Filters>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    projects::role_in(&state, project, user).await?;
+    // A second annotator must not find the first pass through a search either.
+    let viewer = crate::segments::access::Viewer::of(&state, user, project).await?;
     let budget = state.config.budgets.search_time;
     let deadline = Deadline::after(budget);
     let re = match f.regex.as_deref().filter(|r| !r.is_empty()) {
@@ -171,9 +174,17 @@ pub(super) async fn concordance(
             return Err(Stop::Timeout.error(budget));
         }
         let query = db::concordance(&state.db, project, &f, spans, pos, 1000);
-        let chunk = tokio::time::timeout_at(deadline.instant().into(), query)
+        let mut chunk = tokio::time::timeout_at(deadline.instant().into(), query)
             .await
             .map_err(|_| Stop::Timeout.error(budget))??;
+        // Hidden rows stay in the chunk (the offset counts rows) but hold no text and no span.
+        for c in &mut chunk {
+            if viewer.hides(c.segment_id, c.assignee_id) {
+                c.text.clear();
+                c.span = None;
+                c.hidden = true;
+            }
+        }
         if chunk.is_empty() {
             exhausted = true;
             break;

@@ -456,6 +456,10 @@ pub struct Candidate {
     pub end_sample: i64,
     /// Analysis rate of the recording.
     pub rate: i64,
+    /// Who holds (or first wrote) the segment: decides whether a second annotator is blind to it.
+    pub assignee_id: Option<i64>,
+    /// Hidden from the caller (a blind second pass): never a hit.
+    pub hidden: bool,
     /// The span, when the hit is a span.
     #[allow(clippy::type_complexity)]
     pub span: Option<(
@@ -495,7 +499,7 @@ pub async fn concordance(
 ) -> sqlx::Result<Vec<Candidate>> {
     let mut sql = String::from(
         "SELECT s.id AS segment_id, s.recording_id, s.text_verbatim, s.start_sample AS seg_start, \
-         s.end_sample AS seg_end, r.analysis_rate",
+         s.end_sample AS seg_end, r.analysis_rate, s.assignee_id",
     );
     if spans {
         sql.push_str(
@@ -576,6 +580,8 @@ pub async fn concordance(
                 start_sample: r.try_get("seg_start")?,
                 end_sample: r.try_get("seg_end")?,
                 rate: r.try_get("analysis_rate")?,
+                assignee_id: r.try_get("assignee_id")?,
+                hidden: false,
                 span: if spans {
                     Some((
                         r.try_get("span_id")?,
