@@ -78,6 +78,11 @@ impl Server {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .timeout(Duration::from_secs(10))
+            // A browser names its page's origin on every state-changing request (src/edge.rs).
+            .default_headers(reqwest::header::HeaderMap::from_iter([(
+                reqwest::header::ORIGIN,
+                reqwest::header::HeaderValue::from_str(&self.base).unwrap(),
+            )]))
             .build()
             .unwrap();
         let r = http

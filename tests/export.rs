@@ -76,6 +76,10 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     fangyan::accounts::db::create_user(&state.db, "boss", &hash)
         .await
         .unwrap();
+    // Projects are created by instance admins (README, Trust model).
+    fangyan::accounts::db::set_instance_admin(&state.db, "boss", true)
+        .await
+        .unwrap();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         // A browser names its page's origin on every state-changing request (src/edge.rs).

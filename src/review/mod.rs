@@ -126,7 +126,7 @@ async fn review(
 
 /// `POST /api/segments/{id}/reopen`: an approved segment goes back into work (`in_progress`,
 /// with its transcriber), for reviewers and project admins. The reopen is a revision.
-#[utoipa::path(post, path = "/api/segments/{segment}/reopen", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The reopened segment"), (status = 409, description = "`not_approved`: only approved segments are reopened", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/segments/{segment}/reopen", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The reopened segment", body = serde_json::Value, content_type = "application/json"), (status = 409, description = "`not_approved`: only approved segments are reopened", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn reopen(
     State(state): State<AppState>,
     user: CurrentUser,
