@@ -119,12 +119,22 @@ impl Deadline {
     }
 }
 
-/// Marks a deadline cancelled when the future awaiting the job is dropped.
-struct CancelOnDrop(Arc<AtomicBool>);
+/// Marks a deadline cancelled when the future awaiting the job is dropped before the job
+/// ends; [`CancelOnDrop::disarm`] once it ended, so one deadline can serve several jobs in turn
+/// (the concordance runs one per chunk).
+struct CancelOnDrop(Option<Arc<AtomicBool>>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -171,12 +181,14 @@ impl Pool {
         .await
         .map_err(|_| WorkError::Timeout)?
         .map_err(|_| WorkError::Overloaded)?;
-        let _cancel = CancelOnDrop(Arc::clone(&deadline.cancelled));
+        let cancel = CancelOnDrop(Some(Arc::clone(&deadline.cancelled)));
         let handle = tokio::task::spawn_blocking(move || {
             let _slots = (admitted, worker);
             job(&deadline)
         });
-        handle.await.map_err(|e| {
+        let out = handle.await;
+        cancel.disarm();
+        out.map_err(|e| {
             tracing::error!("pool job failed: {e}");
             WorkError::Panicked
         })
@@ -195,6 +207,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_deadline_outlives_a_job_that_ended() {
+        let pool = Pool::new(1, 1);
+        let deadline = Deadline::after(Duration::from_secs(5));
+        pool.run(deadline.clone(), |_| ()).await.unwrap();
+        assert!(
+            !deadline.expired(),
+            "a finished job must not cancel its deadline"
+        );
+        let again = pool.run(deadline.clone(), |d| d.expired()).await.unwrap();
+        assert!(!again);
+    }
 
     #[tokio::test]
     async fn a_full_queue_is_refused_at_once() {

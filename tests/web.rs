@@ -117,6 +117,10 @@ async fn settings_round_trip_per_user_and_are_checked() {
 async fn speakers_are_listed_and_added_by_editors() {
     let (base, state, _dir) = spawn().await;
     let admin = login(&base, &state, "boss").await;
+    // Projects are created by instance admins (README, Trust model).
+    fangyan::accounts::db::set_instance_admin(&state.db, "boss", true)
+        .await
+        .unwrap();
     let p: Value = admin
         .post(format!("{base}/api/projects"))
         .json(&json!({ "name": "p" }))
