@@ -92,7 +92,8 @@ export async function apiClient(base, name) {
   assert(res.ok, `login ${name}`);
   const cookie = res.headers.get('set-cookie').split(';')[0];
   const call = async (method, url, body) => {
-    const init = { method, headers: { cookie } };
+    // A browser names its page's origin on every state-changing request (src/edge.rs).
+    const init = { method, headers: { cookie, origin: base } };
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
     const r = await fetch(base + url, init);
