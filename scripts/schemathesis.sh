@@ -49,9 +49,12 @@ curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
 token=$(curl -sf -b "$work/jar" -H "Origin: $base" -H 'Content-Type: application/json' \
   -d '{"name":"schemathesis"}' "$base/api/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+# Revoking tokens is left out: a DELETE /api/tokens/1 would revoke the run's own token and turn
+# every later case into a 401.
 set +e
 "$venv/bin/schemathesis" run "$base/api/openapi.json" \
   --checks all \
+  --exclude-path '/api/tokens/{id}' \
   --header "Authorization: Bearer $token" \
   --max-examples "$examples" \
   --max-time "$seconds" \
