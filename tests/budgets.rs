@@ -75,14 +75,8 @@ impl Server {
     }
 
     async fn login(&self) -> reqwest::Client {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
+        let http = common::browser_client(&self.base)
             .timeout(Duration::from_secs(10))
-            // A browser names its page's origin on every state-changing request (src/edge.rs).
-            .default_headers(reqwest::header::HeaderMap::from_iter([(
-                reqwest::header::ORIGIN,
-                reqwest::header::HeaderValue::from_str(&self.base).unwrap(),
-            )]))
             .build()
             .unwrap();
         let r = http

@@ -67,13 +67,7 @@ async fn start(data: &Path, port: u16) -> Child {
 }
 
 async fn login(port: u16) -> reqwest::Client {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        // A browser names its page's origin on every state-changing request (src/edge.rs).
-        .default_headers(reqwest::header::HeaderMap::from_iter([(
-            reqwest::header::ORIGIN,
-            reqwest::header::HeaderValue::from_str(&format!("http://127.0.0.1:{port}")).unwrap(),
-        )]))
+    let http = common::browser_client(&format!("http://127.0.0.1:{port}"))
         .build()
         .unwrap();
     let r = http

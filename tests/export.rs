@@ -80,15 +80,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     fangyan::accounts::db::set_instance_admin(&state.db, "boss", true)
         .await
         .unwrap();
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        // A browser names its page's origin on every state-changing request (src/edge.rs).
-        .default_headers(reqwest::header::HeaderMap::from_iter([(
-            reqwest::header::ORIGIN,
-            reqwest::header::HeaderValue::from_str(&base).unwrap(),
-        )]))
-        .build()
-        .unwrap();
+    let http = common::browser_client(&base).build().unwrap();
     let r = http
         .post(format!("{base}/api/login"))
         .json(&json!({"name": "boss", "password": "correct horse"}))

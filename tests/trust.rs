@@ -290,15 +290,7 @@ async fn serve_reads_the_trust_settings_from_flags_and_environment() {
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        // A browser names its page's origin on every state-changing request (src/edge.rs).
-        .default_headers(reqwest::header::HeaderMap::from_iter([(
-            reqwest::header::ORIGIN,
-            reqwest::header::HeaderValue::from_str(&base).unwrap(),
-        )]))
-        .build()
-        .unwrap();
+    let http = common::browser_client(&base).build().unwrap();
     let mut up = false;
     for _ in 0..200 {
         if http.get(format!("{base}/api")).send().await.is_ok() {

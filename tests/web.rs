@@ -25,15 +25,7 @@ async fn login(base: &str, state: &AppState, name: &str) -> reqwest::Client {
     fangyan::accounts::db::create_user(&state.db, name, &hash)
         .await
         .unwrap();
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        // A browser names its page's origin on every state-changing request (src/edge.rs).
-        .default_headers(reqwest::header::HeaderMap::from_iter([(
-            reqwest::header::ORIGIN,
-            reqwest::header::HeaderValue::from_str(base).unwrap(),
-        )]))
-        .build()
-        .unwrap();
+    let http = common::browser_client(base).build().unwrap();
     let r = http
         .post(format!("{base}/api/login"))
         .json(&json!({ "name": name, "password": "pw" }))

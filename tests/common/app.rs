@@ -51,15 +51,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, name: &str) -> Client {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            // A browser names its page's origin on every state-changing request (src/edge.rs).
-            .default_headers(reqwest::header::HeaderMap::from_iter([(
-                reqwest::header::ORIGIN,
-                reqwest::header::HeaderValue::from_str(&self.base).unwrap(),
-            )]))
-            .build()
-            .unwrap();
+        let http = super::browser_client(&self.base).build().unwrap();
         let r = http
             .post(format!("{}/api/login", self.base))
             .json(&json!({ "name": name, "password": "correct horse" }))

@@ -80,3 +80,14 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("fixtures")
         .join(name)
 }
+
+/// A cookie-keeping client that names `base` as its origin on every request, as a browser on
+/// the app's own page does (the server refuses cookie writes from other origins: src/edge.rs).
+pub fn browser_client(base: &str) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ORIGIN,
+            reqwest::header::HeaderValue::from_str(base).expect("a base URL is a header value"),
+        )]))
+}
