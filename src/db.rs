@@ -15,6 +15,12 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 /// The pool type used across the stage modules.
 pub type Db = SqlitePool;
 
+/// A write transaction; writer functions take `&mut Tx` so that one HTTP action commits once.
+pub type Tx = Transaction<'static, Sqlite>;
+
+/// A result row of [`Db`].
+pub type DbRow = sqlx::sqlite::SqliteRow;
+
 /// Opens (creating if needed) the database file and applies the migrations.
 pub async fn connect(path: &Path) -> anyhow::Result<Db> {
     let url = format!("sqlite://{}", path.display());
@@ -34,7 +40,7 @@ pub async fn connect(path: &Path) -> anyhow::Result<Db> {
 
 /// Begins a write transaction holding SQLite's write lock from the start (`BEGIN IMMEDIATE`),
 /// so concurrent writers wait out `busy_timeout` instead of failing at their first write.
-pub async fn begin_write(db: &Db) -> sqlx::Result<Transaction<'static, Sqlite>> {
+pub async fn begin_write(db: &Db) -> sqlx::Result<Tx> {
     db.begin_with("BEGIN IMMEDIATE").await
 }
 
