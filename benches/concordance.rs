@@ -63,7 +63,7 @@ async fn main() {
     let mut tx = db.begin().await.unwrap();
     let mut speakers = Vec::new();
     for i in 0..50 {
-        let id: i64 = sqlx::query("INSERT INTO speaker (project_id, code, native_variety, birthplace) VALUES (?, ?, ?, ?) RETURNING id")
+        let id: i64 = sqlx::query("INSERT INTO speaker (project_id, code, native_variety, birthplace) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(project)
             .bind(format!("S{i:03}"))
             .bind(VARIETIES[i % VARIETIES.len()])
@@ -81,7 +81,7 @@ async fn main() {
         if i % per_recording == 0 {
             recording = sqlx::query(
                 "INSERT INTO recording (project_id, name, status, sha256, analysis_rate, samples, created_at) \
-                 VALUES (?, ?, 'ready', 'none', 16000, ?, 0) RETURNING id",
+                 VALUES ($1, $2, 'ready', 'none', 16000, $3, 0) RETURNING id",
             )
             .bind(project)
             .bind(format!("rec{:04}.wav", i / per_recording))
@@ -104,7 +104,7 @@ async fn main() {
         let status = ["new", "submitted", "approved"][(i % 3) as usize];
         let seg: i64 = sqlx::query(
             "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, text_verbatim, status) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(recording)
         .bind(start)
@@ -116,7 +116,7 @@ async fn main() {
         .await
         .unwrap()
         .get(0);
-        sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'variety', ?, 0)")
+        sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES ($1, 'variety', $2, 0)")
             .bind(seg)
             .bind(VARIETIES[(i % 4) as usize])
             .execute(&mut *tx)
@@ -127,7 +127,7 @@ async fn main() {
             let first: String = text.chars().take(1).collect();
             sqlx::query(
                 "INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, \
-                 start_sample, end_sample, created_at, updated_at) VALUES (?, 0, 1, ?, ?, 'shi4', ?, ?, ?, 0, 0)",
+                 start_sample, end_sample, created_at, updated_at) VALUES ($1, 0, 1, $2, $3, 'shi4', $4, $5, $6, 0, 0)",
             )
             .bind(seg)
             .bind(&first)

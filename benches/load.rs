@@ -96,14 +96,14 @@ async fn setup(dir: &std::path::Path, users: u64) -> i64 {
         .await
         .unwrap();
     state.jobs.drain().await;
-    let samples: i64 = sqlx::query("SELECT samples FROM recording WHERE id = ?")
+    let samples: i64 = sqlx::query("SELECT samples FROM recording WHERE id = $1")
         .bind(recording)
         .fetch_one(&state.db)
         .await
         .unwrap()
         .try_get(0)
         .unwrap();
-    sqlx::query("DELETE FROM segment WHERE recording_id = ?")
+    sqlx::query("DELETE FROM segment WHERE recording_id = $1")
         .bind(recording)
         .execute(&state.db)
         .await
@@ -112,7 +112,7 @@ async fn setup(dir: &std::path::Path, users: u64) -> i64 {
     for i in 0..users * 4 {
         let start = (i as i64 * 997) % (samples - span);
         sqlx::query(
-            "INSERT INTO segment (recording_id, start_sample, end_sample, asr_text) VALUES (?, ?, ?, ?)",
+            "INSERT INTO segment (recording_id, start_sample, end_sample, asr_text) VALUES ($1, $2, $3, $4)",
         )
         .bind(recording)
         .bind(start)
@@ -302,13 +302,13 @@ async fn transcriber(
 /// Every acknowledged save must have its revision, and each segment must hold the text of its
 /// last acknowledged save.
 async fn lost_updates(dir: &std::path::Path, acked: &[(i64, String, String)]) -> usize {
-    let db = fangyan::db::connect(&dir.join("fangyan.sqlite"))
+    let db = fangyan::db::connect(None, &dir.join("fangyan.sqlite"))
         .await
         .unwrap();
     let mut lost = 0;
     let mut last: HashMap<i64, &str> = HashMap::new();
     for (seg, save_id, text) in acked {
-        let found = sqlx::query("SELECT text_verbatim FROM segment_revision WHERE save_id = ?")
+        let found = sqlx::query("SELECT text_verbatim FROM segment_revision WHERE save_id = $1")
             .bind(save_id)
             .fetch_optional(&db)
             .await
@@ -320,7 +320,7 @@ async fn lost_updates(dir: &std::path::Path, acked: &[(i64, String, String)]) ->
         last.insert(*seg, text);
     }
     for (seg, text) in last {
-        let now: String = sqlx::query("SELECT text_verbatim FROM segment WHERE id = ?")
+        let now: String = sqlx::query("SELECT text_verbatim FROM segment WHERE id = $1")
             .bind(seg)
             .fetch_one(&db)
             .await

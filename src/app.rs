@@ -46,9 +46,18 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::accounts::IpNet>,
     /// Login throttle and argon2 budget.
     pub login: crate::accounts::LoginLimits,
+    /// A Postgres database (`--database-url`) instead of the SQLite file in the data directory.
+    pub database_url: Option<String>,
 }
 
 impl Config {
+    /// The same settings on a Postgres database (`--database-url`), or on the SQLite file of
+    /// the data directory when `url` is `None`.
+    pub fn with_database(mut self, url: Option<String>) -> Self {
+        self.database_url = url;
+        self
+    }
+
     /// Defaults for a data directory: uploads up to 2 GiB.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -62,6 +71,7 @@ impl Config {
             public_url: None,
             trusted_proxies: Vec::new(),
             login: Default::default(),
+            database_url: None,
         }
     }
 }
@@ -103,7 +113,11 @@ impl AppState {
             Err(std::fs::TryLockError::WouldBlock) => false,
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         };
-        let db = crate::db::connect(&config.data_dir.join("fangyan.sqlite")).await?;
+        let db = crate::db::connect(
+            config.database_url.as_deref(),
+            &config.data_dir.join("fangyan.sqlite"),
+        )
+        .await?;
         let store = Store::open(config.data_dir.join("store"))?;
         let state = Self {
             db,

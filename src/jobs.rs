@@ -113,7 +113,7 @@ pub async fn create(db: &Db, kind: &str, recording: i64, input: Option<&str>) ->
     let now = now_ms();
     sqlx::query(
         "INSERT INTO job (kind, recording_id, status, input, created_at, updated_at) \
-         VALUES (?, ?, 'queued', ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING id",
     )
     .bind(kind)
     .bind(recording)
@@ -133,7 +133,7 @@ pub async fn set_status(
     progress: f64,
     error: Option<(&str, &str)>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE job SET status = ?, progress = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE job SET status = $1, progress = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6")
         .bind(status)
         .bind(progress)
         .bind(error.map(|e| e.0))
@@ -149,7 +149,7 @@ pub async fn set_status(
 /// job runs, so a late write never undoes a newer one or a finish.
 pub async fn set_progress(db: &Db, job: i64, progress: f64) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE job SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running' AND progress < ?",
+        "UPDATE job SET progress = $1, updated_at = $2 WHERE id = $3 AND status = 'running' AND progress < $4",
     )
     .bind(progress)
     .bind(now_ms())
@@ -222,13 +222,13 @@ pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec
         match (kind.as_str(), recording, input) {
             ("ingest", Some(recording), Some(input)) if store_root.join(&input).is_file() => {
                 sqlx::query(
-                    "UPDATE job SET status = 'queued', progress = 0, updated_at = ? WHERE id = ?",
+                    "UPDATE job SET status = 'queued', progress = 0, updated_at = $1 WHERE id = $2",
                 )
                 .bind(now)
                 .bind(job)
                 .execute(db)
                 .await?;
-                sqlx::query("UPDATE recording SET status = 'importing' WHERE id = ?")
+                sqlx::query("UPDATE recording SET status = 'importing' WHERE id = $1")
                     .bind(recording)
                     .execute(db)
                     .await?;
@@ -240,7 +240,7 @@ pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec
             }
             (_, recording, _) => {
                 sqlx::query(
-                    "UPDATE job SET status = 'failed', error_code = 'interrupted', error_message = ?, updated_at = ? WHERE id = ?",
+                    "UPDATE job SET status = 'failed', error_code = 'interrupted', error_message = $1, updated_at = $2 WHERE id = $3",
                 )
                 .bind(message)
                 .bind(now)
@@ -249,8 +249,8 @@ pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec
                 .await?;
                 if let Some(recording) = recording {
                     sqlx::query(
-                        "UPDATE recording SET status = 'failed', error_code = 'interrupted', error_message = ? \
-                         WHERE id = ? AND status = 'importing'",
+                        "UPDATE recording SET status = 'failed', error_code = 'interrupted', error_message = $1 \
+                         WHERE id = $2 AND status = 'importing'",
                     )
                     .bind(message)
                     .bind(recording)
@@ -276,7 +276,7 @@ pub fn stream_router() -> OpenApiRouter<AppState> {
 
 async fn job_project(db: &Db, job: i64) -> AppResult<(i64, String, f64, Option<String>)> {
     let row = sqlx::query(
-        "SELECT r.project_id, j.status, j.progress, j.error_code FROM job j JOIN recording r ON r.id = j.recording_id WHERE j.id = ?",
+        "SELECT r.project_id, j.status, j.progress, j.error_code FROM job j JOIN recording r ON r.id = j.recording_id WHERE j.id = $1",
     )
     .bind(job)
     .fetch_optional(db)

@@ -273,7 +273,7 @@ async fn issue_13_token_expiry_is_checked_and_its_range_enforced() {
     let (_, made) = make_token(&ana, json!({ "name": "old" })).await;
     let token = bearer(&app, made["token"].as_str().unwrap());
     assert_eq!(token.get("/api/me").await.0, StatusCode::OK);
-    sqlx::query("UPDATE api_token SET expires_at = ? WHERE id = ?")
+    sqlx::query("UPDATE api_token SET expires_at = $1 WHERE id = $2")
         .bind(now_ms() - 1)
         .bind(made["id"].as_i64().unwrap())
         .execute(&app.state.db)
@@ -415,6 +415,7 @@ impl Drop for Server {
 fn fangyan(args: &[&str], dir: &std::path::Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fangyan"));
     c.args(args).arg("--data").arg(dir).env("RUST_LOG", "error");
+    common::on_test_database(&mut c, dir);
     c
 }
 

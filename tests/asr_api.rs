@@ -251,22 +251,25 @@ async fn the_cli_imports_with_a_mapping_and_reports_bad_files() {
     std::fs::write(&good, "WEBVTT\n\n00:01.000 --> 00:02.500\n<v 张三>你们好\n").unwrap();
     let bad = common::fixture("asr/bad/vtt-end-before-start-line-6.vtt");
     let data = app.state.config.data_dir.clone();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fangyan"))
-        .args([
-            "import-asr",
-            "--project",
-            "cli",
-            "--model",
-            "whisper-large-v3",
-            "--map",
-        ])
-        .arg("asr-output.vtt=interview.flac.wav")
-        .arg("--data")
-        .arg(&data)
-        .arg(&good)
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = common::on_test_database(
+        &mut std::process::Command::new(env!("CARGO_BIN_EXE_fangyan")),
+        &data,
+    )
+    .args([
+        "import-asr",
+        "--project",
+        "cli",
+        "--model",
+        "whisper-large-v3",
+        "--map",
+    ])
+    .arg("asr-output.vtt=interview.flac.wav")
+    .arg("--data")
+    .arg(&data)
+    .arg(&good)
+    .arg(&bad)
+    .output()
+    .unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),

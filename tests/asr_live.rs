@@ -323,7 +323,7 @@ async fn a_redirect_is_never_followed_even_from_an_allow_listed_server() {
     let job = f.run(&[Answer::Redirect]).await;
     assert_eq!(job["status"], "failed", "{job}");
     assert_eq!(job["error_code"], "asr_url_not_allowed", "{job}");
-    let message: String = sqlx::query_scalar("SELECT error_message FROM job WHERE id = ?")
+    let message: String = sqlx::query_scalar("SELECT error_message FROM job WHERE id = $1")
         .bind(job["id"].as_i64().unwrap())
         .fetch_one(&f.app.state.db)
         .await
@@ -344,7 +344,7 @@ async fn an_address_is_checked_again_when_the_job_runs() {
     // resolves to loopback now, so the job refuses it before sending anything.
     let f = fixture().await;
     let port = f.url.rsplit(':').next().unwrap();
-    sqlx::query("UPDATE project SET asr_url = ? WHERE id = ?")
+    sqlx::query("UPDATE project SET asr_url = $1 WHERE id = $2")
         .bind(format!("http://localhost:{port}"))
         .bind(f.project)
         .execute(&f.app.state.db)

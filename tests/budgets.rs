@@ -38,20 +38,25 @@ impl Server {
     async fn start(texts: &[String]) -> (Self, i64) {
         let dir = tempfile::tempdir().unwrap();
         let project = {
-            let state = AppState::open(Config::new(dir.path())).await.unwrap();
+            let state = AppState::open(
+                Config::new(dir.path()).with_database(common::database_url_for(dir.path())),
+            )
+            .await
+            .unwrap();
             seed(&state, texts).await
         };
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child =
+            common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), dir.path())
+                .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -110,7 +115,7 @@ async fn seed(state: &AppState, texts: &[String]) -> i64 {
         .unwrap();
     let recording: i64 = sqlx::query(
         "INSERT INTO recording (project_id, name, status, sha256, analysis_rate, samples, created_at) \
-         VALUES (?, 'rec.wav', 'ready', 'none', 16000, ?, 0) RETURNING id",
+         VALUES ($1, 'rec.wav', 'ready', 'none', 16000, $2, 0) RETURNING id",
     )
     .bind(project)
     .bind(16_000 * 3600)
@@ -122,7 +127,7 @@ async fn seed(state: &AppState, texts: &[String]) -> i64 {
         let start = i as i64 * 16_000 * 10;
         sqlx::query(
             "INSERT INTO segment (recording_id, start_sample, end_sample, text_verbatim, status) \
-             VALUES (?, ?, ?, ?, 'new')",
+             VALUES ($1, $2, $3, $4, 'new')",
         )
         .bind(recording)
         .bind(start)

@@ -96,13 +96,13 @@ async fn the_dashboard_tables_match_hand_counts() {
         let id = id.to_string();
         sql(
             &app,
-            "UPDATE segment SET text_verbatim = ?, status = ? WHERE id = ?",
+            "UPDATE segment SET text_verbatim = $1, status = $2 WHERE id = $3",
             &[text, status, &id],
         )
         .await;
         sql(
             &app,
-            "INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'variety', ?, 0)",
+            "INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES ($1, 'variety', $2, 0)",
             &[&id, variety],
         )
         .await;
@@ -207,7 +207,7 @@ async fn the_dashboard_tables_match_hand_counts() {
     for (seg, at) in [(a[0], 1_000_000_i64), (a[1], 1_120_000)] {
         sqlx::query(
             "INSERT INTO segment_revision (segment_id, version, author_id, created_at, text_verbatim, text_display, \
-             text_norm, start_sample, end_sample, status) VALUES (?, 50, ?, ?, '', '', '', 0, 1, 'submitted')",
+             text_norm, start_sample, end_sample, status) VALUES ($1, 50, $2, $3, '', '', '', 0, 1, 'submitted')",
         )
         .bind(seg)
         .bind(tx_id)
@@ -249,26 +249,26 @@ async fn the_dashboard_tables_match_hand_counts() {
         let txs = tx_id.to_string();
         sql(
             &app,
-            "UPDATE segment SET assignee_id = ? WHERE id = ?",
+            "UPDATE segment SET assignee_id = $1 WHERE id = $2",
             &[&txs, &seg],
         )
         .await;
         sql(
             &app,
             "INSERT INTO second_pass (segment_id, assignee_id, text, status, updated_at) \
-             SELECT ?, id, ?, 'submitted', 0 FROM app_user WHERE name = 'dash-reviewer'",
+             SELECT $1, id, $2, 'submitted', 0 FROM app_user WHERE name = 'dash-reviewer'",
             &[&seg, second_text],
         )
         .await;
         sql(
             &app,
-            "INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'speech_mode', ?, 0)",
+            "INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES ($1, 'speech_mode', $2, 0)",
             &[&seg, first_mode],
         )
         .await;
         sql(
             &app,
-            "INSERT INTO second_pass_tag (segment_id, field, value) VALUES (?, 'speech_mode', ?)",
+            "INSERT INTO second_pass_tag (segment_id, field, value) VALUES ($1, 'speech_mode', $2)",
             &[&seg, second_mode],
         )
         .await;

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 fn cli(data: &Path, args: &[&str], stdin: Option<&str>) -> Value {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), data)
+            .args(args)
+            .arg("--data")
+            .arg(data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
     if let Some(input) = stdin {
         child
             .stdin
@@ -46,7 +47,7 @@ fn free_port() -> u16 {
 
 /// Starts the server and waits until it answers.
 async fn start(data: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
+    let child = common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), data)
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .stdout(Stdio::null())

@@ -139,7 +139,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     ] {
         let id: i64 = sqlx::query(
             "INSERT INTO speaker (project_id, code, gender, age_band, self_reported_accent, native_variety) \
-             VALUES (?, ?, ?, 'thirties', ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, 'thirties', $4, $5) RETURNING id",
         )
         .bind(project)
         .bind(code)
@@ -249,7 +249,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     for s in &segs {
         let id: i64 = sqlx::query(
             "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, text_verbatim, text_display, text_norm, status) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(s.rec)
         .bind(s.start)
@@ -352,7 +352,11 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
         .map(|i| dir.path().join(format!("cli-{i}")))
         .collect();
     for out in &out_dirs {
-        let line = run(Command::new(env!("CARGO_BIN_EXE_fangyan")).args([
+        let line = run(common::on_test_database(
+            &mut Command::new(env!("CARGO_BIN_EXE_fangyan")),
+            dir.path(),
+        )
+        .args([
             "export",
             "--data",
             dir.path().to_str().unwrap(),
@@ -629,7 +633,7 @@ async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
     for status in ["running", "queued", "done"] {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO export (project_id, definition, status, progress, created_at, updated_at) \
-             VALUES (?, '{}', ?, 0.4, 1, 1) RETURNING id",
+             VALUES ($1, '{}', $2, 0.4, 1, 1) RETURNING id",
         )
         .bind(project)
         .bind(status)
@@ -665,7 +669,7 @@ async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
             .is_file()
     );
     for &id in &ids[..2] {
-        let row = sqlx::query("SELECT status, error_message FROM export WHERE id = ?")
+        let row = sqlx::query("SELECT status, error_message FROM export WHERE id = $1")
             .bind(id)
             .fetch_one(&state.db)
             .await

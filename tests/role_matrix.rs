@@ -628,3 +628,92 @@ async fn every_route_answers_each_role_as_the_trust_model_says() {
         wrong.join("\n")
     );
 }
+
+/// `fangyan db copy` (issue 14): the fixture project on SQLite, copied into Postgres, answers
+/// every GET route of the table alike on a server running on the copy: same status, same
+/// bytes, for a project admin and a transcriber. Runs where the tests have a Postgres server
+/// (`FANGYAN_TEST_DATABASE_URL`, set by scripts/test).
+#[tokio::test]
+async fn a_database_copied_into_postgres_answers_every_route_alike() {
+    if std::env::var("FANGYAN_TEST_DATABASE_URL").is_err() {
+        eprintln!("no FANGYAN_TEST_DATABASE_URL: the copy has no Postgres to go to");
+        return;
+    }
+    let sqlite = TestApp::spawn_with(|c| c.database_url = None).await;
+    let fx = fixture(&sqlite).await;
+    let wav = std::fs::read(common::fixture("real/zh-funasr-binhai-query.wav")).unwrap();
+    let (_, schema) = fx.callers[4]
+        .get(&format!("/api/projects/{}/tag-schema", fx.ids["project"]))
+        .await;
+    let data = sqlite.state.config.data_dir.clone();
+    let url = common::database_url_for(&data).unwrap();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fangyan"))
+        .args(["db", "copy", "--data"])
+        .arg(&data)
+        .args(["--to", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["copied"]["span_tag"].as_i64().unwrap() >= 7,
+        "{report}"
+    );
+    assert!(
+        report["copied"]["export"].as_i64().unwrap() >= 1,
+        "{report}"
+    );
+    // A second copy into the same, now full, database is refused.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_fangyan"))
+        .args(["db", "copy", "--data"])
+        .arg(&data)
+        .args(["--to", &url])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    let pg = TestApp::spawn_at(&data, Some(url)).await;
+    let mut differ = Vec::new();
+    let mut compared = 0;
+    for row in table(wav, schema).iter().filter(|r| r.method == "GET") {
+        if row.path.ends_with("/events") {
+            continue; // an event stream never ends
+        }
+        // The same cookie jar: sessions were copied with the rest.
+        for i in [2, 4] {
+            let url = fill(row, &fx.ids, i);
+            let fetch = |base: &str| {
+                let req = fx.callers[i].http.get(format!("{base}{url}"));
+                async move {
+                    let r = req.send().await.unwrap();
+                    (r.status(), r.bytes().await.unwrap())
+                }
+            };
+            let (a, b) = (fetch(&sqlite.base).await, fetch(&pg.base).await);
+            compared += 1;
+            if a != b {
+                differ.push(format!(
+                    "GET {url} as {}: SQLite {} {}, Postgres {} {}",
+                    ROLES[i],
+                    a.0,
+                    String::from_utf8_lossy(&a.1[..a.1.len().min(300)]),
+                    b.0,
+                    String::from_utf8_lossy(&b.1[..b.1.len().min(300)])
+                ));
+            }
+        }
+    }
+    assert!(compared > 40, "only {compared} answers compared");
+    assert!(
+        differ.is_empty(),
+        "{} of {compared} answers differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}

@@ -243,7 +243,7 @@ async fn the_save_id_migration_keeps_every_revision_and_review() {
     let insert = |id: i64, segment: i64, version: i64| {
         sqlx::query(
             "INSERT INTO segment_revision (id, segment_id, version, author_id, save_id, created_at, text_verbatim, \
-             text_display, text_norm, start_sample, end_sample, status) VALUES (?, ?, ?, 1, 'dup', 3, 'x', '', '', 0, 10, 'in_progress')",
+             text_display, text_norm, start_sample, end_sample, status) VALUES ($1, $2, $3, 1, 'dup', 3, 'x', '', '', 0, 10, 'in_progress')",
         )
         .bind(id)
         .bind(segment)

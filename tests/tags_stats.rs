@@ -162,7 +162,7 @@ async fn feature_statistics_match_hand_counts() {
     .await;
     assert_eq!(body["created"], 1);
     for (id, text) in [(s1, "这是我的，好"), (s2, "你好")] {
-        sqlx::query("UPDATE segment SET text_verbatim = ?, status = 'submitted', speaker_id = (SELECT id FROM speaker WHERE code = 'S01') WHERE id = ?")
+        sqlx::query("UPDATE segment SET text_verbatim = $1, status = 'submitted', speaker_id = (SELECT id FROM speaker WHERE code = 'S01') WHERE id = $2")
             .bind(text)
             .bind(id)
             .execute(&app.state.db)
@@ -207,7 +207,7 @@ async fn feature_statistics_match_hand_counts() {
     // Agreement: a second annotator tags 是 the same and 的 with another feature.
     sqlx::query(
         "INSERT INTO second_pass (segment_id, assignee_id, text, status, updated_at) \
-         SELECT ?, id, '这是我的，好', 'submitted', 0 FROM app_user WHERE name = 'stats-reviewer'",
+         SELECT $1, id, '这是我的，好', 'submitted', 0 FROM app_user WHERE name = 'stats-reviewer'",
     )
     .bind(s1)
     .execute(&app.state.db)

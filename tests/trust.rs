@@ -182,15 +182,16 @@ async fn the_operator_allow_list_admits_internal_hosts_by_name_and_port() {
 }
 
 fn fangyan(data: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), data)
+            .args(args)
+            .arg("--data")
+            .arg(data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
     child
         .stdin
         .take()
@@ -259,12 +260,13 @@ async fn serve_reads_the_trust_settings_from_flags_and_environment() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_fangyan"))
-        .args(["serve", "--data"])
-        .arg(dir.path())
-        .env("FANGYAN_PROJECT_CREATORS", "nobody")
-        .output()
-        .unwrap();
+    let out =
+        common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), dir.path())
+            .args(["serve", "--data"])
+            .arg(dir.path())
+            .env("FANGYAN_PROJECT_CREATORS", "nobody")
+            .output()
+            .unwrap();
     assert!(!out.status.success());
 
     // FANGYAN_PROJECT_CREATORS=everyone and FANGYAN_ASR_ALLOW reach the running server.
@@ -279,7 +281,7 @@ async fn serve_reads_the_trust_settings_from_flags_and_environment() {
         .unwrap()
         .port();
     let _server = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_fangyan"))
+        common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), dir.path())
             .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
             .arg(dir.path())
             .env("FANGYAN_PROJECT_CREATORS", "everyone")

@@ -77,6 +77,42 @@ pub enum UserCommand {
     },
 }
 
+/// `fangyan db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy the embedded database of a data directory into an empty Postgres database (ids,
+    /// sequences and every table; the audio store stays where it is).
+    Copy {
+        /// Data directory whose fangyan.sqlite is copied.
+        #[arg(long, default_value = "fangyan-data")]
+        data: PathBuf,
+        /// The target, postgres://user@host:port/name; it must hold no rows yet.
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// `fangyan db copy`: prints the rows copied per table as one JSON line.
+pub fn db(cmd: DbCommand) -> anyhow::Result<bool> {
+    let DbCommand::Copy { data, to } = cmd;
+    let file = data.join("fangyan.sqlite");
+    if !file.is_file() {
+        bail!("{} has no database to copy", data.display());
+    }
+    runtime()?.block_on(async {
+        let from = crate::db::connect(None, &file).await?;
+        let target = crate::db::connect(Some(&to), &file).await?;
+        let copied = crate::db::copy::copy(&from, &target).await?;
+        let tables: serde_json::Map<_, _> = copied
+            .tables
+            .into_iter()
+            .map(|(t, n)| (t, serde_json::json!(n)))
+            .collect();
+        println!("{}", serde_json::json!({ "copied": tables }));
+        Ok(true)
+    })
+}
+
 /// `fangyan project …`
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
@@ -140,16 +176,16 @@ pub fn serve(addr: SocketAddr, config: Config) -> anyhow::Result<bool> {
 }
 
 /// `fangyan user …`.
-pub fn user(cmd: UserCommand) -> anyhow::Result<bool> {
+pub fn user(cmd: UserCommand, db: Option<String>) -> anyhow::Result<bool> {
     let (name, data, admin) = match cmd {
         UserCommand::Add {
             name, data, admin, ..
-        } => return add_user(name, data, admin),
+        } => return add_user(name, data, admin, db),
         UserCommand::GrantAdmin { name, data } => (name, data, true),
         UserCommand::RevokeAdmin { name, data } => (name, data, false),
     };
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(data)).await?;
+        let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
         if !crate::accounts::db::set_instance_admin(&state.db, &name, admin).await? {
             bail!("no user named {name}");
         }
@@ -159,7 +195,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<bool> {
 }
 
 /// `fangyan user add`.
-fn add_user(name: String, data: PathBuf, admin: bool) -> anyhow::Result<bool> {
+fn add_user(name: String, data: PathBuf, admin: bool, db: Option<String>) -> anyhow::Result<bool> {
     let mut password = String::new();
     std::io::stdin().read_to_string(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
@@ -167,7 +203,7 @@ fn add_user(name: String, data: PathBuf, admin: bool) -> anyhow::Result<bool> {
         bail!("the password needs at least 8 characters");
     }
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(data)).await?;
+        let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
         let hash = crate::accounts::hash_password(password)?;
         let id = crate::accounts::db::create_user(&state.db, &name, &hash)
             .await
@@ -182,11 +218,11 @@ fn add_user(name: String, data: PathBuf, admin: bool) -> anyhow::Result<bool> {
 }
 
 /// `fangyan project …`.
-pub fn project(cmd: ProjectCommand) -> anyhow::Result<bool> {
+pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
         match cmd {
             ProjectCommand::Create { name, data } => {
-                let state = AppState::open(Config::new(data)).await?;
+                let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
                 let id = crate::projects::db::create(&state.db, &name)
                     .await
                     .context("creating the project")?;
@@ -199,7 +235,7 @@ pub fn project(cmd: ProjectCommand) -> anyhow::Result<bool> {
                 role,
                 data,
             } => {
-                let state = AppState::open(Config::new(data)).await?;
+                let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
                 let pid = project_id(&state, &project).await?;
                 let (uid, _) = crate::accounts::db::user_by_name(&state.db, &user)
                     .await?
@@ -216,7 +252,7 @@ pub fn project(cmd: ProjectCommand) -> anyhow::Result<bool> {
                 files,
                 data,
             } => {
-                let state = AppState::open(Config::new(data)).await?;
+                let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
                 let pid = project_id(&state, &project).await?;
                 import(&state, pid, &files).await
             }
@@ -261,9 +297,14 @@ const DEMO_FILES: [(&str, &[u8]); 2] = [
 
 /// `fangyan demo`: a data directory with one user per role and a project of real recordings,
 /// then the server. The demo's `admin` is also an instance admin, so it may create projects.
-pub fn demo(addr: SocketAddr, data: PathBuf, trust: TrustArgs) -> anyhow::Result<bool> {
+pub fn demo(
+    addr: SocketAddr,
+    data: PathBuf,
+    trust: TrustArgs,
+    db: Option<String>,
+) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
-        let state = AppState::open(trust.config(&data)).await?;
+        let state = AppState::open(trust.config(&data).with_database(db)).await?;
         let users = [
             ("admin", "admin-demo", Role::Admin),
             ("transcriber", "transcriber-demo", Role::Transcriber),

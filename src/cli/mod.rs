@@ -28,6 +28,10 @@ use crate::audio::{ChannelMode, DecodeOptions, IngestError, IngestOptions, Store
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
+    /// A Postgres database (postgres://user@host:port/name) instead of the SQLite file in the
+    /// data directory; for `serve` and every command that opens a project's data.
+    #[arg(long, global = true, env = "FANGYAN_DATABASE_URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,6 +76,11 @@ enum Command {
     User {
         #[command(subcommand)]
         what: admin::UserCommand,
+    },
+    /// Move the database: `db copy` into Postgres.
+    Db {
+        #[command(subcommand)]
+        what: admin::DbCommand,
     },
     /// Manage projects: create, add members, import recordings.
     Project {
@@ -136,6 +145,7 @@ impl From<DecodeArgs> for DecodeOptions {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    let db = cli.database_url;
     let result = match cli.command {
         Command::Serve {
             addr,
@@ -144,14 +154,15 @@ pub fn run(cli: Cli) -> ExitCode {
             public_url,
             trusted_proxies,
         } => {
-            let mut config = trust.config(data);
+            let mut config = trust.config(data).with_database(db);
             config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             admin::serve(addr, config)
         }
-        Command::Demo { addr, data, trust } => admin::demo(addr, data, trust),
-        Command::User { what } => admin::user(what),
-        Command::Project { what } => admin::project(what),
+        Command::Demo { addr, data, trust } => admin::demo(addr, data, trust, db),
+        Command::User { what } => admin::user(what, db),
+        Command::Project { what } => admin::project(what, db),
+        Command::Db { what } => admin::db(what),
         Command::Probe { files, decode } => Ok(probe(&files, decode.into())),
         Command::Ingest {
             files,
@@ -167,9 +178,9 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Analyze(args) => analyze::run(args),
-        Command::ImportAsr(args) => import_asr::run(args),
+        Command::ImportAsr(args) => import_asr::run(args, db),
         Command::Score(args) => score::run(args),
-        Command::Export(args) => export::run(*args),
+        Command::Export(args) => export::run(*args, db),
         Command::Bench { what } => bench::run(what),
     };
     match result {

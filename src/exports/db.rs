@@ -33,7 +33,7 @@ fn json(s: Option<String>) -> serde_json::Value {
 
 /// Loads everything the export needs.
 pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Result<Loaded> {
-    let p = sqlx::query("SELECT name, tag_schema, conventions FROM project WHERE id = ?")
+    let p = sqlx::query("SELECT name, tag_schema, conventions FROM project WHERE id = $1")
         .bind(project)
         .fetch_one(db)
         .await?;
@@ -43,7 +43,7 @@ pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Re
 
     let spk_rows = sqlx::query(
         "SELECT id, code, gender, age_band, self_reported_accent, native_variety \
-         FROM speaker WHERE project_id = ? ORDER BY code, id",
+         FROM speaker WHERE project_id = $1 ORDER BY code, id",
     )
     .bind(project)
     .fetch_all(db)
@@ -74,7 +74,7 @@ pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Re
                 r.name AS rec_name, r.sha256, r.analysis_rate, r.samples, \
                 (SELECT MAX(v.created_at) FROM segment_revision v WHERE v.segment_id = s.id) AS changed \
          FROM segment s JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND s.deleted = 0 AND r.status = 'ready' \
+         WHERE r.project_id = $1 AND s.deleted = 0 AND r.status = 'ready' \
          ORDER BY s.recording_id, s.start_sample, s.id",
     )
     .bind(project)
@@ -85,7 +85,7 @@ pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Re
     for r in sqlx::query(
         "SELECT t.segment_id, t.field, t.value FROM segment_tag t \
          JOIN segment s ON s.id = t.segment_id JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? ORDER BY t.segment_id, t.field, t.value",
+         WHERE r.project_id = $1 ORDER BY t.segment_id, t.field, t.value",
     )
     .bind(project)
     .fetch_all(db)
@@ -99,7 +99,7 @@ pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Re
     for r in sqlx::query(
         "SELECT t.segment_id, t.feature, t.chars, t.expected, t.realised FROM span_tag t \
          JOIN segment s ON s.id = t.segment_id JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND t.pass = 1 ORDER BY t.segment_id, t.char_start, t.id",
+         WHERE r.project_id = $1 AND t.pass = 1 ORDER BY t.segment_id, t.char_start, t.id",
     )
     .bind(project)
     .fetch_all(db)

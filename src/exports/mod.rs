@@ -187,7 +187,7 @@ pub fn write_dir(
 /// any folder under `exports/` that is not a finished export's. Returns how many were failed.
 pub async fn recover(state: &AppState) -> anyhow::Result<u64> {
     let r = sqlx::query(
-        "UPDATE export SET status = 'failed', error_message = 'the server stopped during this export; start it again', updated_at = ? \
+        "UPDATE export SET status = 'failed', error_message = 'the server stopped during this export; start it again', updated_at = $1 \
          WHERE status IN ('queued', 'running')",
     )
     .bind(now_ms())
@@ -237,13 +237,14 @@ fn export_dir(state: &AppState, id: i64) -> PathBuf {
 }
 
 async fn set(db: &Db, id: i64, status: &str, progress: f64) {
-    let _ = sqlx::query("UPDATE export SET status = ?, progress = ?, updated_at = ? WHERE id = ?")
-        .bind(status)
-        .bind(progress)
-        .bind(now_ms())
-        .bind(id)
-        .execute(db)
-        .await;
+    let _ =
+        sqlx::query("UPDATE export SET status = $1, progress = $2, updated_at = $3 WHERE id = $4")
+            .bind(status)
+            .bind(progress)
+            .bind(now_ms())
+            .bind(id)
+            .execute(db)
+            .await;
 }
 
 /// Starts an export of the project's (approved, by default) segments as a background job.
@@ -264,7 +265,7 @@ async fn create(
     let definition = serde_json::to_string(&def).map_err(anyhow::Error::from)?;
     let id: i64 = sqlx::query(
         "INSERT INTO export (project_id, created_by, definition, status, created_at, updated_at) \
-         VALUES (?, ?, ?, 'queued', ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
     )
     .bind(project)
     .bind(user.id)
@@ -290,7 +291,7 @@ async fn create(
             let pdb = pdb.clone();
             handle.spawn(async move {
                 let _ = sqlx::query(
-                    "UPDATE export SET progress = ? WHERE id = ? AND status = 'running' AND progress < ?",
+                    "UPDATE export SET progress = $1 WHERE id = $2 AND status = 'running' AND progress < $3",
                 )
                 .bind(p)
                 .bind(id)
@@ -303,7 +304,7 @@ async fn create(
         match run(&db, &st.store, project, &def, &dir, progress).await {
             Ok(s) => {
                 let _ = sqlx::query(
-                    "UPDATE export SET status = 'done', progress = 1, utterances = ?, seconds = ?, updated_at = ? WHERE id = ?",
+                    "UPDATE export SET status = 'done', progress = 1, utterances = $1, seconds = $2, updated_at = $3 WHERE id = $4",
                 )
                 .bind(s.utterances as i64)
                 .bind(s.seconds)
@@ -318,7 +319,7 @@ async fn create(
                 let partial = dir.clone();
                 let _ = tokio::task::spawn_blocking(move || remove(&partial)).await;
                 let _ = sqlx::query(
-                    "UPDATE export SET status = 'failed', error_message = ?, updated_at = ? WHERE id = ?",
+                    "UPDATE export SET status = 'failed', error_message = $1, updated_at = $2 WHERE id = $3",
                 )
                 .bind(format!("{e:#}"))
                 .bind(now_ms())
@@ -333,7 +334,7 @@ async fn create(
 
 const COLUMNS: &str = "id, project_id, definition, status, progress, utterances, seconds, error_message, created_at, updated_at";
 
-fn row_json(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<serde_json::Value> {
+fn row_json(r: &crate::db::DbRow) -> sqlx::Result<serde_json::Value> {
     let def: String = r.try_get("definition")?;
     Ok(json!({
         "id": r.try_get::<i64, _>("id")?,
@@ -358,7 +359,7 @@ async fn list(
 ) -> AppResult<Json<serde_json::Value>> {
     projects::require(&state, project, user, &[Role::Admin]).await?;
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM export WHERE project_id = ? ORDER BY id DESC LIMIT 100"
+        "SELECT {COLUMNS} FROM export WHERE project_id = $1 ORDER BY id DESC LIMIT 100"
     ))
     .bind(project)
     .fetch_all(&state.db)
@@ -371,7 +372,7 @@ async fn list(
 }
 
 async fn fetch(state: &AppState, user: CurrentUser, id: i64) -> AppResult<serde_json::Value> {
-    let r = sqlx::query(&format!("SELECT {COLUMNS} FROM export WHERE id = ?"))
+    let r = sqlx::query(&format!("SELECT {COLUMNS} FROM export WHERE id = $1"))
         .bind(id)
         .fetch_optional(&state.db)
         .await?

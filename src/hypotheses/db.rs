@@ -25,7 +25,7 @@ pub struct Target {
     pub sha256: Option<String>,
 }
 
-fn target(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Target> {
+fn target(r: &crate::db::DbRow) -> sqlx::Result<Target> {
     Ok(Target {
         id: r.try_get("id")?,
         project: r.try_get("project_id")?,
@@ -200,11 +200,7 @@ pub async fn apply(
     Ok(applied)
 }
 
-async fn speaker_id(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    project: i64,
-    code: &str,
-) -> sqlx::Result<i64> {
+async fn speaker_id(tx: &mut crate::db::Tx, project: i64, code: &str) -> sqlx::Result<i64> {
     let code: String = code.trim().chars().take(100).collect();
     if let Some(r) = sqlx::query("SELECT id FROM speaker WHERE project_id = ? AND code = ?")
         .bind(project)
@@ -223,7 +219,7 @@ async fn speaker_id(
 }
 
 async fn add_labels(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut crate::db::Tx,
     segment: i64,
     labels: &[String],
     author: Option<i64>,

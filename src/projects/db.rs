@@ -21,7 +21,7 @@ pub struct ProjectRow {
 
 /// Creates a project.
 pub async fn create(db: &Db, name: &str) -> sqlx::Result<i64> {
-    sqlx::query("INSERT INTO project (name, created_at) VALUES (?, ?) RETURNING id")
+    sqlx::query("INSERT INTO project (name, created_at) VALUES ($1, $2) RETURNING id")
         .bind(name)
         .bind(now_ms())
         .fetch_one(db)
@@ -31,7 +31,7 @@ pub async fn create(db: &Db, name: &str) -> sqlx::Result<i64> {
 
 /// A project's id by name.
 pub async fn id_by_name(db: &Db, name: &str) -> sqlx::Result<Option<i64>> {
-    let row = sqlx::query("SELECT id FROM project WHERE name = ?")
+    let row = sqlx::query("SELECT id FROM project WHERE name = $1")
         .bind(name)
         .fetch_optional(db)
         .await?;
@@ -40,7 +40,7 @@ pub async fn id_by_name(db: &Db, name: &str) -> sqlx::Result<Option<i64>> {
 
 /// A project's analysis rate.
 pub async fn analysis_rate(db: &Db, project: i64) -> sqlx::Result<i64> {
-    sqlx::query("SELECT analysis_rate FROM project WHERE id = ?")
+    sqlx::query("SELECT analysis_rate FROM project WHERE id = $1")
         .bind(project)
         .fetch_one(db)
         .await?
@@ -50,7 +50,7 @@ pub async fn analysis_rate(db: &Db, project: i64) -> sqlx::Result<i64> {
 /// Adds or changes a membership.
 pub async fn add_member(db: &Db, project: i64, user: i64, role: Role) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO membership (project_id, user_id, role) VALUES (?, ?, ?) \
+        "INSERT INTO membership (project_id, user_id, role) VALUES ($1, $2, $3) \
          ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
     )
     .bind(project)
@@ -63,7 +63,7 @@ pub async fn add_member(db: &Db, project: i64, user: i64, role: Role) -> sqlx::R
 
 /// The role of `user` in `project`, if a member.
 pub async fn role(db: &Db, project: i64, user: i64) -> sqlx::Result<Option<String>> {
-    let row = sqlx::query("SELECT role FROM membership WHERE project_id = ? AND user_id = ?")
+    let row = sqlx::query("SELECT role FROM membership WHERE project_id = $1 AND user_id = $2")
         .bind(project)
         .bind(user)
         .fetch_optional(db)
@@ -75,7 +75,7 @@ pub async fn role(db: &Db, project: i64, user: i64) -> sqlx::Result<Option<Strin
 pub async fn for_user(db: &Db, user: i64) -> sqlx::Result<Vec<ProjectRow>> {
     let rows = sqlx::query(
         "SELECT p.id, p.name, m.role, p.analysis_rate FROM project p \
-         JOIN membership m ON m.project_id = p.id WHERE m.user_id = ? ORDER BY p.name",
+         JOIN membership m ON m.project_id = p.id WHERE m.user_id = $1 ORDER BY p.name",
     )
     .bind(user)
     .fetch_all(db)
@@ -96,7 +96,7 @@ pub async fn for_user(db: &Db, user: i64) -> sqlx::Result<Vec<ProjectRow>> {
 pub async fn members(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Value>> {
     let rows = sqlx::query(
         "SELECT u.name, m.role FROM membership m JOIN app_user u ON u.id = m.user_id \
-         WHERE m.project_id = ? ORDER BY u.name",
+         WHERE m.project_id = $1 ORDER BY u.name",
     )
     .bind(project)
     .fetch_all(db)
@@ -110,7 +110,7 @@ pub async fn members(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Valu
 pub async fn settings(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
     let r = sqlx::query(
         "SELECT id, name, analysis_rate, conventions, second_pass_share, asr_url, asr_model, asr_language, \
-         asr_api_key IS NOT NULL AS asr_key_set FROM project WHERE id = ?",
+         CASE WHEN asr_api_key IS NULL THEN 0 ELSE 1 END AS asr_key_set FROM project WHERE id = $1",
     )
     .bind(project)
     .fetch_one(db)
@@ -126,7 +126,7 @@ pub async fn settings(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> 
             "url": r.try_get::<Option<String>, _>("asr_url")?,
             "model": r.try_get::<Option<String>, _>("asr_model")?,
             "language": r.try_get::<Option<String>, _>("asr_language")?,
-            "key_set": r.try_get::<bool, _>("asr_key_set")?,
+            "key_set": r.try_get::<i64, _>("asr_key_set")? != 0,
         },
     }))
 }
@@ -148,10 +148,10 @@ pub struct AsrServer {
 pub async fn update_asr(db: &Db, project: i64, asr: &AsrServer) -> sqlx::Result<()> {
     // COALESCE keeps a field that is not given; NULLIF turns "" into "cleared".
     sqlx::query(
-        "UPDATE project SET asr_url = CASE WHEN ? IS NULL THEN asr_url ELSE NULLIF(?, '') END, \
-         asr_model = CASE WHEN ? IS NULL THEN asr_model ELSE NULLIF(?, '') END, \
-         asr_language = CASE WHEN ? IS NULL THEN asr_language ELSE NULLIF(?, '') END, \
-         asr_api_key = CASE WHEN ? IS NULL THEN asr_api_key ELSE NULLIF(?, '') END WHERE id = ?",
+        "UPDATE project SET asr_url = CASE WHEN $1 IS NULL THEN asr_url ELSE NULLIF($2, '') END, \
+         asr_model = CASE WHEN $3 IS NULL THEN asr_model ELSE NULLIF($4, '') END, \
+         asr_language = CASE WHEN $5 IS NULL THEN asr_language ELSE NULLIF($6, '') END, \
+         asr_api_key = CASE WHEN $7 IS NULL THEN asr_api_key ELSE NULLIF($8, '') END WHERE id = $9",
     )
     .bind(&asr.url)
     .bind(&asr.url)
@@ -175,8 +175,8 @@ pub async fn update_settings(
     conventions: Option<&serde_json::Value>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE project SET second_pass_share = COALESCE(?, second_pass_share), \
-         conventions = COALESCE(?, conventions) WHERE id = ?",
+        "UPDATE project SET second_pass_share = COALESCE($1, second_pass_share), \
+         conventions = COALESCE($2, conventions) WHERE id = $3",
     )
     .bind(second_pass_share)
     .bind(conventions.map(|c| c.to_string()))
@@ -188,7 +188,7 @@ pub async fn update_settings(
 
 /// Speakers of a project: (id, code), in code order.
 pub async fn speakers(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Value>> {
-    let rows = sqlx::query("SELECT id, code FROM speaker WHERE project_id = ? ORDER BY code")
+    let rows = sqlx::query("SELECT id, code FROM speaker WHERE project_id = $1 ORDER BY code")
         .bind(project)
         .fetch_all(db)
         .await?;
@@ -199,7 +199,7 @@ pub async fn speakers(db: &Db, project: i64) -> sqlx::Result<Vec<serde_json::Val
 
 /// Adds a speaker to a project.
 pub async fn add_speaker(db: &Db, project: i64, code: &str) -> sqlx::Result<i64> {
-    sqlx::query("INSERT INTO speaker (project_id, code) VALUES (?, ?) RETURNING id")
+    sqlx::query("INSERT INTO speaker (project_id, code) VALUES ($1, $2) RETURNING id")
         .bind(project)
         .bind(code)
         .fetch_one(db)

@@ -28,7 +28,7 @@ pub const FIELDS: [&str; 6] = [
 const COLUMNS: &str = "id, code, gender, age_band, birthplace, birthplace_province, birthplace_city, \
                        self_reported_accent, native_variety";
 
-fn speaker_json(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Value> {
+fn speaker_json(r: &crate::db::DbRow) -> sqlx::Result<Value> {
     let mut v =
         json!({ "id": r.try_get::<i64, _>("id")?, "code": r.try_get::<String, _>("code")? });
     for f in FIELDS.iter().chain(&["birthplace"]) {
@@ -88,11 +88,7 @@ impl SpeakerPatch {
     }
 }
 
-async fn apply(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-    patch: &SpeakerPatch,
-) -> sqlx::Result<()> {
+async fn apply(tx: &mut crate::db::Tx, id: i64, patch: &SpeakerPatch) -> sqlx::Result<()> {
     for (name, v) in FIELDS.iter().zip(patch.values()) {
         if let Some(v) = v {
             let v = v.trim();

@@ -1,8 +1,8 @@
 //! Queries of the recordings stage.
 
+use crate::db::DbRow;
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::audio::RecordingMeta;
 use crate::db::{Db, begin_write, now_ms};
@@ -35,7 +35,7 @@ pub struct RecordingRow {
 const COLUMNS: &str =
     "id, project_id, name, status, sha256, analysis_rate, samples, error_code, error_message, meta";
 
-fn row(r: &SqliteRow) -> sqlx::Result<RecordingRow> {
+fn row(r: &DbRow) -> sqlx::Result<RecordingRow> {
     let meta: Option<String> = r.try_get("meta")?;
     Ok(RecordingRow {
         id: r.try_get("id")?,

@@ -4,9 +4,9 @@
 //! (`WHERE version = ?`), the revision insert, and commit; the save is acknowledged only after
 //! the commit.
 
+use crate::db::DbRow;
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::Save;
 use super::access::Viewer;
@@ -57,7 +57,7 @@ pub struct Segment {
 const COLUMNS: &str = "id, recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, asr_model, text_verbatim, \
                        text_display, text_norm, status, version, deleted, assignee_id";
 
-fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
+fn row(r: &DbRow) -> sqlx::Result<Segment> {
     Ok(Segment {
         id: r.try_get("id")?,
         recording_id: r.try_get("recording_id")?,
@@ -106,7 +106,7 @@ pub async fn list(db: &Db, recording: i64) -> sqlx::Result<Vec<Segment>> {
 }
 
 async fn append_revision(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut crate::db::Tx,
     s: &Segment,
     author: i64,
     save_id: Option<&str>,
@@ -252,7 +252,7 @@ pub async fn delete(
 /// After a conditional update: records the revision and commits if it applied, or commits
 /// nothing new and reports the current state as stale.
 async fn finish_write(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    mut tx: crate::db::Tx,
     id: i64,
     applied: bool,
     author: i64,
@@ -298,10 +298,7 @@ pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>>
         .collect()
 }
 
-async fn current_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-) -> sqlx::Result<Segment> {
+async fn current_in(tx: &mut crate::db::Tx, id: i64) -> sqlx::Result<Segment> {
     row(
         &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
             .bind(id)
@@ -312,11 +309,7 @@ async fn current_in(
 
 /// Whether save id `save_id` was already applied to segment `id`. Save ids are unique per
 /// segment (migration 0010): the same id on another segment is another save.
-async fn seen(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-    save_id: &str,
-) -> sqlx::Result<bool> {
+async fn seen(tx: &mut crate::db::Tx, id: i64, save_id: &str) -> sqlx::Result<bool> {
     Ok(
         sqlx::query("SELECT 1 FROM segment_revision WHERE segment_id = ? AND save_id = ?")
             .bind(id)

@@ -251,7 +251,7 @@ pub struct Span {
 const SPAN_COLUMNS: &str = "id, segment_id, char_start, char_end, chars, feature, expected, realised, \
     realised_script, start_sample, end_sample, note, needs_review, pass, author_id, updated_at";
 
-fn span_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Span> {
+fn span_row(r: &crate::db::DbRow) -> sqlx::Result<Span> {
     Ok(Span {
         id: r.try_get("id")?,
         segment_id: r.try_get("segment_id")?,

@@ -41,7 +41,7 @@ async fn spans(db: &Db, project: i64) -> sqlx::Result<Vec<SpanRow>> {
                          sp.native_variety, '') AS variety, COALESCE(sp.code, '') AS speaker \
          FROM span_tag t JOIN segment s ON s.id = t.segment_id JOIN recording r ON r.id = s.recording_id \
          LEFT JOIN speaker sp ON sp.id = s.speaker_id \
-         WHERE r.project_id = ? AND s.deleted = 0 ORDER BY t.segment_id, t.pass, t.char_start, t.id",
+         WHERE r.project_id = $1 AND s.deleted = 0 ORDER BY t.segment_id, t.pass, t.char_start, t.id",
     )
     .bind(project)
     .fetch_all(db)
@@ -65,7 +65,7 @@ async fn spans(db: &Db, project: i64) -> sqlx::Result<Vec<SpanRow>> {
 async fn scored(db: &Db, project: i64) -> sqlx::Result<Vec<(i64, String, String)>> {
     let rows = sqlx::query(
         "SELECT s.id, s.text_verbatim, s.asr_text FROM segment s JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND s.deleted = 0 AND s.asr_text IS NOT NULL \
+         WHERE r.project_id = $1 AND s.deleted = 0 AND s.asr_text IS NOT NULL \
            AND s.status IN ('submitted', 'approved') ORDER BY s.id",
     )
     .bind(project)
@@ -87,7 +87,7 @@ async fn double_annotated(db: &Db, project: i64) -> sqlx::Result<Vec<i64>> {
     let rows = sqlx::query(
         "SELECT sp.segment_id FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
          JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND sp.status = 'submitted' AND s.deleted = 0 ORDER BY sp.segment_id",
+         WHERE r.project_id = $1 AND sp.status = 'submitted' AND s.deleted = 0 ORDER BY sp.segment_id",
     )
     .bind(project)
     .fetch_all(db)

@@ -6,7 +6,7 @@ use crate::extract::{Json, Path};
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use super::LEASE_MS;
 use crate::accounts::CurrentUser;
@@ -68,7 +68,7 @@ pub async fn of(db: &crate::db::Db, segment: i64) -> sqlx::Result<Option<SecondP
 /// that is picked, submitted (or approved) by someone else and not yet taken by a live second
 /// pass. Claims it and returns the segment id.
 pub(super) async fn claim(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     project: i64,
     user: i64,
     now: i64,

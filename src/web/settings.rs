@@ -25,7 +25,7 @@ async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> AppResult<Json<serde_json::Value>> {
-    let row = sqlx::query("SELECT settings FROM user_settings WHERE user_id = ?")
+    let row = sqlx::query("SELECT settings FROM user_settings WHERE user_id = $1")
         .bind(user.id)
         .fetch_optional(&state.db)
         .await?;
@@ -59,7 +59,7 @@ async fn write(
         ));
     }
     sqlx::query(
-        "INSERT INTO user_settings (user_id, settings, updated_at) VALUES (?, ?, ?) \
+        "INSERT INTO user_settings (user_id, settings, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
     )
     .bind(user.id)

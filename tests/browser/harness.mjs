@@ -40,8 +40,25 @@ async function freePort() {
   });
 }
 
+// With FANGYAN_BROWSER_DATABASE_URL (a Postgres server; scripts/test sets it for one browser
+// file), every data directory gets its own schema there and the binary runs on Postgres.
+const databases = new Map();
+function databaseEnv(data) {
+  const server = process.env.FANGYAN_BROWSER_DATABASE_URL;
+  if (!server) return {};
+  if (!databases.has(data)) {
+    const schema = 'b' + Buffer.from(path.basename(data)).toString('hex').toLowerCase();
+    const r = spawnSync('psql', [server, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE SCHEMA IF NOT EXISTS ${schema}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`creating schema ${schema}: ${r.stderr}`);
+    const sep = server.includes('?') ? '&' : '?';
+    databases.set(data, `${server}${sep}options=-c%20search_path%3D${schema}`);
+  }
+  return { FANGYAN_DATABASE_URL: databases.get(data) };
+}
+
 function cli(data, args, input) {
-  const r = spawnSync(binary(), [...args, '--data', data], { input, encoding: 'utf8' });
+  const env = { ...process.env, ...databaseEnv(data) };
+  const r = spawnSync(binary(), [...args, '--data', data], { input, encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`fangyan ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -61,7 +78,7 @@ export async function startServer(opts = {}) {
   const port = await freePort();
   const proc = spawn(binary(), ['serve', '--addr', `127.0.0.1:${port}`, '--data', data], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+    env: { ...process.env, ...databaseEnv(data), RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; if (stderr.length > 100000) stderr = stderr.slice(-50000); });

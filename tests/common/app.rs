@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A logged-in client.
@@ -27,8 +27,18 @@ impl TestApp {
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = super::scratch();
-        let mut config = Config::new(dir.path());
+        let mut config = Config::new(dir.path()).with_database(super::database_url_for(dir.path()));
         configure(&mut config);
+        Self::start(config, Some(dir)).await
+    }
+
+    /// A second app on an existing data directory (the test keeps the directory), on the
+    /// given database: e.g. the Postgres copy of another app's SQLite file.
+    pub async fn spawn_at(data: &Path, database_url: Option<String>) -> Self {
+        Self::start(Config::new(data).with_database(database_url), None).await
+    }
+
+    async fn start(config: Config, dir: Option<tempfile::TempDir>) -> Self {
         let state = AppState::open(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -91,3 +91,39 @@ pub fn browser_client(base: &str) -> reqwest::ClientBuilder {
             reqwest::header::HeaderValue::from_str(base).expect("a base URL is a header value"),
         )]))
 }
+
+/// The Postgres database for a data directory when the tests run on Postgres
+/// (`FANGYAN_TEST_DATABASE_URL`, set by `.ci/run` through `scripts/postgres.sh`), else `None`
+/// and the app uses the SQLite file in the directory. Each data directory gets its own schema
+/// on that server, named after the directory, so the server processes, admin commands and the
+/// in-process app of one test share one database and no two tests share any.
+pub fn database_url_for(data: &Path) -> Option<String> {
+    let base = std::env::var("FANGYAN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    let schema = format!("t{:016x}", h.finish());
+    let out = Command::new("psql")
+        .args([&base, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .output()
+        .expect("psql must be installed when FANGYAN_TEST_DATABASE_URL is set");
+    assert!(
+        out.status.success(),
+        "creating schema {schema}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// Sets `FANGYAN_DATABASE_URL` on a `fangyan` command working on `data`, when the tests run
+/// on Postgres (see [`database_url_for`]).
+pub fn on_test_database<'c>(cmd: &'c mut Command, data: &Path) -> &'c mut Command {
+    match database_url_for(data) {
+        Some(url) => cmd.env("FANGYAN_DATABASE_URL", url),
+        None => cmd.env_remove("FANGYAN_DATABASE_URL"),
+    }
+}

@@ -1,0 +1,111 @@
+//! The database: one pool type for both backends, migrations, and the one backend-specific
+//! choice, how a write transaction begins.
+//!
+//! The embedded default is a SQLite file in the data directory, in WAL mode with
+//! `synchronous=FULL`: a save is acknowledged only after its commit reached the disk
+//! (RELIABILITY.md §0.6–7). `--database-url postgres://…` selects Postgres instead. Both run
+//! through sqlx's `Any` driver, so every query is written once: `$1`-style parameters (SQLite
+//! reads them by number too), portable SQL, integers, doubles and text only (booleans are
+//! checked 0/1 integers; sums are cast to BIGINT, averages to DOUBLE PRECISION, because Postgres
+//! would answer NUMERIC, which `Any` cannot decode).
+
+pub mod copy;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+/// The pool type used across the stage modules.
+pub type Db = AnyPool;
+
+/// A write transaction; writer functions take `&mut Tx` so that one HTTP action commits once.
+pub type Tx = Transaction<'static, Any>;
+
+/// A result row of [`Db`].
+pub type DbRow = AnyRow;
+
+/// Which database a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded file (the default).
+    Sqlite,
+    /// A Postgres server (`--database-url postgres://…`).
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a database URL, or an error naming what is accepted.
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            anyhow::bail!("the database URL must start with postgres:// (or sqlite:)")
+        }
+    }
+}
+
+/// The backend of an open pool.
+pub fn backend(db: &Db) -> Backend {
+    Backend::of_url(db.connect_options().database_url.as_str()).unwrap_or(Backend::Sqlite)
+}
+
+/// Opens the database: `url` when given (Postgres), else the SQLite file at `file`, creating
+/// it if needed; then applies the migrations of that backend.
+pub async fn connect(url: Option<&str>, file: &Path) -> anyhow::Result<Db> {
+    sqlx::any::install_default_drivers();
+    let url = match url {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}?mode=rwc", file.display()),
+    };
+    let pool = match Backend::of_url(&url)? {
+        Backend::Sqlite => {
+            AnyPoolOptions::new()
+                .max_connections(32)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(&url)
+                .await?
+        }
+    };
+    match backend(&pool) {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+    }
+    Ok(pool)
+}
+
+/// Begins a write transaction. On SQLite it holds the write lock from the start
+/// (`BEGIN IMMEDIATE`), so concurrent writers wait out `busy_timeout` instead of failing at
+/// their first write; Postgres locks rows as they are written.
+pub async fn begin_write(db: &Db) -> sqlx::Result<Tx> {
+    match backend(db) {
+        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => db.begin().await,
+    }
+}
+
+/// Milliseconds since the Unix epoch, the time format of every table.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
