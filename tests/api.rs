@@ -557,7 +557,11 @@ async fn split_and_merge_keep_text_and_history() {
 async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
     let dir = common::scratch();
     let (project, resumed, lost) = {
-        let state = AppState::open(Config::new(dir.path())).await.unwrap();
+        let state = AppState::open(
+            Config::new(dir.path()).with_database(common::database_url_for(dir.path())),
+        )
+        .await
+        .unwrap();
         let project = fangyan::projects::db::create(&state.db, "p").await.unwrap();
         // As the upload handler leaves it: the acknowledged upload in tmp/, a running job.
         let upload = state.store.root().join("tmp/upload-crash");
@@ -585,7 +589,10 @@ async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
         .unwrap();
         (project, resumed, lost)
     };
-    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let state =
+        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
+            .await
+            .unwrap();
     state.jobs.drain().await;
     let r = fangyan::recordings::db::get(&state.db, resumed)
         .await

@@ -64,8 +64,13 @@ async fn import(admin: &Client, recording: i64, model: &str, cues: &[&str]) -> V
 
 async fn sql(app: &TestApp, query: &str, binds: &[&str]) {
     let mut q = sqlx::query(query);
+    // Ids are written as text here; the column types decide how they are bound (Postgres does
+    // not compare a BIGINT with TEXT).
     for b in binds {
-        q = q.bind(*b);
+        q = match b.parse::<i64>() {
+            Ok(n) => q.bind(n),
+            Err(_) => q.bind(*b),
+        };
     }
     q.execute(&app.state.db).await.unwrap();
 }

@@ -66,7 +66,10 @@ fn manifests(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_is_read_by_the_real_tools_and_round_trips() {
     let dir = common::scratch();
-    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let state =
+        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
+            .await
+            .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = fangyan::app::router(state.clone());
@@ -263,23 +266,23 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
         .await
         .unwrap()
         .get(0);
-        sqlx::query("INSERT INTO segment_revision (segment_id, version, created_at, text_verbatim, text_display, text_norm, start_sample, end_sample, speaker_id, status) VALUES (?, 1, 1000, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO segment_revision (segment_id, version, created_at, text_verbatim, text_display, text_norm, start_sample, end_sample, speaker_id, status) VALUES ($1, 1, 1000, $2, $3, $4, $5, $6, $7, $8)")
             .bind(id).bind(s.text).bind(s.text).bind(s.text).bind(s.start).bind(s.end).bind(s.speaker).bind(s.status)
             .execute(db).await.unwrap();
         if let Some(v) = s.variety {
-            sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'variety', ?, 1)")
+            sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES ($1, 'variety', $2, 1)")
                 .bind(id).bind(v).execute(db).await.unwrap();
-            sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES (?, 'mode', 'accented_putonghua', 1)")
+            sqlx::query("INSERT INTO segment_tag (segment_id, field, value, created_at) VALUES ($1, 'mode', 'accented_putonghua', 1)")
                 .bind(id).execute(db).await.unwrap();
         }
         if let Some(f) = s.feature {
-            sqlx::query("INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, created_at, updated_at) VALUES (?, 0, 1, ?, ?, 'shi4', 'si4', 1, 1)")
+            sqlx::query("INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, created_at, updated_at) VALUES ($1, 0, 1, $2, $3, 'shi4', 'si4', 1, 1)")
                 .bind(id).bind(s.text.chars().next().unwrap().to_string()).bind(f)
                 .execute(db).await.unwrap();
         }
     }
     // The controlled vocabulary of `variety` comes from the schema when it lists one.
-    sqlx::query("UPDATE project SET tag_schema = ? WHERE id = ?")
+    sqlx::query("UPDATE project SET tag_schema = $1 WHERE id = $2")
         .bind(r#"{"fields": {"variety": {"values": [{"id": "cmn-southwestern/guiliu@柳州"}, {"id": "cmn-beijing"}, {"id": "yue"}, {"id": "wuu"}]}}}"#)
         .bind(project)
         .execute(db)
@@ -335,7 +338,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     let api_out = unpacked.path().join(format!("export-{export}"));
 
     // An export cut short by a crash is failed at the next start, never left running.
-    sqlx::query("INSERT INTO export (project_id, definition, status, created_at, updated_at) VALUES (?, '{}', 'running', 1, 1)")
+    sqlx::query("INSERT INTO export (project_id, definition, status, created_at, updated_at) VALUES ($1, '{}', 'running', 1, 1)")
         .bind(project)
         .execute(db)
         .await
@@ -627,7 +630,10 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
 async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
     let dir = common::scratch();
     let exports = dir.path().join("exports");
-    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let state =
+        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
+            .await
+            .unwrap();
     let project = fangyan::projects::db::create(&state.db, "p").await.unwrap();
     let mut ids = Vec::new();
     for status in ["running", "queued", "done"] {
@@ -652,7 +658,10 @@ async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
     }
     drop(state); // the killed process: nothing ran its clean-up
 
-    let state = AppState::open(Config::new(dir.path())).await.unwrap();
+    let state =
+        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
+            .await
+            .unwrap();
     let left: BTreeSet<String> = std::fs::read_dir(&exports)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -136,17 +136,15 @@ async fn the_postgres_schema_mirrors_the_sqlite_migrations() {
             }
         }
         // `INTEGER PRIMARY KEY` has no index in SQLite: it is the rowid.
-        if rows(
+        if let [key] = &rows(
             &lite,
             "SELECT name FROM pragma_table_info($1) WHERE pk = 1 AND type = 'INTEGER' \
                 AND (SELECT COUNT(*) FROM pragma_table_info($1) WHERE pk > 0) = 1",
             t,
         )
-        .await
-        .len()
-            == 1
+        .await[..]
         {
-            lite_keys.insert("id".to_string());
+            lite_keys.insert(key[0].clone());
         }
         let pg_keys: BTreeSet<String> = rows(
             &pg,

@@ -230,9 +230,11 @@ async fn the_command_line_makes_and_unmakes_instance_admins() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user named nobody"));
 
-    let state = fangyan::app::AppState::open(fangyan::app::Config::new(dir.path()))
-        .await
-        .unwrap();
+    let state = fangyan::app::AppState::open(
+        fangyan::app::Config::new(dir.path()).with_database(common::database_url_for(dir.path())),
+    )
+    .await
+    .unwrap();
     let admin = |name: &'static str| {
         let db = state.db.clone();
         async move {

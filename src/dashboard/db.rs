@@ -8,7 +8,7 @@ use crate::db::Db;
 
 /// The project's conventions JSON.
 pub async fn conventions(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
-    let text: String = sqlx::query("SELECT conventions FROM project WHERE id = ?")
+    let text: String = sqlx::query("SELECT conventions FROM project WHERE id = $1")
         .bind(project)
         .fetch_one(db)
         .await?
@@ -36,7 +36,7 @@ pub async fn progress(db: &Db, project: i64) -> sqlx::Result<Progress> {
     let rows = sqlx::query(
         "SELECT s.status, COUNT(*) AS n, SUM(CAST(s.end_sample - s.start_sample AS REAL) / r.analysis_rate) AS secs \
          FROM segment s JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND s.deleted = 0 GROUP BY s.status",
+         WHERE r.project_id = $1 AND s.deleted = 0 GROUP BY s.status",
     )
     .bind(project)
     .fetch_all(db)
@@ -50,7 +50,7 @@ pub async fn progress(db: &Db, project: i64) -> sqlx::Result<Progress> {
     }
     let rows = sqlx::query(
         "SELECT status, COUNT(*) AS n, SUM(CAST(COALESCE(samples, 0) AS REAL) / analysis_rate) AS secs \
-         FROM recording WHERE project_id = ? GROUP BY status",
+         FROM recording WHERE project_id = $1 GROUP BY status",
     )
     .bind(project)
     .fetch_all(db)
@@ -107,7 +107,7 @@ pub async fn scored(db: &Db, project: i64) -> sqlx::Result<Vec<Scored>> {
                          sp.native_variety) AS dialect \
          FROM segment s JOIN recording r ON r.id = s.recording_id JOIN project p ON p.id = r.project_id \
          LEFT JOIN speaker sp ON sp.id = s.speaker_id \
-         WHERE r.project_id = ? AND s.deleted = 0 AND s.asr_text IS NOT NULL \
+         WHERE r.project_id = $1 AND s.deleted = 0 AND s.asr_text IS NOT NULL \
            AND s.status IN ('submitted', 'approved') \
          ORDER BY r.id, s.start_sample, s.id",
     )
@@ -153,7 +153,7 @@ pub async fn work(db: &Db, project: i64) -> sqlx::Result<Vec<Work>> {
         "SELECT rv.author_id, u.name, rv.created_at FROM segment_revision rv \
          JOIN segment s ON s.id = rv.segment_id JOIN recording r ON r.id = s.recording_id \
          JOIN app_user u ON u.id = rv.author_id \
-         WHERE r.project_id = ? ORDER BY rv.author_id, rv.created_at",
+         WHERE r.project_id = $1 ORDER BY rv.author_id, rv.created_at",
     )
     .bind(project)
     .fetch_all(db)
@@ -175,7 +175,7 @@ pub async fn work(db: &Db, project: i64) -> sqlx::Result<Vec<Work>> {
     let rows = sqlx::query(
         "SELECT DISTINCT rv.author_id, s.id, s.start_sample, s.end_sample, r.analysis_rate \
          FROM segment_revision rv JOIN segment s ON s.id = rv.segment_id JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND rv.status = 'submitted' AND rv.author_id IS NOT NULL AND s.deleted = 0",
+         WHERE r.project_id = $1 AND rv.status = 'submitted' AND rv.author_id IS NOT NULL AND s.deleted = 0",
     )
     .bind(project)
     .fetch_all(db)
@@ -208,7 +208,7 @@ pub async fn double_annotated(db: &Db, project: i64) -> sqlx::Result<Vec<Pair>> 
         "SELECT COALESCE(a.name, '') AS first_name, s.text_verbatim, b.name AS second_name, sp.text \
          FROM second_pass sp JOIN segment s ON s.id = sp.segment_id JOIN recording r ON r.id = s.recording_id \
          LEFT JOIN app_user a ON a.id = s.assignee_id JOIN app_user b ON b.id = sp.assignee_id \
-         WHERE r.project_id = ? AND sp.status = 'submitted' AND s.deleted = 0 ORDER BY s.id",
+         WHERE r.project_id = $1 AND sp.status = 'submitted' AND s.deleted = 0 ORDER BY s.id",
     )
     .bind(project)
     .fetch_all(db)
@@ -237,7 +237,7 @@ pub async fn label_pairs(
             "SELECT t.segment_id, t.field, t.value FROM {table} t \
              JOIN second_pass sp ON sp.segment_id = t.segment_id AND sp.status = 'submitted' \
              JOIN segment s ON s.id = t.segment_id JOIN recording r ON r.id = s.recording_id \
-             WHERE r.project_id = ? AND s.deleted = 0 ORDER BY t.segment_id, t.field, t.value"
+             WHERE r.project_id = $1 AND s.deleted = 0 ORDER BY t.segment_id, t.field, t.value"
         ))
         .bind(project)
         .fetch_all(db)

@@ -138,17 +138,21 @@ async fn verify(from: &Db, to: &Db, copied: &[(String, i64)]) -> anyhow::Result<
             }
         }
         if has_identity(to, table).await? {
-            let (max, next): (i64, i64) = {
-                let r = sqlx::query(&format!(
-                    "SELECT COALESCE((SELECT MAX(id) FROM {table}), 0), \
-                     CAST((SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END \
-                     FROM pg_sequences WHERE schemaname = current_schema() AND sequencename = $1) AS BIGINT)"
-                ))
-                .bind(format!("{table}_id_seq"))
+            let sequence: String = sqlx::query("SELECT pg_get_serial_sequence($1, 'id')")
+                .bind(table.as_str())
                 .fetch_one(to)
-                .await?;
-                (r.try_get(0)?, r.try_get(1)?)
-            };
+                .await?
+                .try_get(0)?;
+            let max: i64 = sqlx::query(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+                .fetch_one(to)
+                .await?
+                .try_get(0)?;
+            let next: i64 = sqlx::query(&format!(
+                "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {sequence}"
+            ))
+            .fetch_one(to)
+            .await?
+            .try_get(0)?;
             if next <= max {
                 bail!("{table}: the next id would be {next}, but {max} is taken");
             }

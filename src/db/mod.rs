@@ -103,9 +103,45 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<Tx> {
     }
 }
 
+/// A query assembled from optional fragments, each with `?` where its parameters go, with
+/// the `?`s numbered `$1, $2, …` in order: Postgres takes only numbered parameters. Question
+/// marks inside quoted SQL literals are left alone. (Fixed queries are written numbered.)
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut n, mut quoted) = (0, false);
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Milliseconds since the Unix epoch, the time format of every table.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn fragments_are_numbered_in_order_outside_literals() {
+        assert_eq!(
+            numbered("SELECT 1 WHERE a = ? AND b LIKE ? ESCAPE '\\' AND c = '?' AND d IN (?, ?)"),
+            "SELECT 1 WHERE a = $1 AND b LIKE $2 ESCAPE '\\' AND c = '?' AND d IN ($3, $4)"
+        );
+    }
 }

@@ -43,7 +43,7 @@ const TARGET: &str =
 /// One recording.
 pub async fn recording(db: &Db, id: i64) -> sqlx::Result<Target> {
     target(
-        &sqlx::query(&format!("{TARGET} WHERE id = ?"))
+        &sqlx::query(&format!("{TARGET} WHERE id = $1"))
             .bind(id)
             .fetch_one(db)
             .await?,
@@ -52,7 +52,7 @@ pub async fn recording(db: &Db, id: i64) -> sqlx::Result<Target> {
 
 /// The project's recordings, for matching file names.
 pub async fn recordings(db: &Db, project: i64) -> sqlx::Result<Vec<Target>> {
-    sqlx::query(&format!("{TARGET} WHERE project_id = ? ORDER BY id"))
+    sqlx::query(&format!("{TARGET} WHERE project_id = $1 ORDER BY id"))
         .bind(project)
         .fetch_all(db)
         .await?
@@ -67,7 +67,7 @@ pub async fn existing(db: &Db, recording: i64) -> sqlx::Result<Vec<Existing>> {
         "SELECT id, start_sample, end_sample, \
          CASE WHEN version > 1 OR text_verbatim <> '' OR assignee_id IS NOT NULL OR status <> 'new' \
               THEN 1 ELSE 0 END AS touched \
-         FROM segment WHERE recording_id = ? AND deleted = 0 ORDER BY start_sample, id",
+         FROM segment WHERE recording_id = $1 AND deleted = 0 ORDER BY start_sample, id",
     )
     .bind(recording)
     .fetch_all(db)
@@ -101,8 +101,8 @@ pub struct Applied {
 
 const REVISION_OF: &str = "INSERT INTO segment_revision (segment_id, version, author_id, created_at, \
      text_verbatim, text_display, text_norm, start_sample, end_sample, speaker_id, status) \
-     SELECT id, version, ?, ?, text_verbatim, text_display, text_norm, start_sample, end_sample, \
-     speaker_id, status FROM segment WHERE id = ?";
+     SELECT id, version, $1, $2, text_verbatim, text_display, text_norm, start_sample, end_sample, \
+     speaker_id, status FROM segment WHERE id = $3";
 
 /// Applies a plan: all of it or nothing. `source` is the format or service, `model` the
 /// engine's model name; `author` the importing user (none from the CLI).
@@ -123,7 +123,7 @@ pub async fn apply(
     for id in &plan.delete {
         // Re-checked inside the transaction: a claim that arrived meanwhile keeps its segment.
         let done = sqlx::query(
-            "UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ? AND version = 1 \
+            "UPDATE segment SET deleted = 1, version = version + 1 WHERE id = $1 AND version = 1 \
              AND text_verbatim = '' AND assignee_id IS NULL AND status = 'new' AND deleted = 0",
         )
         .bind(id)
@@ -146,7 +146,7 @@ pub async fn apply(
         };
         let id: i64 = sqlx::query(
             "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, \
-             asr_model, text_verbatim) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             asr_model, text_verbatim) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(target.id)
         .bind(seg.start)
@@ -170,20 +170,22 @@ pub async fn apply(
     }
     for (id, text, labels) in &plan.attach {
         let prefill = sqlx::query(
-            "UPDATE segment SET text_verbatim = ?, version = version + 1 WHERE id = ? AND text_verbatim = '' \
+            "UPDATE segment SET text_verbatim = $1, version = version + 1 WHERE id = $2 AND text_verbatim = '' \
              AND status IN ('new', 'in_progress') AND deleted = 0",
         )
         .bind(text)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE segment SET asr_text = ?, asr_source = ?, asr_model = ? WHERE id = ?")
-            .bind(text)
-            .bind(source)
-            .bind(model)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE segment SET asr_text = $1, asr_source = $2, asr_model = $3 WHERE id = $4",
+        )
+        .bind(text)
+        .bind(source)
+        .bind(model)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         if prefill.rows_affected() == 1 {
             sqlx::query(REVISION_OF)
                 .bind(author)
@@ -202,7 +204,7 @@ pub async fn apply(
 
 async fn speaker_id(tx: &mut crate::db::Tx, project: i64, code: &str) -> sqlx::Result<i64> {
     let code: String = code.trim().chars().take(100).collect();
-    if let Some(r) = sqlx::query("SELECT id FROM speaker WHERE project_id = ? AND code = ?")
+    if let Some(r) = sqlx::query("SELECT id FROM speaker WHERE project_id = $1 AND code = $2")
         .bind(project)
         .bind(&code)
         .fetch_optional(&mut **tx)
@@ -210,7 +212,7 @@ async fn speaker_id(tx: &mut crate::db::Tx, project: i64, code: &str) -> sqlx::R
     {
         return r.try_get("id");
     }
-    sqlx::query("INSERT INTO speaker (project_id, code) VALUES (?, ?) RETURNING id")
+    sqlx::query("INSERT INTO speaker (project_id, code) VALUES ($1, $2) RETURNING id")
         .bind(project)
         .bind(&code)
         .fetch_one(&mut **tx)
@@ -227,7 +229,7 @@ async fn add_labels(
 ) -> sqlx::Result<()> {
     for label in labels {
         sqlx::query(
-            "INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES (?, 'label', ?, ?, ?) \
+            "INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES ($1, 'label', $2, $3, $4) \
              ON CONFLICT (segment_id, field, value) DO NOTHING",
         )
         .bind(segment)
@@ -251,7 +253,7 @@ pub async fn live_settings(
     Option<String>,
 )> {
     let r = sqlx::query(
-        "SELECT asr_url, asr_model, asr_language, asr_api_key FROM project WHERE id = ?",
+        "SELECT asr_url, asr_model, asr_language, asr_api_key FROM project WHERE id = $1",
     )
     .bind(project)
     .fetch_one(db)

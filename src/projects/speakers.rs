@@ -40,7 +40,7 @@ fn speaker_json(r: &crate::db::DbRow) -> sqlx::Result<Value> {
 /// Speakers of a project with their metadata, in code order.
 pub async fn list(db: &Db, project: i64) -> sqlx::Result<Vec<Value>> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM speaker WHERE project_id = ? ORDER BY code"
+        "SELECT {COLUMNS} FROM speaker WHERE project_id = $1 ORDER BY code"
     ))
     .bind(project)
     .fetch_all(db)
@@ -93,7 +93,7 @@ async fn apply(tx: &mut crate::db::Tx, id: i64, patch: &SpeakerPatch) -> sqlx::R
         if let Some(v) = v {
             let v = v.trim();
             sqlx::query(&format!(
-                "UPDATE speaker SET {name} = NULLIF(?, '') WHERE id = ?"
+                "UPDATE speaker SET {name} = NULLIF($1, '') WHERE id = $2"
             ))
             .bind(v)
             .bind(id)
@@ -104,7 +104,7 @@ async fn apply(tx: &mut crate::db::Tx, id: i64, patch: &SpeakerPatch) -> sqlx::R
     // The display birthplace follows province and city.
     sqlx::query(
         "UPDATE speaker SET birthplace = NULLIF(TRIM(COALESCE(birthplace_province, '') || ' ' || \
-         COALESCE(birthplace_city, '')), '') WHERE id = ?",
+         COALESCE(birthplace_city, '')), '') WHERE id = $1",
     )
     .bind(id)
     .execute(&mut **tx)
@@ -122,7 +122,7 @@ pub(super) async fn patch(
     Path(speaker): Path<i64>,
     Json(req): Json<SpeakerPatch>,
 ) -> AppResult<Json<Value>> {
-    let project: i64 = sqlx::query("SELECT project_id FROM speaker WHERE id = ?")
+    let project: i64 = sqlx::query("SELECT project_id FROM speaker WHERE id = $1")
         .bind(speaker)
         .fetch_optional(&state.db)
         .await?
@@ -134,7 +134,7 @@ pub(super) async fn patch(
     let mut tx = begin_write(&state.db).await?;
     apply(&mut tx, speaker, &req).await?;
     tx.commit().await?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM speaker WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM speaker WHERE id = $1"))
         .bind(speaker)
         .fetch_one(&state.db)
         .await?;
@@ -213,7 +213,7 @@ pub(super) async fn import_csv(
     let mut tx = begin_write(&state.db).await?;
     let (mut created, mut updated) = (0, 0);
     for (_, code, patch) in &rows {
-        let existing = sqlx::query("SELECT id FROM speaker WHERE project_id = ? AND code = ?")
+        let existing = sqlx::query("SELECT id FROM speaker WHERE project_id = $1 AND code = $2")
             .bind(project)
             .bind(code)
             .fetch_optional(&mut *tx)
@@ -225,7 +225,7 @@ pub(super) async fn import_csv(
             }
             None => {
                 created += 1;
-                sqlx::query("INSERT INTO speaker (project_id, code) VALUES (?, ?) RETURNING id")
+                sqlx::query("INSERT INTO speaker (project_id, code) VALUES ($1, $2) RETURNING id")
                     .bind(project)
                     .bind(code)
                     .fetch_one(&mut *tx)

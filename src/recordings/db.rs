@@ -54,7 +54,7 @@ fn row(r: &DbRow) -> sqlx::Result<RecordingRow> {
 /// A new recording in `importing`.
 pub async fn create(db: &Db, project: i64, name: &str, rate: i64) -> sqlx::Result<i64> {
     sqlx::query(
-        "INSERT INTO recording (project_id, name, status, analysis_rate, created_at) VALUES (?, ?, 'importing', ?, ?) RETURNING id",
+        "INSERT INTO recording (project_id, name, status, analysis_rate, created_at) VALUES ($1, $2, 'importing', $3, $4) RETURNING id",
     )
     .bind(project)
     .bind(name)
@@ -68,7 +68,7 @@ pub async fn create(db: &Db, project: i64, name: &str, rate: i64) -> sqlx::Resul
 /// One recording.
 pub async fn get(db: &Db, id: i64) -> sqlx::Result<RecordingRow> {
     row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM recording WHERE id = ?"))
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM recording WHERE id = $1"))
             .bind(id)
             .fetch_one(db)
             .await?,
@@ -78,7 +78,7 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<RecordingRow> {
 /// A project's recordings, oldest first.
 pub async fn list(db: &Db, project: i64) -> sqlx::Result<Vec<RecordingRow>> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM recording WHERE project_id = ? ORDER BY id"
+        "SELECT {COLUMNS} FROM recording WHERE project_id = $1 ORDER BY id"
     ))
     .bind(project)
     .fetch_all(db)
@@ -98,7 +98,7 @@ pub async fn mark_ready(
 ) -> anyhow::Result<()> {
     let samples = meta.analysis.as_ref().map(|a| a.frames as i64);
     let mut tx = begin_write(db).await?;
-    sqlx::query("UPDATE recording SET status = 'ready', sha256 = ?, samples = ?, meta = ?, analysis_rate = ? WHERE id = ?")
+    sqlx::query("UPDATE recording SET status = 'ready', sha256 = $1, samples = $2, meta = $3, analysis_rate = $4 WHERE id = $5")
         .bind(&meta.sha256)
         .bind(samples)
         .bind(serde_json::to_string(meta)?)
@@ -108,7 +108,7 @@ pub async fn mark_ready(
         .await?;
     for &(start, end) in spans {
         sqlx::query(
-            "INSERT INTO segment (recording_id, start_sample, end_sample) VALUES (?, ?, ?)",
+            "INSERT INTO segment (recording_id, start_sample, end_sample) VALUES ($1, $2, $3)",
         )
         .bind(id)
         .bind(start)
@@ -123,7 +123,7 @@ pub async fn mark_ready(
 /// Marks a recording failed with the ingest error.
 pub async fn mark_failed(db: &Db, id: i64, code: &str, message: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE recording SET status = 'failed', error_code = ?, error_message = ? WHERE id = ?",
+        "UPDATE recording SET status = 'failed', error_code = $1, error_message = $2 WHERE id = $3",
     )
     .bind(code)
     .bind(message)

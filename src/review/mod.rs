@@ -36,7 +36,7 @@ async fn queue(
     projects::require(&state, project, user, &[Role::Reviewer, Role::Admin]).await?;
     let ids: Vec<i64> = sqlx::query(
         "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND s.status = 'submitted' AND s.deleted = 0 ORDER BY r.id, s.start_sample",
+         WHERE r.project_id = $1 AND s.status = 'submitted' AND s.deleted = 0 ORDER BY r.id, s.start_sample",
     )
     .bind(project)
     .fetch_all(&state.db)
@@ -81,7 +81,7 @@ async fn review(
     let mut tx = begin_write(&state.db).await?;
     // Checked again inside the transaction: the decision applies to a segment still submitted.
     let moved = sqlx::query(
-        "UPDATE segment SET status = ?, version = version + 1, lease_until = NULL WHERE id = ? AND status = ? AND deleted = 0",
+        "UPDATE segment SET status = $1, version = version + 1, lease_until = NULL WHERE id = $2 AND status = $3 AND deleted = 0",
     )
     .bind(verdict.as_str())
     .bind(segment)
@@ -98,7 +98,7 @@ async fn review(
         ));
     }
     let latest = sqlx::query(
-        "SELECT id, author_id FROM segment_revision WHERE segment_id = ? ORDER BY version DESC LIMIT 1",
+        "SELECT id, author_id FROM segment_revision WHERE segment_id = $1 ORDER BY version DESC LIMIT 1",
     )
     .bind(segment)
     .fetch_one(&mut *tx)
@@ -110,7 +110,7 @@ async fn review(
             "nobody can approve a revision they wrote".into(),
         ));
     }
-    sqlx::query("INSERT INTO review (revision_id, reviewer_id, verdict, comment, created_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO review (revision_id, reviewer_id, verdict, comment, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(revision)
         .bind(user.id)
         .bind(verdict.as_str())

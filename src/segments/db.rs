@@ -87,7 +87,7 @@ fn row(r: &DbRow) -> sqlx::Result<Segment> {
 /// One segment.
 pub async fn get(db: &Db, id: i64) -> sqlx::Result<Segment> {
     row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = $1"))
             .bind(id)
             .fetch_one(db)
             .await?,
@@ -96,7 +96,7 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<Segment> {
 
 /// Live segments of a recording in time order.
 pub async fn list(db: &Db, recording: i64) -> sqlx::Result<Vec<Segment>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE recording_id = ? AND deleted = 0 ORDER BY start_sample, id"))
+    sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE recording_id = $1 AND deleted = 0 ORDER BY start_sample, id"))
         .bind(recording)
         .fetch_all(db)
         .await?
@@ -113,7 +113,7 @@ async fn append_revision(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO segment_revision (segment_id, version, author_id, save_id, created_at, text_verbatim, \
-         text_display, text_norm, start_sample, end_sample, speaker_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         text_display, text_norm, start_sample, end_sample, speaker_id, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(s.id)
     .bind(s.version)
@@ -145,7 +145,7 @@ pub async fn create(
     let mut tx = begin_write(db).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO segment (recording_id, start_sample, end_sample, text_verbatim, assignee_id) \
-         VALUES (?, ?, ?, ?, CASE WHEN ? <> '' THEN ? END) RETURNING id",
+         VALUES ($1, $2, $3, $4, CASE WHEN $5 <> '' THEN $6 END) RETURNING id",
     )
     .bind(recording)
     .bind(start)
@@ -157,7 +157,7 @@ pub async fn create(
     .await?
     .try_get("id")?;
     let seg = row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?,
@@ -199,12 +199,12 @@ pub async fn save(
     };
     // The first saver of an unassigned segment is its first-pass author (see `access`).
     let updated = sqlx::query(
-        "UPDATE segment SET text_verbatim = COALESCE(?, text_verbatim), text_display = COALESCE(?, text_display), \
-         text_norm = COALESCE(?, text_norm), start_sample = COALESCE(?, start_sample), \
-         end_sample = COALESCE(?, end_sample), speaker_id = COALESCE(?, speaker_id), \
-         status = ?, version = version + 1, assignee_id = COALESCE(assignee_id, ?), \
-         lease_until = CASE WHEN assignee_id = ? THEN ? ELSE lease_until END \
-         WHERE id = ? AND version = ? AND deleted = 0",
+        "UPDATE segment SET text_verbatim = COALESCE($1, text_verbatim), text_display = COALESCE($2, text_display), \
+         text_norm = COALESCE($3, text_norm), start_sample = COALESCE($4, start_sample), \
+         end_sample = COALESCE($5, end_sample), speaker_id = COALESCE($6, speaker_id), \
+         status = $7, version = version + 1, assignee_id = COALESCE(assignee_id, $8), \
+         lease_until = CASE WHEN assignee_id = $9 THEN $10 ELSE lease_until END \
+         WHERE id = $11 AND version = $12 AND deleted = 0",
     )
     .bind(&req.text_verbatim)
     .bind(&req.text_display)
@@ -241,7 +241,7 @@ pub async fn delete(
     if let (Err(e), false) = (state::check(role, cur.status, Action::Edit), cur.deleted) {
         return Ok(SaveOutcome::Refused(e));
     }
-    let updated = sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ? AND version = ? AND deleted = 0")
+    let updated = sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = $1 AND version = $2 AND deleted = 0")
         .bind(id)
         .bind(version)
         .execute(&mut *tx)
@@ -259,7 +259,7 @@ async fn finish_write(
     save_id: &str,
 ) -> sqlx::Result<SaveOutcome> {
     let current = row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?,
@@ -277,7 +277,7 @@ async fn finish_write(
 pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>> {
     let rows = sqlx::query(
         "SELECT version, author_id, save_id, created_at, text_verbatim, start_sample, end_sample, status \
-         FROM segment_revision WHERE segment_id = ? ORDER BY version",
+         FROM segment_revision WHERE segment_id = $1 ORDER BY version",
     )
     .bind(id)
     .fetch_all(db)
@@ -300,7 +300,7 @@ pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>>
 
 async fn current_in(tx: &mut crate::db::Tx, id: i64) -> sqlx::Result<Segment> {
     row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut **tx)
             .await?,
@@ -311,7 +311,7 @@ async fn current_in(tx: &mut crate::db::Tx, id: i64) -> sqlx::Result<Segment> {
 /// segment (migration 0010): the same id on another segment is another save.
 async fn seen(tx: &mut crate::db::Tx, id: i64, save_id: &str) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM segment_revision WHERE segment_id = ? AND save_id = ?")
+        sqlx::query("SELECT 1 FROM segment_revision WHERE segment_id = $1 AND save_id = $2")
             .bind(id)
             .bind(save_id)
             .fetch_optional(&mut **tx)
@@ -323,7 +323,7 @@ async fn seen(tx: &mut crate::db::Tx, id: i64, save_id: &str) -> sqlx::Result<bo
 /// Whether `speaker` is one of `project`'s speakers.
 pub async fn speaker_in(db: &Db, project: i64, speaker: i64) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM speaker WHERE id = ? AND project_id = ?")
+        sqlx::query("SELECT 1 FROM speaker WHERE id = $1 AND project_id = $2")
             .bind(speaker)
             .bind(project)
             .fetch_optional(db)
@@ -338,7 +338,7 @@ pub async fn speaker_in(db: &Db, project: i64, speaker: i64) -> sqlx::Result<boo
 pub async fn reopen(db: &Db, id: i64, author: i64) -> sqlx::Result<Option<Segment>> {
     let mut tx = begin_write(db).await?;
     let updated = sqlx::query(
-        "UPDATE segment SET status = ?, version = version + 1 WHERE id = ? AND status = ? AND deleted = 0",
+        "UPDATE segment SET status = $1, version = version + 1 WHERE id = $2 AND status = $3 AND deleted = 0",
     )
     .bind(SegmentStatus::InProgress.as_str())
     .bind(id)
@@ -425,8 +425,8 @@ pub async fn split(
     let (v1, v2) = split_text(&cur.text_verbatim, offset);
     let (d1, d2) = split_text(&cur.text_display, offset);
     let (n1, n2) = split_text(&cur.text_norm, offset);
-    sqlx::query("UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, status = ?, \
-                 assignee_id = COALESCE(assignee_id, ?), version = version + 1 WHERE id = ?")
+    sqlx::query("UPDATE segment SET end_sample = $1, text_verbatim = $2, text_display = $3, text_norm = $4, status = $5, \
+                 assignee_id = COALESCE(assignee_id, $6), version = version + 1 WHERE id = $7")
         .bind(at)
         .bind(&v1)
         .bind(&d1)
@@ -438,8 +438,8 @@ pub async fn split(
         .await?;
     let new_id: i64 = sqlx::query(
         "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, channel, text_verbatim, text_display, \
-         text_norm, status, assignee_id, lease_until) SELECT recording_id, ?, ?, speaker_id, channel, ?, ?, ?, status, \
-         assignee_id, lease_until FROM segment WHERE id = ? RETURNING id",
+         text_norm, status, assignee_id, lease_until) SELECT recording_id, $1, $2, speaker_id, channel, $3, $4, $5, status, \
+         assignee_id, lease_until FROM segment WHERE id = $6 RETURNING id",
     )
     .bind(at)
     .bind(cur.end_sample)
@@ -487,8 +487,8 @@ pub async fn merge_next(
         return Ok(EditOutcome::Stale(vec![cur]));
     }
     let next = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM segment WHERE recording_id = ? AND deleted = 0 AND id <> ? \
-         AND (start_sample > ? OR (start_sample = ? AND id > ?)) ORDER BY start_sample, id LIMIT 1"
+        "SELECT {COLUMNS} FROM segment WHERE recording_id = $1 AND deleted = 0 AND id <> $2 \
+         AND (start_sample > $3 OR (start_sample = $4 AND id > $5)) ORDER BY start_sample, id LIMIT 1"
     ))
     .bind(cur.recording_id)
     .bind(id)
@@ -510,8 +510,8 @@ pub async fn merge_next(
         return Ok(EditOutcome::Refused(e));
     }
     sqlx::query(
-        "UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, status = ?, \
-         assignee_id = COALESCE(assignee_id, ?), version = version + 1 WHERE id = ?",
+        "UPDATE segment SET end_sample = $1, text_verbatim = $2, text_display = $3, text_norm = $4, status = $5, \
+         assignee_id = COALESCE(assignee_id, $6), version = version + 1 WHERE id = $7",
     )
     .bind(next.end_sample.max(cur.end_sample))
     .bind(join_text(&cur.text_verbatim, &next.text_verbatim))
@@ -522,7 +522,7 @@ pub async fn merge_next(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ?")
+    sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = $1")
         .bind(next.id)
         .execute(&mut *tx)
         .await?;

@@ -10,7 +10,7 @@ use crate::text::features::{self, Migration, TagSchema};
 
 /// The project's schema; the default one while the stored document is `{}`.
 pub async fn schema(db: &Db, project: i64) -> sqlx::Result<TagSchema> {
-    let raw: String = sqlx::query_scalar("SELECT tag_schema FROM project WHERE id = ?")
+    let raw: String = sqlx::query_scalar("SELECT tag_schema FROM project WHERE id = $1")
         .bind(project)
         .fetch_one(db)
         .await?;
@@ -49,7 +49,7 @@ pub async fn in_use(
     for code in &m.removed_features {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM span_tag t JOIN segment s ON s.id = t.segment_id \
-             JOIN recording r ON r.id = s.recording_id WHERE r.project_id = ? AND t.feature = ?",
+             JOIN recording r ON r.id = s.recording_id WHERE r.project_id = $1 AND t.feature = $2",
         )
         .bind(project)
         .bind(code)
@@ -66,7 +66,7 @@ async fn count_tags(db: &Db, project: i64, field: &str, value: Option<&str>) -> 
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM segment_tag t JOIN segment s ON s.id = t.segment_id \
          JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND t.field = ? AND (? IS NULL OR t.value = ?)",
+         WHERE r.project_id = $1 AND t.field = $2 AND ($3 IS NULL OR t.value = $4)",
     )
     .bind(project)
     .bind(field)
@@ -76,7 +76,13 @@ async fn count_tags(db: &Db, project: i64, field: &str, value: Option<&str>) -> 
     .await
 }
 
-const IN_PROJECT: &str = "segment_id IN (SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id WHERE r.project_id = ?)";
+/// The condition "the row's segment is in project `$p`", `p` being its parameter's number.
+fn in_project(p: usize) -> String {
+    format!(
+        "segment_id IN (SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = ${p})"
+    )
+}
 
 /// Applies the renames of `m` to the project's tags and stores `schema`, in one transaction.
 pub async fn save_schema(
@@ -89,7 +95,8 @@ pub async fn save_schema(
     for (from, to) in &m.field_renames {
         for table in ["segment_tag", "second_pass_tag"] {
             sqlx::query(&format!(
-                "UPDATE {table} SET field = ? WHERE field = ? AND {IN_PROJECT}"
+                "UPDATE {table} SET field = $1 WHERE field = $2 AND {}",
+                in_project(3)
             ))
             .bind(to)
             .bind(from)
@@ -102,8 +109,9 @@ pub async fn save_schema(
         for table in ["segment_tag", "second_pass_tag"] {
             // a segment that already has the new value keeps one row
             sqlx::query(&format!(
-                "DELETE FROM {table} WHERE field = ? AND value = ? AND {IN_PROJECT} AND segment_id IN \
-                 (SELECT segment_id FROM {table} WHERE field = ? AND value = ?)"
+                "DELETE FROM {table} WHERE field = $1 AND value = $2 AND {} AND segment_id IN \
+                 (SELECT segment_id FROM {table} WHERE field = $4 AND value = $5)",
+                in_project(3)
             ))
             .bind(field)
             .bind(from)
@@ -113,7 +121,8 @@ pub async fn save_schema(
             .execute(&mut *tx)
             .await?;
             sqlx::query(&format!(
-                "UPDATE {table} SET value = ? WHERE field = ? AND value = ? AND {IN_PROJECT}"
+                "UPDATE {table} SET value = $1 WHERE field = $2 AND value = $3 AND {}",
+                in_project(4)
             ))
             .bind(to)
             .bind(field)
@@ -125,7 +134,8 @@ pub async fn save_schema(
     }
     for (from, to) in &m.feature_renames {
         sqlx::query(&format!(
-            "UPDATE span_tag SET feature = ? WHERE feature = ? AND {IN_PROJECT}"
+            "UPDATE span_tag SET feature = $1 WHERE feature = $2 AND {}",
+            in_project(3)
         ))
         .bind(to)
         .bind(from)
@@ -134,7 +144,7 @@ pub async fn save_schema(
         .await?;
     }
     let json = serde_json::to_string(schema).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    sqlx::query("UPDATE project SET tag_schema = ? WHERE id = ?")
+    sqlx::query("UPDATE project SET tag_schema = $1 WHERE id = $2")
         .bind(json)
         .bind(project)
         .execute(&mut *tx)
@@ -157,7 +167,7 @@ pub struct SegmentInfo {
 /// A segment's tag rows (field, value).
 pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query(
-        "SELECT field, value FROM segment_tag WHERE segment_id = ? ORDER BY field, value",
+        "SELECT field, value FROM segment_tag WHERE segment_id = $1 ORDER BY field, value",
     )
     .bind(segment)
     .fetch_all(db)
@@ -170,8 +180,14 @@ pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, St
 /// The guard of a tag write: the segment is live and still in the workflow state the access
 /// check saw, inside the write's transaction (`None`: no state condition, for second-pass
 /// spans). See `crate::segments::state`.
-const STILL: &str =
-    "EXISTS (SELECT 1 FROM segment WHERE id = ? AND deleted = 0 AND (? IS NULL OR status = ?))";
+/// Its parameters are the segment and the expected state twice, from number `p` on.
+fn still(p: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM segment WHERE id = ${p} AND deleted = 0 AND (${} IS NULL OR status = ${}))",
+        p + 1,
+        p + 2
+    )
+}
 
 /// Replaces a segment's tag rows if it is still in state `expect`; false if it is not.
 pub async fn set_segment_tags(
@@ -182,7 +198,7 @@ pub async fn set_segment_tags(
     expect: SegmentStatus,
 ) -> sqlx::Result<bool> {
     let mut tx = begin_write(db).await?;
-    let still = sqlx::query(&format!("SELECT {STILL}"))
+    let still = sqlx::query(&format!("SELECT CASE WHEN {} THEN 1 ELSE 0 END", still(1)))
         .bind(segment)
         .bind(expect.as_str())
         .bind(expect.as_str())
@@ -192,13 +208,13 @@ pub async fn set_segment_tags(
     if still == 0 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM segment_tag WHERE segment_id = ?")
+    sqlx::query("DELETE FROM segment_tag WHERE segment_id = $1")
         .bind(segment)
         .execute(&mut *tx)
         .await?;
     let now = now_ms();
     for (field, value) in rows {
-        sqlx::query("INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(segment)
             .bind(field)
             .bind(value)
@@ -275,7 +291,7 @@ fn span_row(r: &crate::db::DbRow) -> sqlx::Result<Span> {
 /// A segment's spans in text order.
 pub async fn spans(db: &Db, segment: i64) -> sqlx::Result<Vec<Span>> {
     let rows = sqlx::query(&format!(
-        "SELECT {SPAN_COLUMNS} FROM span_tag WHERE segment_id = ? ORDER BY pass, char_start, id"
+        "SELECT {SPAN_COLUMNS} FROM span_tag WHERE segment_id = $1 ORDER BY pass, char_start, id"
     ))
     .bind(segment)
     .fetch_all(db)
@@ -286,10 +302,12 @@ pub async fn spans(db: &Db, segment: i64) -> sqlx::Result<Vec<Span>> {
 /// One span.
 pub async fn span(db: &Db, id: i64) -> sqlx::Result<Span> {
     span_row(
-        &sqlx::query(&format!("SELECT {SPAN_COLUMNS} FROM span_tag WHERE id = ?"))
-            .bind(id)
-            .fetch_one(db)
-            .await?,
+        &sqlx::query(&format!(
+            "SELECT {SPAN_COLUMNS} FROM span_tag WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_one(db)
+        .await?,
     )
 }
 
@@ -305,7 +323,8 @@ pub async fn insert_span(
     sqlx::query_scalar(&format!(
         "INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, \
          realised_script, start_sample, end_sample, note, needs_review, pass, author_id, created_at, updated_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ? WHERE {STILL} RETURNING id"
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15 WHERE {} RETURNING id",
+        still(16)
     ))
     .bind(s.segment_id)
     .bind(s.char_start)
@@ -334,9 +353,10 @@ pub async fn insert_span(
 pub async fn update_span(db: &Db, s: &Span, expect: Option<SegmentStatus>) -> sqlx::Result<bool> {
     let expect = expect.map(SegmentStatus::as_str);
     let done = sqlx::query(&format!(
-        "UPDATE span_tag SET char_start = ?, char_end = ?, chars = ?, feature = ?, expected = ?, realised = ?, \
-         realised_script = ?, start_sample = ?, end_sample = ?, note = ?, needs_review = ?, updated_at = ? \
-         WHERE id = ? AND {STILL}"
+        "UPDATE span_tag SET char_start = $1, char_end = $2, chars = $3, feature = $4, expected = $5, realised = $6, \
+         realised_script = $7, start_sample = $8, end_sample = $9, note = $10, needs_review = $11, updated_at = $12 \
+         WHERE id = $13 AND {}",
+        still(14)
     ))
     .bind(s.char_start)
     .bind(s.char_end)
@@ -367,13 +387,16 @@ pub async fn delete_span(
     expect: Option<SegmentStatus>,
 ) -> sqlx::Result<bool> {
     let expect = expect.map(SegmentStatus::as_str);
-    let done = sqlx::query(&format!("DELETE FROM span_tag WHERE id = ? AND {STILL}"))
-        .bind(id)
-        .bind(segment)
-        .bind(expect)
-        .bind(expect)
-        .execute(db)
-        .await?;
+    let done = sqlx::query(&format!(
+        "DELETE FROM span_tag WHERE id = $1 AND {}",
+        still(2)
+    ))
+    .bind(id)
+    .bind(segment)
+    .bind(expect)
+    .bind(expect)
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -382,7 +405,7 @@ pub async fn reanchor(db: &Db, segment: i64, old: &str, new: &str) -> sqlx::Resu
     let mut tx = begin_write(db).await?;
     let rows = sqlx::query(
         // Second-pass spans sit on the second transcription, which this edit did not touch.
-        "SELECT id, char_start, char_end, needs_review FROM span_tag WHERE segment_id = ? AND pass = 1",
+        "SELECT id, char_start, char_end, needs_review FROM span_tag WHERE segment_id = $1 AND pass = 1",
     )
     .bind(segment)
     .fetch_all(&mut *tx)
@@ -400,7 +423,7 @@ pub async fn reanchor(db: &Db, segment: i64, old: &str, new: &str) -> sqlx::Resu
             usize::try_from(start).unwrap_or(0),
             usize::try_from(end).unwrap_or(0),
         );
-        sqlx::query("UPDATE span_tag SET char_start = ?, char_end = ?, chars = ?, needs_review = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE span_tag SET char_start = $1, char_end = $2, chars = $3, needs_review = $4, updated_at = $5 WHERE id = $6")
             .bind(i64::try_from(a.start).unwrap_or(i64::MAX))
             .bind(i64::try_from(a.end).unwrap_or(i64::MAX))
             .bind(&a.chars)
@@ -566,6 +589,7 @@ pub async fn concordance(
     } else {
         " ORDER BY s.id LIMIT ? OFFSET ?"
     });
+    let sql = crate::db::numbered(&sql);
     let mut q = sqlx::query(&sql).bind(project);
     for b in &binds {
         q = q.bind(b);

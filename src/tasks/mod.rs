@@ -50,13 +50,13 @@ async fn claim(
     // Own open work first (a reload resumes it), then rejected work returned to me, then a
     // second pass for agreement, then the first free segment in recording and time order.
     let next = sqlx::query(
-        "SELECT s.id, CASE WHEN s.assignee_id = ? AND s.lease_until >= ? THEN 0 \
+        "SELECT s.id, CASE WHEN s.assignee_id = $1 AND s.lease_until >= $2 THEN 0 \
                            WHEN s.status = 'rejected' THEN 1 ELSE 2 END AS rank \
          FROM segment s JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND r.status = 'ready' AND s.deleted = 0 AND ( \
-           (s.status IN ('new', 'in_progress') AND (s.assignee_id IS NULL OR s.assignee_id = ? \
-              OR s.lease_until IS NULL OR s.lease_until < ?)) \
-           OR (s.status = 'rejected' AND s.assignee_id = ?)) \
+         WHERE r.project_id = $3 AND r.status = 'ready' AND s.deleted = 0 AND ( \
+           (s.status IN ('new', 'in_progress') AND (s.assignee_id IS NULL OR s.assignee_id = $4 \
+              OR s.lease_until IS NULL OR s.lease_until < $5)) \
+           OR (s.status = 'rejected' AND s.assignee_id = $6)) \
          ORDER BY rank, r.id, s.start_sample, s.id \
          LIMIT 1",
     )
@@ -89,7 +89,7 @@ async fn claim(
         tx.commit().await?;
         return Ok(Json(json!({ "segment": null })));
     };
-    sqlx::query("UPDATE segment SET assignee_id = ?, lease_until = ? WHERE id = ?")
+    sqlx::query("UPDATE segment SET assignee_id = $1, lease_until = $2 WHERE id = $3")
         .bind(user.id)
         .bind(now + LEASE_MS)
         .bind(id)
@@ -120,8 +120,8 @@ async fn submit(
     let mut tx = begin_write(&state.db).await?;
     // The state is checked again here: only an editable segment moves, at the caller's version.
     let updated = sqlx::query(
-        "UPDATE segment SET status = ?, lease_until = NULL, assignee_id = ?, version = version + 1 \
-         WHERE id = ? AND version = ? AND deleted = 0 AND status IN (?, ?, ?)",
+        "UPDATE segment SET status = $1, lease_until = NULL, assignee_id = $2, version = version + 1 \
+         WHERE id = $3 AND version = $4 AND deleted = 0 AND status IN ($5, $6, $7)",
     )
     .bind(SegmentStatus::Submitted.as_str())
     .bind(user.id)

@@ -31,7 +31,7 @@ fn share_permille(share: f64) -> i64 {
 
 /// The project's double-annotation share (0 to 1).
 pub async fn share(db: &crate::db::Db, project: i64) -> sqlx::Result<f64> {
-    sqlx::query("SELECT second_pass_share FROM project WHERE id = ?")
+    sqlx::query("SELECT second_pass_share FROM project WHERE id = $1")
         .bind(project)
         .fetch_one(db)
         .await?
@@ -50,10 +50,11 @@ pub struct SecondPass {
 
 /// The second pass of `segment`, if it has one.
 pub async fn of(db: &crate::db::Db, segment: i64) -> sqlx::Result<Option<SecondPass>> {
-    let row = sqlx::query("SELECT assignee_id, status, text FROM second_pass WHERE segment_id = ?")
-        .bind(segment)
-        .fetch_optional(db)
-        .await?;
+    let row =
+        sqlx::query("SELECT assignee_id, status, text FROM second_pass WHERE segment_id = $1")
+            .bind(segment)
+            .fetch_optional(db)
+            .await?;
     row.map(|r| {
         Ok(SecondPass {
             assignee_id: r.try_get("assignee_id")?,
@@ -76,8 +77,8 @@ pub(super) async fn claim(
     let own = sqlx::query(
         "SELECT sp.segment_id FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
          JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = ? AND sp.assignee_id = ? AND sp.status = 'in_progress' \
-           AND sp.lease_until >= ? AND s.deleted = 0 LIMIT 1",
+         WHERE r.project_id = $1 AND sp.assignee_id = $2 AND sp.status = 'in_progress' \
+           AND sp.lease_until >= $3 AND s.deleted = 0 LIMIT 1",
     )
     .bind(project)
     .bind(user)
@@ -87,7 +88,7 @@ pub(super) async fn claim(
     let id = match own {
         Some(row) => row.try_get::<i64, _>(0)?,
         None => {
-            let share: f64 = sqlx::query("SELECT second_pass_share FROM project WHERE id = ?")
+            let share: f64 = sqlx::query("SELECT second_pass_share FROM project WHERE id = $1")
                 .bind(project)
                 .fetch_one(&mut **tx)
                 .await?
@@ -98,10 +99,10 @@ pub(super) async fn claim(
             let free = sqlx::query(
                 "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
                  LEFT JOIN second_pass sp ON sp.segment_id = s.id \
-                 WHERE r.project_id = ? AND s.deleted = 0 AND s.status IN ('submitted', 'approved') \
-                   AND s.assignee_id <> ? AND (s.id * 7919) % 1000 < ? \
+                 WHERE r.project_id = $1 AND s.deleted = 0 AND s.status IN ('submitted', 'approved') \
+                   AND s.assignee_id <> $2 AND (s.id * 7919) % 1000 < $3 \
                    AND (sp.segment_id IS NULL \
-                        OR (sp.status = 'in_progress' AND (sp.lease_until IS NULL OR sp.lease_until < ?))) \
+                        OR (sp.status = 'in_progress' AND (sp.lease_until IS NULL OR sp.lease_until < $4))) \
                  ORDER BY r.id, s.start_sample, s.id LIMIT 1",
             )
             .bind(project)
@@ -118,7 +119,7 @@ pub(super) async fn claim(
     };
     sqlx::query(
         "INSERT INTO second_pass (segment_id, assignee_id, lease_until, status, updated_at) \
-         VALUES (?, ?, ?, 'in_progress', ?) \
+         VALUES ($1, $2, $3, 'in_progress', $4) \
          ON CONFLICT (segment_id) DO UPDATE SET assignee_id = excluded.assignee_id, \
            lease_until = excluded.lease_until, updated_at = excluded.updated_at",
     )
@@ -135,7 +136,7 @@ pub(super) async fn claim(
 /// the box starts from the ASR hypothesis, or from the second transcriber's own saved text.
 pub(super) async fn blind_view(state: &AppState, id: i64) -> AppResult<serde_json::Value> {
     let seg = segdb::get(&state.db, id).await?;
-    let own: String = sqlx::query("SELECT text FROM second_pass WHERE segment_id = ?")
+    let own: String = sqlx::query("SELECT text FROM second_pass WHERE segment_id = $1")
         .bind(id)
         .fetch_one(&state.db)
         .await?
@@ -186,8 +187,8 @@ pub(super) async fn save(
     let now = now_ms();
     let mut tx = begin_write(&state.db).await?;
     let done = sqlx::query(
-        "UPDATE second_pass SET text = ?, status = ?, lease_until = ?, updated_at = ? \
-         WHERE segment_id = ? AND assignee_id = ? AND status = 'in_progress'",
+        "UPDATE second_pass SET text = $1, status = $2, lease_until = $3, updated_at = $4 \
+         WHERE segment_id = $5 AND assignee_id = $6 AND status = 'in_progress'",
     )
     .bind(&req.text)
     .bind(if req.submit {
@@ -234,7 +235,7 @@ pub(super) async fn agreement(
          FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
          JOIN recording r ON r.id = s.recording_id \
          LEFT JOIN app_user a ON a.id = s.assignee_id JOIN app_user b ON b.id = sp.assignee_id \
-         WHERE r.project_id = ? AND sp.status = 'submitted' AND s.deleted = 0 \
+         WHERE r.project_id = $1 AND sp.status = 'submitted' AND s.deleted = 0 \
          ORDER BY r.id, s.start_sample, s.id",
     )
     .bind(project)
