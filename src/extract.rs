@@ -20,6 +20,7 @@
 
 use std::sync::LazyLock;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use axum::http::StatusCode;
@@ -30,9 +31,61 @@ use serde::de::DeserializeOwned;
 use crate::error::AppError;
 
 /// A JSON body in, or a JSON answer out; a refused body answers in the error shape.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+///
+/// An integral float (`3.0`) is an integer in JSON Schema, so an `integer` field takes it: a
+/// body that fails only for that is read again with such numbers as integers.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let headers = request.headers().clone();
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(JsonRejection::from)?;
+        let mut again = Request::new(axum::body::Body::from(bytes.clone()));
+        *again.headers_mut() = headers;
+        match <axum::Json<T> as FromRequest<S>>::from_request(again, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(JsonRejection::JsonDataError(e)) => integral(&bytes)
+                .map(Json)
+                .ok_or(JsonRejection::JsonDataError(e).into()),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// `bytes` as `T` after turning every integral float that fits an `i64` into an integer, or
+/// `None` when that does not help (the first error stands).
+fn integral<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    fn walk(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // 2^63 itself does not fit; below it every integral f64 does.
+                if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18 {
+                    *v = serde_json::Value::from(f as i64);
+                    return true;
+                }
+                false
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| walk(i) | c),
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| walk(i) | c),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if !walk(&mut value) {
+        return None;
+    }
+    T::deserialize(value).ok()
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -50,8 +103,15 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, AppError> {
-        let body = <axum::Json<T> as OptionalFromRequest<S>>::from_request(request, state).await?;
-        Ok(body.map(|axum::Json(value)| Json(value)))
+        if !request
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+        {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Some)
     }
 }
 

@@ -64,7 +64,7 @@ async fn issue_13_200_concurrent_wrong_passwords_for_one_name_check_at_most_the_
     let app = TestApp::spawn().await;
     app.user("ana").await;
     let statuses = storm(&from("127.0.1.1"), &app.base, "ana", 200).await;
-    let checked = count(&statuses, StatusCode::BAD_REQUEST);
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
     let refused = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
     assert!(checked <= 5, "{checked} checked, {refused} refused");
     assert_eq!(checked + refused, 200, "{statuses:?}");
@@ -82,7 +82,7 @@ async fn issue_13_500_attempts_over_100_names_from_one_client_meet_the_per_clien
     for i in 0..500 {
         let s = attempt(&http, &app.base, &format!("name{}", i % 100), "wrong").await;
         match s {
-            StatusCode::BAD_REQUEST => checked += 1,
+            StatusCode::UNAUTHORIZED => checked += 1,
             StatusCode::TOO_MANY_REQUESTS => {
                 first_refusal.get_or_insert(i);
             }
@@ -129,7 +129,7 @@ async fn issue_13_an_unknown_name_answers_as_slowly_as_a_wrong_password() {
             let http = from(&ip);
             let t = Instant::now();
             let s = attempt(&http, &base, name, "wrong").await;
-            assert_eq!(s, StatusCode::BAD_REQUEST);
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
             t.elapsed().as_secs_f64()
         }
     };
@@ -563,7 +563,7 @@ async fn issue_13_a_login_storm_on_the_real_binary_stays_within_memory_and_laten
         "{wave} waves, {} attempts: {} checked, {} throttled (429), {} busy (503); \
          idle RSS {:.1} MB, peak {:.1} MB (+{:.1} MB); /api/me p99 {:.1} ms over {} requests",
         statuses.len(),
-        count(&statuses, StatusCode::BAD_REQUEST),
+        count(&statuses, StatusCode::UNAUTHORIZED),
         count(&statuses, StatusCode::TOO_MANY_REQUESTS),
         count(&statuses, StatusCode::SERVICE_UNAVAILABLE),
         mb(idle),
@@ -671,7 +671,11 @@ async fn issue_13_a_trusted_proxy_says_https_and_who_the_client_is() {
     for i in 0..20 {
         statuses.push(login(format!("10.9.9.{i}, 198.51.100.1"), "wrong").await);
     }
-    assert_eq!(count(&statuses, StatusCode::BAD_REQUEST), 5, "{statuses:?}");
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        5,
+        "{statuses:?}"
+    );
     assert_eq!(
         login("203.0.113.9".into(), "correct horse").await,
         StatusCode::OK
@@ -702,6 +706,10 @@ async fn issue_13_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_thrott
         }
         statuses.push(r.status());
     }
-    assert_eq!(count(&statuses, StatusCode::BAD_REQUEST), 5, "{statuses:?}");
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        5,
+        "{statuses:?}"
+    );
     assert_eq!(app.state.logins.checker.checks(), 5);
 }

@@ -297,7 +297,7 @@ async fn malformed_json_fails_at_once_and_changes_nothing() {
             json!({}),
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(body["error"]["code"], "asr_not_configured");
     let (s, body) = f
         .admin

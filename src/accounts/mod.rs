@@ -228,12 +228,13 @@ async fn login(
         }
     };
     let Some((id, _)) = user.filter(|_| ok) else {
-        // The slot stays spent: this was a failed attempt.
-        return Err(AppError::BadRequest {
-            code: "bad_credentials",
-            message: "wrong name or password".into(),
-            field: Some("password"),
-        });
+        // The slot stays spent: this was a failed attempt. 401, not 400: the request was well
+        // formed, its credentials are what is wrong.
+        return Err(AppError::Status(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong name or password".into(),
+        ));
     };
     logins.throttle.succeeded(slot);
     db::delete_expired_sessions(&state.db).await?;

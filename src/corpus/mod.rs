@@ -28,7 +28,7 @@ pub const LAYOUTS: [&str; 11] = [
 ];
 
 /// Which text column becomes the transcript.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TextLayer {
     /// `text_verbatim`, as heard, markers included.
@@ -41,7 +41,7 @@ pub enum TextLayer {
 }
 
 /// How `[marker]`s in the text are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MarkerMap {
     /// As stored: `[laughter]`.
@@ -55,11 +55,12 @@ pub enum MarkerMap {
     Drop,
 }
 
-/// Options of one export.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Options of one export. The document states what [`ExportOptions::validate`] checks.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ExportOptions {
     /// Layout folders to write (subset of [`LAYOUTS`]); empty = all.
+    #[schema(schema_with = layouts_schema)]
     pub layouts: Vec<String>,
     /// Transcript column.
     pub text_layer: TextLayer,
@@ -67,9 +68,11 @@ pub struct ExportOptions {
     pub markers: MarkerMap,
     /// Keep segments with an `[unk]` (unintelligible) marker; dropped by default.
     pub keep_unintelligible: bool,
-    /// Clip sample rate in Hz.
+    /// Clip sample rate in Hz, 8000 to 48000.
+    #[schema(minimum = 8000, maximum = 48000)]
     pub rate: u32,
-    /// Ratios of train, dev and test (normalised to their sum).
+    /// Ratios of train, dev and test (normalised to their sum): non-negative, one above 0.
+    #[schema(schema_with = splits_schema)]
     pub splits: [f64; 3],
     /// Seed of the speaker shuffle.
     pub seed: u64,
@@ -96,6 +99,40 @@ impl Default for ExportOptions {
             corpus: "fangyan".into(),
         }
     }
+}
+
+/// `layouts` in the document: items from [`LAYOUTS`].
+fn layouts_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(LAYOUTS)),
+        )
+        .build()
+}
+
+/// `splits` in the document: three numbers, none negative, and (the `anyOf`) the first, second
+/// or third above 0.
+fn splits_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
+    let ratio = || ObjectBuilder::new().schema_type(Type::Number);
+    let positive_at = |i: usize| {
+        ArrayBuilder::new().prefix_items(
+            (0..=i).map(|j| ratio().exclusive_minimum((j == i).then_some(0.0)).build()),
+        )
+    };
+    AllOfBuilder::new()
+        .item(
+            ArrayBuilder::new()
+                .items(ratio().minimum(Some(0.0)))
+                .min_items(Some(3))
+                .max_items(Some(3)),
+        )
+        .item((0..3).fold(AnyOfBuilder::new(), |any, i| any.item(positive_at(i))))
+        .build()
+        .into()
 }
 
 impl ExportOptions {

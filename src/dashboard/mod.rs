@@ -51,20 +51,46 @@ pub const DIMENSIONS: [&str; 6] = [
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct Format {
     /// `json` (default) or `csv`.
-    format: Option<String>,
+    #[param(inline)]
+    format: Option<TableFormat>,
 }
+
+/// How a table is answered; any other `format` is 400 `invalid_query`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TableFormat {
+    /// `application/json`.
+    #[default]
+    Json,
+    /// `text/csv`, the rows only.
+    Csv,
+}
+
+/// How a metrics table is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum MetricsSort {
+    /// Worst CER first.
+    #[default]
+    Cer,
+    /// By the grouping key.
+    Key,
+}
+
+/// Rows a metrics table returns at most.
+const MAX_LIMIT: usize = 100_000;
 
 /// Answers `rows` (objects with `columns` as keys) as JSON `body`, or as CSV.
 pub(crate) fn table(
-    format: Option<&str>,
+    format: Option<TableFormat>,
     name: &str,
     columns: &[&str],
     rows: &[Value],
     body: Value,
 ) -> AppResult<Response> {
-    match format.unwrap_or("json") {
-        "json" => Ok(Json(body).into_response()),
-        "csv" => {
+    match format.unwrap_or_default() {
+        TableFormat::Json => Ok(Json(body).into_response()),
+        TableFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(columns).map_err(anyhow::Error::from)?;
             for row in rows {
@@ -88,11 +114,6 @@ pub(crate) fn table(
             )
                 .into_response())
         }
-        _ => Err(AppError::bad(
-            "invalid_format",
-            "format",
-            "format is json or csv",
-        )),
     }
 }
 
@@ -169,7 +190,7 @@ async fn progress(
         "recordings": p.recordings,
     });
     table(
-        q.format.as_deref(),
+        q.format,
         "progress",
         &["status", "segments", "hours"],
         &rows,
@@ -182,13 +203,19 @@ async fn progress(
 struct MetricsQuery {
     /// Comma-separated dimensions: segment, recording, speaker, dialect, model, project
     /// (default `project`).
+    #[param(
+        pattern = "^(segment|recording|speaker|dialect|model|project)(,(segment|recording|speaker|dialect|model|project))*$"
+    )]
     by: Option<String>,
     /// `cer` (default: worst first) or `key`.
-    sort: Option<String>,
-    /// Rows returned (default 1000; the totals cover all).
+    #[param(inline)]
+    sort: Option<MetricsSort>,
+    /// Rows returned (default 1000, at most 100000; the totals cover all).
+    #[param(minimum = 0, maximum = 100_000)]
     limit: Option<usize>,
     /// `json` or `csv`.
-    format: Option<String>,
+    #[param(inline)]
+    format: Option<TableFormat>,
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/metrics", tag = "dashboard",
@@ -202,18 +229,22 @@ async fn metrics(
     Query(q): Query<MetricsQuery>,
 ) -> AppResult<Response> {
     projects::require(&state, project, user, &[Role::Admin, Role::Reviewer]).await?;
-    let by: Vec<&str> =
-        q.by.as_deref()
-            .unwrap_or("project")
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .collect();
-    if by.is_empty() || by.iter().any(|d| !DIMENSIONS.contains(d)) {
+    let by: Vec<&str> = q.by.as_deref().unwrap_or("project").split(',').collect();
+    if by.iter().any(|d| !DIMENSIONS.contains(d)) {
         return Err(AppError::bad(
             "invalid_dimension",
             "by",
-            format!("group by one or more of {}", DIMENSIONS.join(", ")),
+            format!(
+                "group by one or more of {}, comma-separated",
+                DIMENSIONS.join(", ")
+            ),
+        ));
+    }
+    if q.limit.is_some_and(|n| n > MAX_LIMIT) {
+        return Err(AppError::bad(
+            "invalid_limit",
+            "limit",
+            format!("limit is 0 to {MAX_LIMIT} rows"),
         ));
     }
     let norm = normaliser(&state, project).await?;
@@ -261,7 +292,7 @@ async fn metrics(
             row
         })
         .collect();
-    if q.sort.as_deref() != Some("key") {
+    if q.sort.unwrap_or_default() == MetricsSort::Cer {
         // Worst first; ties by more errors, then key order (stable sort).
         rows.sort_by(|a, b| {
             let f = |v: &Value| v["cer"].as_f64().unwrap_or(f64::INFINITY);
@@ -294,7 +325,7 @@ async fn metrics(
         "total": total_json,
         "rows": rows,
     });
-    table(q.format.as_deref(), "metrics", &columns, &rows, body)
+    table(q.format, "metrics", &columns, &rows, body)
 }
 
 /// Idle time beyond which a person's work counts as a new session.
@@ -364,7 +395,7 @@ async fn throughput(
         "minutes_per_hour",
     ];
     table(
-        q.format.as_deref(),
+        q.format,
         "throughput",
         &columns,
         &rows,
@@ -418,7 +449,7 @@ async fn agreement(
         "kappa": kappa,
     });
     table(
-        q.format.as_deref(),
+        q.format,
         "agreement",
         &["user", "segments", "errors", "cer"],
         &rows,

@@ -34,7 +34,7 @@ use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 
 /// Which segments go into the export.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Filters {
     /// Segment statuses; `["approved"]` when absent.
@@ -54,7 +54,7 @@ pub struct Filters {
 }
 
 /// An export definition.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Definition {
     /// Which segments.
@@ -248,16 +248,14 @@ async fn set(db: &Db, id: i64, status: &str, progress: f64) {
 }
 
 /// Starts an export of the project's (approved, by default) segments as a background job.
-#[utoipa::path(post, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), request_body = Definition, responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     UrlPath(project): UrlPath<i64>,
-    Json(body): Json<serde_json::Value>,
+    Json(def): Json<Definition>,
 ) -> AppResult<Json<serde_json::Value>> {
     projects::require(&state, project, user, &[Role::Admin]).await?;
-    let def: Definition = serde_json::from_value(body)
-        .map_err(|e| AppError::bad("bad_export_definition", "definition", e.to_string()))?;
     def.options
         .validate()
         .map_err(|m| AppError::bad("bad_export_options", "options", m))?;
@@ -439,9 +437,9 @@ async fn download(
 ) -> AppResult<Response> {
     let e = fetch(&state, user, id).await?;
     if e["status"] != "done" {
-        return Err(AppError::bad(
+        // 409: the request is fine, the export is not in a state to give its archive yet.
+        return Err(AppError::InUse(
             "export_not_done",
-            "export",
             format!(
                 "the export is {}",
                 e["status"].as_str().unwrap_or("unknown")

@@ -363,10 +363,10 @@ pub(super) async fn pre_annotate(
     let req = body.map(|Json(b)| b).unwrap_or_default();
     let (url, model, language, key) = db::live_settings(&state.db, project).await?;
     let (Some(url), Some(model)) = (url, model) else {
-        return Err(AppError::bad(
+        // 409: the request is fine, the project's state is not ready for it.
+        return Err(AppError::InUse(
             "asr_not_configured",
-            "asr_url",
-            "set the project's ASR server URL and model first (PATCH /api/projects/{id})",
+            "set the project's ASR server URL and model first (PATCH /api/projects/{id})".into(),
         ));
     };
     let server = Server {

@@ -358,11 +358,12 @@ async fn read_form(mut form: Multipart) -> AppResult<Form> {
 #[allow(dead_code)]
 struct ImportForm {
     /// ASR output files (repeat the field for several).
-    #[schema(format = Binary, value_type = Vec<String>)]
+    #[schema(format = Binary, value_type = Vec<String>, min_items = 1)]
     file: Vec<String>,
     /// TextGrid or EAF tier.
     tier: Option<String>,
     /// `auto` (default), `create` or `attach`.
+    #[schema(value_type = Option<Mode>)]
     mode: Option<String>,
     /// Model name when the file does not say.
     model: Option<String>,

@@ -134,9 +134,13 @@ pub async fn settings(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> 
 /// The live ASR server of a project; `None` leaves a field, `Some("")` clears it.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct AsrServer {
-    /// Base URL of an OpenAI-compatible server, e.g. `http://localhost:8080`.
+    /// Base URL of an OpenAI-compatible server, e.g. `http://localhost:8080` (`""` clears it).
+    /// Whether the host may be called depends on DNS and the operator's allow-list, which no
+    /// schema can say: see README, "API errors and the OpenAPI document".
+    #[schema(max_length = 2000, pattern = "^(https?://[^\\s/?#]+[^\\s]*)?$")]
     pub url: Option<String>,
-    /// Model name sent with each request.
+    /// Model name sent with each request, at most 200 characters.
+    #[schema(max_length = 200)]
     pub model: Option<String>,
     /// Language hint (ISO 639-1), e.g. `zh`.
     pub language: Option<String>,

@@ -180,7 +180,14 @@ async fn add_member(
     require(&state, project, user, &[Role::Admin]).await?;
     let (member, _) = crate::accounts::db::user_by_name(&state.db, &req.user)
         .await?
-        .ok_or_else(|| AppError::bad("no_such_user", "user", "no user has this name"))?;
+        .ok_or_else(|| {
+            // A name that refers to nothing, like a foreign id in a body: 404, with its field.
+            AppError::Status(
+                axum::http::StatusCode::NOT_FOUND,
+                "no_such_user",
+                "no user has this name".into(),
+            )
+        })?;
     db::add_member(&state.db, project, member, req.role).await?;
     Ok(Json(json!({ "user": req.user, "role": req.role })))
 }
@@ -201,8 +208,10 @@ async fn get_one(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct Settings {
     /// Share of segments (0 to 1) transcribed a second time, blind, for agreement.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     second_pass_share: Option<f64>,
     /// Transcription conventions (markers, fillers, normalisation options) as JSON.
+    #[schema(value_type = Option<Object>)]
     conventions: Option<serde_json::Value>,
     /// The OpenAI-compatible ASR server for live pre-annotation.
     asr: Option<db::AsrServer>,
@@ -284,6 +293,13 @@ async fn speakers(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct AddSpeaker {
+    /// 1 to 100 characters, not all blank (surrounding blanks are trimmed). The pattern is
+    /// "a character outside Unicode `White_Space`", the set `str::trim` removes.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "[^\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+    )]
     code: String,
 }
 
@@ -297,7 +313,7 @@ async fn add_speaker(
 ) -> AppResult<Json<serde_json::Value>> {
     require(&state, project, user, &[Role::Admin, Role::Transcriber]).await?;
     let code = req.code.trim();
-    if code.is_empty() || code.chars().count() > 100 {
+    if code.is_empty() || req.code.chars().count() > 100 {
         return Err(AppError::bad(
             "invalid_code",
             "code",
@@ -307,10 +323,10 @@ async fn add_speaker(
     let id = db::add_speaker(&state.db, project, code)
         .await
         .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => AppError::bad(
+            // 409: a well-formed request that clashes with a speaker that exists.
+            sqlx::Error::Database(d) if d.is_unique_violation() => AppError::InUse(
                 "code_taken",
-                "code",
-                "this project has a speaker with this code",
+                "this project has a speaker with this code".into(),
             ),
             other => other.into(),
         })?;

@@ -50,15 +50,22 @@ pub async fn list(db: &Db, project: i64) -> sqlx::Result<Vec<Value>> {
     .collect()
 }
 
-/// Metadata changes; absent fields stay, `""` clears.
+/// Metadata changes; absent fields stay, `""` clears. Each is at most 200 characters without
+/// control characters (the pattern: no character of Unicode category Cc).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpeakerPatch {
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     gender: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     age_band: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     birthplace_province: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     birthplace_city: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     self_reported_accent: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     native_variety: Option<String>,
 }
 

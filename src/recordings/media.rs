@@ -78,8 +78,12 @@ pub(super) async fn audio(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct PeaksQuery {
+    /// First sample.
     start: u64,
+    /// End sample, exclusive.
     end: u64,
+    /// Pixels (1 to 10000).
+    #[param(minimum = 1, maximum = 10_000)]
     width: u32,
 }
 
@@ -156,7 +160,11 @@ fn sample_range(r: &db::RecordingRow, start: i64, end: i64) -> AppResult<()> {
 pub(super) struct TileQuery {
     start: i64,
     end: i64,
+    /// Pixels (1 to 4096).
+    #[param(minimum = 1, maximum = 4096)]
     width: usize,
+    /// Pixels (1 to 2048).
+    #[param(minimum = 1, maximum = 2048)]
     height: usize,
     #[serde(default)]
     wideband: bool,

@@ -56,8 +56,10 @@ async fn list(
     ))
 }
 
-/// Multipart form of an upload (for the OpenAPI document).
+/// Multipart form of an upload (for the OpenAPI document): the one field `file`; any other,
+/// before or after it, is 400 `unknown_field`.
 #[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct UploadForm {
     /// The recording: any audio or video container the decoder knows.
@@ -84,9 +86,13 @@ async fn upload(
             AppError::bad("bad_multipart", "file", e.body_text())
         }
     };
-    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+    if let Some(mut field) = form.next_field().await.map_err(bad_form)? {
         if field.name() != Some("file") {
-            continue;
+            return Err(AppError::bad(
+                "unknown_field",
+                "file",
+                "an upload has one field, `file`",
+            ));
         }
         let name = clean_name(field.file_name().unwrap_or("recording"));
         let tmp = state
@@ -113,6 +119,20 @@ async fn upload(
             Ok(())
         }
         .await;
+        drop(field);
+        // The one field: anything after the file is refused too, as the document says.
+        let written = match written {
+            Ok(()) => match form.next_field().await.map_err(bad_form) {
+                Ok(None) => Ok(()),
+                Ok(Some(_)) => Err(AppError::bad(
+                    "unknown_field",
+                    "file",
+                    "an upload has one field, `file`",
+                )),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
         if let Err(e) = written {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);

@@ -256,7 +256,8 @@ struct SplitRequest {
     save_id: String,
     /// Split point in samples, strictly inside the segment.
     at_sample: i64,
-    /// Where the text divides, in characters.
+    /// Where the text divides, in characters (a text has at most 64 KiB).
+    #[schema(maximum = 65536)]
     text_offset: usize,
 }
 

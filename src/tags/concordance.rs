@@ -133,7 +133,7 @@ pub(super) async fn concordance(
         None => None,
         Some(r) => Some(Box::new(scan::Pattern::new(r)?)),
     };
-    let csv = f.format.as_deref() == Some("csv");
+    let csv = f.format == Some(crate::dashboard::TableFormat::Csv);
     let limit = if csv {
         10_000
     } else {

@@ -462,7 +462,8 @@ pub struct Filters {
     /// Rows to skip.
     pub offset: Option<i64>,
     /// `csv` for a CSV download.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<crate::dashboard::TableFormat>,
 }
 
 /// A candidate row of the concordance: a span (when span filters are used) or a segment.

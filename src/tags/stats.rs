@@ -16,7 +16,7 @@ use sqlx::Row;
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::projects::{self, Role};
 use crate::text::metrics::errors_by_char;
 
@@ -118,9 +118,24 @@ fn ratio(a: f64, b: f64) -> Value {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(super) struct StatsQuery {
     /// `json` (default) or `csv`.
-    format: Option<String>,
+    #[param(inline)]
+    format: Option<crate::dashboard::TableFormat>,
     /// For CSV: `counts` (default), `asr` or `agreement`.
-    table: Option<String>,
+    #[param(inline)]
+    table: Option<StatsTable>,
+}
+
+/// Which table of the statistics a CSV holds.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum StatsTable {
+    /// Span counts by feature, variety and speaker.
+    #[default]
+    Counts,
+    /// ASR error rates inside each feature's spans.
+    Asr,
+    /// Span-overlap agreement per feature.
+    Agreement,
 }
 
 /// `GET /api/projects/{project}/features/stats`.
@@ -231,48 +246,40 @@ pub(super) async fn feature_stats(
         "outside": { "chars": out_chars, "errors": out_errors, "cer": outside_cer },
         "agreement": agreement,
     });
-    let (name, rows, columns): (&str, &[Value], &[&str]) =
-        match q.table.as_deref().unwrap_or("counts") {
-            "counts" => (
-                "feature-counts",
-                &counts,
-                &["feature", "variety", "speaker", "spans"],
-            ),
-            "asr" => (
-                "feature-asr",
-                &asr,
-                &[
-                    "feature",
-                    "spans",
-                    "chars",
-                    "errors",
-                    "cer",
-                    "outside_cer",
-                    "ratio",
-                ],
-            ),
-            "agreement" => (
-                "feature-agreement",
-                &agreement,
-                &[
-                    "feature",
-                    "first",
-                    "second",
-                    "matched",
-                    "precision",
-                    "recall",
-                    "f1",
-                ],
-            ),
-            _ => {
-                return Err(AppError::bad(
-                    "invalid_table",
-                    "table",
-                    "table is counts, asr or agreement",
-                ));
-            }
-        };
-    crate::dashboard::table(q.format.as_deref(), name, columns, rows, body)
+    let (name, rows, columns): (&str, &[Value], &[&str]) = match q.table.unwrap_or_default() {
+        StatsTable::Counts => (
+            "feature-counts",
+            &counts,
+            &["feature", "variety", "speaker", "spans"],
+        ),
+        StatsTable::Asr => (
+            "feature-asr",
+            &asr,
+            &[
+                "feature",
+                "spans",
+                "chars",
+                "errors",
+                "cer",
+                "outside_cer",
+                "ratio",
+            ],
+        ),
+        StatsTable::Agreement => (
+            "feature-agreement",
+            &agreement,
+            &[
+                "feature",
+                "first",
+                "second",
+                "matched",
+                "precision",
+                "recall",
+                "f1",
+            ],
+        ),
+    };
+    crate::dashboard::table(q.format, name, columns, rows, body)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub const DEFAULT_SCHEMA_JSON: &str = include_str!("../tags/default_schema.json"
 pub struct TagSchema {
     /// Format version (1).
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 1)]
     pub version: u32,
     /// Segment-level fields (`variety`, `mode`, …).
     #[serde(default)]
@@ -37,7 +38,12 @@ fn one() -> u32 {
 /// A controlled-vocabulary field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Field {
-    /// Stable id, e.g. `variety`.
+    /// Stable id, e.g. `variety`: 1 to 100 characters, no whitespace or control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$"
+    )]
     pub id: String,
     /// 中文 label.
     #[serde(default)]
@@ -59,13 +65,19 @@ pub struct Field {
     pub renamed_from: Option<String>,
     /// The allowed values.
     #[serde(default)]
-    pub values: Vec<Value>,
+    pub values: Vec<Choice>,
 }
 
 /// One value of a field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Value {
-    /// Stable id, e.g. `cmn-southwestern`.
+pub struct Choice {
+    /// Stable id, e.g. `cmn-southwestern`: 1 to 100 characters, no whitespace or control
+    /// characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$"
+    )]
     pub id: String,
     /// 中文 label.
     #[serde(default)]
@@ -90,7 +102,9 @@ pub struct Value {
 /// An accent-feature code.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feature {
-    /// Stable code, e.g. `INIT_RETRO_TO_DENTAL`.
+    /// Stable code, e.g. `INIT_RETRO_TO_DENTAL`: an upper-case letter, then upper-case
+    /// letters, digits and `_`, at most 64.
+    #[schema(max_length = 64, pattern = "^[A-Z][A-Z0-9_]*$")]
     pub code: String,
     /// `initials`, `finals` or `tones`.
     #[serde(default)]

@@ -37,7 +37,7 @@ async fn read(
     Ok(Json(value))
 }
 
-#[utoipa::path(put, path = "/api/me/settings", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/me/settings", tag = "accounts", request_body(content = std::collections::HashMap<String, serde_json::Value>, content_type = "application/json", description = "A JSON object, at most 16 KiB"), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn write(
     State(state): State<AppState>,
     user: CurrentUser,
