@@ -1,6 +1,9 @@
 //! Load benchmark: many transcribers on loopback against the real server in a second process.
 //!
-//! `cargo bench --bench load -- [--users 200] [--seconds 30]`
+//! `cargo bench --bench load -- [--users 200] [--seconds 30] [--database-url postgres://…]`
+//!
+//! Without `--database-url` the server runs on the embedded SQLite file; with it, on that
+//! (empty) Postgres database, so the two backends are measured by the same load.
 //!
 //! Setup goes through the library (one project, N transcribers, a real ingested recording, 4N
 //! segments), then `fangyan serve` is started as a child process on a free port. Each simulated
@@ -61,6 +64,15 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The `--database-url` argument, if any.
+fn database_url() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--database-url")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -72,7 +84,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// One project, `users` transcribers (one password hash shared, to keep setup quick), a real
 /// recording and `4 × users` segments over it. Returns the project id.
 async fn setup(dir: &std::path::Path, users: u64) -> i64 {
-    let state = AppState::open(Config::new(dir)).await.unwrap();
+    let state = AppState::open(Config::new(dir).with_database(database_url()))
+        .await
+        .unwrap();
     let project = fangyan::projects::db::create(&state.db, "load")
         .await
         .unwrap();
@@ -132,9 +146,12 @@ fn start_server(dir: &std::path::Path) -> (Server, String) {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_fangyan"))
-        .args(["serve", "--addr", &addr, "--data"])
-        .arg(dir)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fangyan"));
+    cmd.args(["serve", "--addr", &addr, "--data"]).arg(dir);
+    if let Some(url) = database_url() {
+        cmd.args(["--database-url", &url]);
+    }
+    let child = cmd
         .env("RUST_LOG", "warn,sqlx::pool=error")
         .stdout(Stdio::null())
         .spawn()
@@ -302,7 +319,7 @@ async fn transcriber(
 /// Every acknowledged save must have its revision, and each segment must hold the text of its
 /// last acknowledged save.
 async fn lost_updates(dir: &std::path::Path, acked: &[(i64, String, String)]) -> usize {
-    let db = fangyan::db::connect(None, &dir.join("fangyan.sqlite"))
+    let db = fangyan::db::connect(database_url().as_deref(), &dir.join("fangyan.sqlite"))
         .await
         .unwrap();
     let mut lost = 0;
@@ -384,7 +401,14 @@ async fn main() {
     let tally = Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap();
     let lost = lost_updates(dir.path(), &tally.acked).await;
 
-    println!("load: {users} transcribers on loopback, a save every {PERIOD:?} each, {seconds} s");
+    let backend = if database_url().is_some() {
+        "Postgres"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "load on {backend}: {users} transcribers on loopback, a save every {PERIOD:?} each, {seconds} s"
+    );
     println!(
         "{:<8} {:>8} {:>9} {:>9} {:>9}",
         "request", "count", "p50 ms", "p99 ms", "max ms"
