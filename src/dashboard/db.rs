@@ -6,16 +6,6 @@ use sqlx::Row;
 
 use crate::db::Db;
 
-/// The project's conventions JSON.
-pub async fn conventions(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
-    let text: String = sqlx::query("SELECT conventions FROM project WHERE id = ?")
-        .bind(project)
-        .fetch_one(db)
-        .await?
-        .try_get(0)?;
-    Ok(serde_json::from_str(&text).unwrap_or_default())
-}
-
 /// Progress counts.
 pub struct Progress {
     /// Status → (segments, hours of audio in them).

@@ -1,19 +1,12 @@
-//! Queries of the segments stage. Every write is one `BEGIN IMMEDIATE` transaction: a known
-//! save id (per segment) answers the state it left; otherwise the workflow check
-//! ([`super::state::check`]) on the state read inside the transaction, the conditional update
-//! (`WHERE version = ?`), the revision insert, and commit; the save is acknowledged only after
-//! the commit.
+//! Reads of the segments stage: a segment as the API shows it, a recording's segments, a
+//! segment's revision history. Every write to `segment` and `segment_revision` is
+//! [`super::write`]'s.
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::Save;
-use super::access::Viewer;
-use super::state::{self, Action, SegmentStatus};
-use crate::db::{Db, begin_write, now_ms};
-use crate::error::AppError;
-use crate::projects::Role;
+use super::state::SegmentStatus;
+use crate::db::{Db, DbRow};
 
 /// A segment as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -54,10 +47,12 @@ pub struct Segment {
     pub assignee_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, asr_model, text_verbatim, \
+/// The columns [`row`] reads.
+pub(super) const COLUMNS: &str = "id, recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, asr_model, text_verbatim, \
                        text_display, text_norm, status, version, deleted, assignee_id";
 
-fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
+/// A [`Segment`] from a row of [`COLUMNS`].
+pub(super) fn row(r: &DbRow) -> sqlx::Result<Segment> {
     Ok(Segment {
         id: r.try_get("id")?,
         recording_id: r.try_get("recording_id")?,
@@ -87,7 +82,7 @@ fn row(r: &SqliteRow) -> sqlx::Result<Segment> {
 /// One segment.
 pub async fn get(db: &Db, id: i64) -> sqlx::Result<Segment> {
     row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
+        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = $1"))
             .bind(id)
             .fetch_one(db)
             .await?,
@@ -96,7 +91,7 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<Segment> {
 
 /// Live segments of a recording in time order.
 pub async fn list(db: &Db, recording: i64) -> sqlx::Result<Vec<Segment>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE recording_id = ? AND deleted = 0 ORDER BY start_sample, id"))
+    sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE recording_id = $1 AND deleted = 0 ORDER BY start_sample, id"))
         .bind(recording)
         .fetch_all(db)
         .await?
@@ -105,179 +100,11 @@ pub async fn list(db: &Db, recording: i64) -> sqlx::Result<Vec<Segment>> {
         .collect()
 }
 
-async fn append_revision(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    s: &Segment,
-    author: i64,
-    save_id: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO segment_revision (segment_id, version, author_id, save_id, created_at, text_verbatim, \
-         text_display, text_norm, start_sample, end_sample, speaker_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(s.id)
-    .bind(s.version)
-    .bind(author)
-    .bind(save_id)
-    .bind(now_ms())
-    .bind(&s.text_verbatim)
-    .bind(&s.text_display)
-    .bind(&s.text_norm)
-    .bind(s.start_sample)
-    .bind(s.end_sample)
-    .bind(s.speaker_id)
-    .bind(s.status.as_str())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Creates a segment with its first revision. A segment made with text is its author's first
-/// pass (its assignee, without a lease: anyone may still claim it).
-pub async fn create(
-    db: &Db,
-    recording: i64,
-    start: i64,
-    end: i64,
-    text: &str,
-    author: i64,
-) -> sqlx::Result<i64> {
-    let mut tx = begin_write(db).await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO segment (recording_id, start_sample, end_sample, text_verbatim, assignee_id) \
-         VALUES (?, ?, ?, ?, CASE WHEN ? <> '' THEN ? END) RETURNING id",
-    )
-    .bind(recording)
-    .bind(start)
-    .bind(end)
-    .bind(text)
-    .bind(text)
-    .bind(author)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("id")?;
-    let seg = row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?,
-    )?;
-    append_revision(&mut tx, &seg, author, None).await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// The result of a conditional write.
-pub enum SaveOutcome {
-    /// Applied (or applied before, for a retried save id): the state after it.
-    Saved(Segment),
-    /// The version was stale: the current state.
-    Stale(Segment),
-    /// The workflow does not allow it in the segment's current state.
-    Refused(AppError),
-}
-
-/// Applies a save if `req.version` is current and the state allows `role` to edit; a save id
-/// already applied to this segment returns the current state.
-pub async fn save(
-    db: &Db,
-    id: i64,
-    author: i64,
-    role: Role,
-    req: &Save,
-) -> sqlx::Result<SaveOutcome> {
-    let mut tx = begin_write(db).await?;
-    let cur = current_in(&mut tx, id).await?;
-    if seen(&mut tx, id, &req.save_id).await? {
-        tx.commit().await?;
-        return Ok(SaveOutcome::Saved(cur));
-    }
-    let next = match state::check(role, cur.status, Action::Edit) {
-        Ok(next) => next,
-        Err(e) if !cur.deleted => return Ok(SaveOutcome::Refused(e)),
-        Err(_) => SegmentStatus::InProgress, // deleted: the version check answers
-    };
-    // The first saver of an unassigned segment is its first-pass author (see `access`).
-    let updated = sqlx::query(
-        "UPDATE segment SET text_verbatim = COALESCE(?, text_verbatim), text_display = COALESCE(?, text_display), \
-         text_norm = COALESCE(?, text_norm), start_sample = COALESCE(?, start_sample), \
-         end_sample = COALESCE(?, end_sample), speaker_id = COALESCE(?, speaker_id), \
-         status = ?, version = version + 1, assignee_id = COALESCE(assignee_id, ?), \
-         lease_until = CASE WHEN assignee_id = ? THEN ? ELSE lease_until END \
-         WHERE id = ? AND version = ? AND deleted = 0",
-    )
-    .bind(&req.text_verbatim)
-    .bind(&req.text_display)
-    .bind(&req.text_norm)
-    .bind(req.start_sample)
-    .bind(req.end_sample)
-    .bind(req.speaker_id)
-    .bind(next.as_str())
-    .bind(author)
-    .bind(author)
-    .bind(now_ms() + crate::tasks::LEASE_MS) // a save renews the saver's lease
-    .bind(id)
-    .bind(req.version)
-    .execute(&mut *tx)
-    .await?;
-    finish_write(tx, id, updated.rows_affected() > 0, author, &req.save_id).await
-}
-
-/// Marks a segment deleted (a revision records it), if the state allows `role` to edit.
-pub async fn delete(
-    db: &Db,
-    id: i64,
-    author: i64,
-    role: Role,
-    version: i64,
-    save_id: &str,
-) -> sqlx::Result<SaveOutcome> {
-    let mut tx = begin_write(db).await?;
-    let cur = current_in(&mut tx, id).await?;
-    if seen(&mut tx, id, save_id).await? {
-        tx.commit().await?;
-        return Ok(SaveOutcome::Saved(cur));
-    }
-    if let (Err(e), false) = (state::check(role, cur.status, Action::Edit), cur.deleted) {
-        return Ok(SaveOutcome::Refused(e));
-    }
-    let updated = sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ? AND version = ? AND deleted = 0")
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-    finish_write(tx, id, updated.rows_affected() > 0, author, save_id).await
-}
-
-/// After a conditional update: records the revision and commits if it applied, or commits
-/// nothing new and reports the current state as stale.
-async fn finish_write(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-    applied: bool,
-    author: i64,
-    save_id: &str,
-) -> sqlx::Result<SaveOutcome> {
-    let current = row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?,
-    )?;
-    if !applied {
-        tx.commit().await?;
-        return Ok(SaveOutcome::Stale(current));
-    }
-    append_revision(&mut tx, &current, author, Some(save_id)).await?;
-    tx.commit().await?;
-    Ok(SaveOutcome::Saved(current))
-}
-
 /// A segment's revisions, oldest first.
 pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>> {
     let rows = sqlx::query(
         "SELECT version, author_id, save_id, created_at, text_verbatim, start_sample, end_sample, status \
-         FROM segment_revision WHERE segment_id = ? ORDER BY version",
+         FROM segment_revision WHERE segment_id = $1 ORDER BY version",
     )
     .bind(id)
     .fetch_all(db)
@@ -298,266 +125,14 @@ pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>>
         .collect()
 }
 
-async fn current_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-) -> sqlx::Result<Segment> {
-    row(
-        &sqlx::query(&format!("SELECT {COLUMNS} FROM segment WHERE id = ?"))
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?,
-    )
-}
-
-/// Whether save id `save_id` was already applied to segment `id`. Save ids are unique per
-/// segment (migration 0010): the same id on another segment is another save.
-async fn seen(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-    save_id: &str,
-) -> sqlx::Result<bool> {
-    Ok(
-        sqlx::query("SELECT 1 FROM segment_revision WHERE segment_id = ? AND save_id = ?")
-            .bind(id)
-            .bind(save_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some(),
-    )
-}
-
 /// Whether `speaker` is one of `project`'s speakers.
 pub async fn speaker_in(db: &Db, project: i64, speaker: i64) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM speaker WHERE id = ? AND project_id = ?")
+        sqlx::query("SELECT 1 FROM speaker WHERE id = $1 AND project_id = $2")
             .bind(speaker)
             .bind(project)
             .fetch_optional(db)
             .await?
             .is_some(),
     )
-}
-
-/// Takes an approved segment back into work (reviewers and admins; the caller checked the
-/// role): `in_progress`, with a revision by `author` recording the reopen. `None` if it was
-/// not approved inside the transaction.
-pub async fn reopen(db: &Db, id: i64, author: i64) -> sqlx::Result<Option<Segment>> {
-    let mut tx = begin_write(db).await?;
-    let updated = sqlx::query(
-        "UPDATE segment SET status = ?, version = version + 1 WHERE id = ? AND status = ? AND deleted = 0",
-    )
-    .bind(SegmentStatus::InProgress.as_str())
-    .bind(id)
-    .bind(SegmentStatus::Approved.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(None);
-    }
-    let current = current_in(&mut tx, id).await?;
-    append_revision(&mut tx, &current, author, None).await?;
-    tx.commit().await?;
-    Ok(Some(current))
-}
-
-/// Splits text at a character offset (clamped to the text).
-fn split_text(text: &str, chars: usize) -> (String, String) {
-    let at = text
-        .char_indices()
-        .nth(chars)
-        .map_or(text.len(), |(i, _)| i);
-    (
-        text[..at].trim_end().to_string(),
-        text[at..].trim_start().to_string(),
-    )
-}
-
-/// Joins two texts: a space between Latin words, nothing between CJK characters.
-fn join_text(a: &str, b: &str) -> String {
-    let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    if a.is_empty() || b.is_empty() {
-        format!("{a}{b}")
-    } else if latin(a.chars().last()) && latin(b.chars().next()) {
-        format!("{a} {b}")
-    } else {
-        format!("{a}{b}")
-    }
-}
-
-/// The outcome of a split or merge.
-pub enum EditOutcome {
-    /// Applied (or applied before, for a retried save id): the resulting segments.
-    Done(Vec<Segment>),
-    /// A version was stale: the current state of the segment(s).
-    Stale(Vec<Segment>),
-    /// The request does not fit the segment (split point outside it, nothing to merge with).
-    Invalid(&'static str),
-    /// The workflow does not allow it (a segment is submitted or approved, or hidden).
-    Refused(AppError),
-}
-
-/// Splits segment `id` at `at` samples and `offset` characters of each text layer.
-#[allow(clippy::too_many_arguments)]
-pub async fn split(
-    db: &Db,
-    id: i64,
-    author: i64,
-    role: Role,
-    version: i64,
-    save_id: &str,
-    at: i64,
-    offset: usize,
-) -> sqlx::Result<EditOutcome> {
-    let mut tx = begin_write(db).await?;
-    let cur = current_in(&mut tx, id).await?;
-    if seen(&mut tx, id, save_id).await? {
-        tx.commit().await?;
-        return Ok(EditOutcome::Done(vec![cur]));
-    }
-    let next_status = match (state::check(role, cur.status, Action::Edit), cur.deleted) {
-        (Ok(next), _) => next,
-        (Err(e), false) => return Ok(EditOutcome::Refused(e)),
-        (Err(_), true) => cur.status,
-    };
-    if cur.version != version || cur.deleted {
-        tx.commit().await?;
-        return Ok(EditOutcome::Stale(vec![cur]));
-    }
-    if at <= cur.start_sample || at >= cur.end_sample {
-        return Ok(EditOutcome::Invalid(
-            "the split point must lie strictly inside the segment",
-        ));
-    }
-    let (v1, v2) = split_text(&cur.text_verbatim, offset);
-    let (d1, d2) = split_text(&cur.text_display, offset);
-    let (n1, n2) = split_text(&cur.text_norm, offset);
-    sqlx::query("UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, status = ?, \
-                 assignee_id = COALESCE(assignee_id, ?), version = version + 1 WHERE id = ?")
-        .bind(at)
-        .bind(&v1)
-        .bind(&d1)
-        .bind(&n1)
-        .bind(next_status.as_str())
-        .bind(author)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let new_id: i64 = sqlx::query(
-        "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, channel, text_verbatim, text_display, \
-         text_norm, status, assignee_id, lease_until) SELECT recording_id, ?, ?, speaker_id, channel, ?, ?, ?, status, \
-         assignee_id, lease_until FROM segment WHERE id = ? RETURNING id",
-    )
-    .bind(at)
-    .bind(cur.end_sample)
-    .bind(&v2)
-    .bind(&d2)
-    .bind(&n2)
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("id")?;
-    let first = current_in(&mut tx, id).await?;
-    let second = current_in(&mut tx, new_id).await?;
-    append_revision(&mut tx, &first, author, Some(save_id)).await?;
-    append_revision(&mut tx, &second, author, None).await?;
-    tx.commit().await?;
-    Ok(EditOutcome::Done(vec![first, second]))
-}
-
-/// Merges segment `id` with the next live segment of its recording. Both must be editable
-/// by `viewer` in their current state, and both visible to them.
-pub async fn merge_next(
-    db: &Db,
-    id: i64,
-    viewer: &Viewer,
-    version: i64,
-    save_id: &str,
-) -> sqlx::Result<EditOutcome> {
-    let author = viewer.user;
-    let mut tx = begin_write(db).await?;
-    let cur = current_in(&mut tx, id).await?;
-    if seen(&mut tx, id, save_id).await? {
-        tx.commit().await?;
-        return Ok(EditOutcome::Done(vec![cur]));
-    }
-    let next_status = match (
-        state::check(viewer.role, cur.status, Action::Edit),
-        cur.deleted,
-    ) {
-        (Ok(next), _) => next,
-        (Err(e), false) => return Ok(EditOutcome::Refused(e)),
-        (Err(_), true) => cur.status,
-    };
-    if cur.version != version || cur.deleted {
-        tx.commit().await?;
-        return Ok(EditOutcome::Stale(vec![cur]));
-    }
-    let next = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM segment WHERE recording_id = ? AND deleted = 0 AND id <> ? \
-         AND (start_sample > ? OR (start_sample = ? AND id > ?)) ORDER BY start_sample, id LIMIT 1"
-    ))
-    .bind(cur.recording_id)
-    .bind(id)
-    .bind(cur.start_sample)
-    .bind(cur.start_sample)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(next) = next.as_ref().map(row).transpose()? else {
-        return Ok(EditOutcome::Invalid(
-            "there is no next segment to merge with",
-        ));
-    };
-    // The next segment's text joins this one: it must be as writable and as visible.
-    if let Err(e) = viewer
-        .may_write(&next)
-        .and_then(|()| state::check(viewer.role, next.status, Action::Edit))
-    {
-        return Ok(EditOutcome::Refused(e));
-    }
-    sqlx::query(
-        "UPDATE segment SET end_sample = ?, text_verbatim = ?, text_display = ?, text_norm = ?, status = ?, \
-         assignee_id = COALESCE(assignee_id, ?), version = version + 1 WHERE id = ?",
-    )
-    .bind(next.end_sample.max(cur.end_sample))
-    .bind(join_text(&cur.text_verbatim, &next.text_verbatim))
-    .bind(join_text(&cur.text_display, &next.text_display))
-    .bind(join_text(&cur.text_norm, &next.text_norm))
-    .bind(next_status.as_str())
-    .bind(author)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE segment SET deleted = 1, version = version + 1 WHERE id = ?")
-        .bind(next.id)
-        .execute(&mut *tx)
-        .await?;
-    let merged = current_in(&mut tx, id).await?;
-    let gone = current_in(&mut tx, next.id).await?;
-    append_revision(&mut tx, &merged, author, Some(save_id)).await?;
-    append_revision(&mut tx, &gone, author, None).await?;
-    tx.commit().await?;
-    Ok(EditOutcome::Done(vec![merged]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn texts_split_by_characters_and_join_by_script() {
-        assert_eq!(
-            split_text("我想问我在滨海", 3),
-            ("我想问".into(), "我在滨海".into())
-        );
-        assert_eq!(
-            split_text("ask not what", 4),
-            ("ask".into(), "not what".into())
-        );
-        assert_eq!(split_text("短", 9), ("短".into(), String::new()));
-        assert_eq!(join_text("我想问", "我在"), "我想问我在");
-        assert_eq!(join_text("ask", "not"), "ask not");
-        assert_eq!(join_text("", "x"), "x");
-    }
 }
