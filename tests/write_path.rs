@@ -446,3 +446,30 @@ async fn every_rank_of_claim_next_is_an_indexed_lookup_without_a_sort() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_lease_is_conditional_so_a_claim_that_lost_the_race_gets_nothing() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, _) = app.project("p").await;
+    ready_recording(&app, &admin, project).await;
+    let (_, claim) = t
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    let id = claim["segment"]["id"].as_i64().unwrap();
+    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM app_user WHERE name = 'p-admin'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    // As a second claim that found the same segment before the first one's lease landed.
+    let now = fangyan::db::now_ms();
+    let mut tx = fangyan::db::begin_write(&app.state.db).await.unwrap();
+    let taken = fangyan::segments::write::lease(&mut tx, id, admin_id, now, now + 1000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!taken, "a live lease of someone else is not taken over");
+    let (_, other) = admin
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_ne!(other["segment"]["id"].as_i64(), Some(id), "{other}");
+}

@@ -2,7 +2,10 @@
 //! version it was based on; a stale version is answered 409 with the current state. A save also
 //! carries a client save id, unique per segment in the revision history, so a retried save is
 //! applied once. Every accepted save appends a revision; deleting keeps the segment in history.
-//! Who may write what in which state is [`state`]'s; who may see what is [`access`]'s.
+//! Who may write what in which state is [`state`]'s; who may see what is [`access`]'s. Every
+//! write to `segment` and `segment_revision` is [`write`]'s (split and merge: [`edit`]'s),
+//! inside the caller's transaction: a save commits with its spans' re-anchoring, a split or
+//! merge with its spans moved, or nothing commits.
 
 pub mod access;
 pub mod db;
