@@ -67,6 +67,13 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => AppError::NotFound,
+            // A write that clashes with a row written meanwhile (a unique constraint no earlier
+            // check could have caught without a lock): the client's to resolve, not a 500.
+            // Writers that expect a particular clash map it to their own code first.
+            sqlx::Error::Database(d) if d.is_unique_violation() => AppError::InUse(
+                "already_exists",
+                "this clashes with a change made meanwhile; reload and try again".into(),
+            ),
             other => AppError::Internal(other.into()),
         }
     }

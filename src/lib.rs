@@ -1,53 +1,77 @@
 //! fangyan (方言): a self-hosted workbench for correcting dialect ASR output, tagging accent
 //! features and exporting speech corpora.
 //!
-//! The modules, in the order data flows through them:
+//! The modules in three groups: the plumbing every stage stands on; the pure core
+//! (synchronous functions over samples and text, no web, database or async import); and the
+//! stages, in the order data flows through them (upload → analysis → segments and tasks →
+//! edits and tags → review → metrics → export).
+//!
+//! **Who writes which table.** Each table has one writer module; a stage that needs another
+//! stage's table calls that writer's functions, which take the caller's `&mut db::Tx`, so one
+//! HTTP action commits once. [`accounts`] writes `app_user`, `session` and `api_token`;
+//! [`projects`] writes `project`, `membership` and `speaker` (the one speaker get-or-create
+//! included); [`recordings`] writes `recording` (and [`jobs`] its ingest status beside `job`);
+//! [`segments`] (`segments::write` and `segments::edit`) writes `segment` and
+//! `segment_revision`, for itself and for [`tasks`] (claim leases, submit), [`review`]
+//! (decisions, reopen), [`hypotheses`] (ASR import) and the VAD's first segments;
+//! [`tasks`] writes `second_pass`; [`review`] writes `review`; [`tags`] (`tags::db`) writes
+//! `segment_tag`, `second_pass_tag` and `span_tag` (re-anchoring after a save, spans moved by
+//! a split or merge, ASR labels) and the project's `tag_schema` column; [`exports`] writes
+//! `export`; [`web`] writes `user_settings`. [`dashboard`] only reads.
 
-/// Accounts, sessions and tokens.
-pub mod accounts;
-/// Peaks, spectrograms, pitch, intensity and voice activity (pure core).
-pub mod analysis;
+// Plumbing.
+
 /// The server: state and router.
 pub mod app;
-/// Decode any recording, normalise it to a mono analysis copy, keep the original (pure core).
-pub mod audio;
 /// The `fangyan` command line: serve, demo, admin, probe, ingest, analyze, score, benchmarks.
 pub mod cli;
-/// Corpus export: ids, splits, clips and every layout's writer (pure core).
-pub mod corpus;
-/// Progress, ASR error rates by any grouping, throughput and agreement: the dashboard's tables.
-pub mod dashboard;
 /// The database pool, migrations and write transactions.
 pub mod db;
 /// The HTTP edge: cross-origin check, security headers, the error shape for every refusal.
 pub mod edge;
 /// The API's one error type.
 pub mod error;
-/// Corpus exports: definition, background run, streamed download.
-pub mod exports;
 /// Request extractors (`Json`, `Query`, `Path`) whose rejections answer in the error shape.
 pub mod extract;
-/// ASR output in: file import and live pre-annotation from OpenAI-compatible servers.
-pub mod hypotheses;
 /// Background jobs and their progress events.
 pub mod jobs;
 /// The OpenAPI document.
 pub mod openapi;
-/// Projects and roles.
+/// The bounded pool for heavy work (searches, ASR parsing), with deadlines and budgets.
+pub mod work;
+
+// Pure core.
+
+/// Peaks, spectrograms, pitch, intensity and voice activity (pure core).
+pub mod analysis;
+/// Decode any recording, normalise it to a mono analysis copy, keep the original (pure core).
+pub mod audio;
+/// Corpus export: ids, splits, clips and every layout's writer (pure core).
+pub mod corpus;
+/// Text normalisation, CER/WER that match sclite and jiwer, ASR output parsers (pure core).
+pub mod text;
+
+// Stages, in flow order.
+
+/// Accounts, sessions and tokens.
+pub mod accounts;
+/// Progress, ASR error rates by any grouping, throughput and agreement: the dashboard's tables.
+pub mod dashboard;
+/// Corpus exports: definition, background run, streamed download.
+pub mod exports;
+/// ASR output in: file import and live pre-annotation from OpenAI-compatible servers.
+pub mod hypotheses;
+/// Projects, roles and speakers.
 pub mod projects;
-/// Upload, the ingest job, audio and peaks over HTTP.
+/// Upload, the ingest job (with the VAD's first segments), audio and peaks over HTTP.
 pub mod recordings;
 /// Approve or reject submitted segments.
 pub mod review;
-/// Segments with optimistic concurrency and revision history.
+/// Segments with optimistic concurrency and revision history; the writer of `segment`.
 pub mod segments;
 /// Tag schema, segment and span tags, suggestions (issue 7).
 pub mod tags;
-/// Claim next, leases and submit.
+/// Claim next (indexed lookups, conditional leases), submit, second passes.
 pub mod tasks;
-/// Text normalisation, CER/WER that match sclite and jiwer, ASR output parsers (pure core).
-pub mod text;
 /// The browser workbench (embedded ES modules, CSP) and per-user settings.
 pub mod web;
-/// The bounded pool for heavy work (searches, ASR parsing), with deadlines and budgets.
-pub mod work;

@@ -140,8 +140,8 @@ async fn saves_are_versioned_idempotent_and_reviewers_cannot_edit() {
     let (_, revs) = t.get(&format!("{path}/revisions")).await;
     assert_eq!(
         revs["revisions"].as_array().unwrap().len(),
-        1,
-        "only the accepted save is history"
+        2,
+        "only the VAD's first revision and the accepted save are history: {revs}"
     );
 }
 

@@ -139,7 +139,7 @@ async fn speakers_are_listed_and_added_by_editors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(again.status(), StatusCode::CONFLICT);
     let list: Value = admin.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["speakers"][0]["code"], "SPK01");
     let stranger = login(&base, &state, "stranger").await;

@@ -6,16 +6,6 @@ use sqlx::Row;
 
 use crate::db::Db;
 
-/// The project's conventions JSON.
-pub async fn conventions(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
-    let text: String = sqlx::query("SELECT conventions FROM project WHERE id = $1")
-        .bind(project)
-        .fetch_one(db)
-        .await?
-        .try_get(0)?;
-    Ok(serde_json::from_str(&text).unwrap_or_default())
-}
-
 /// Progress counts.
 pub struct Progress {
     /// Status → (segments, hours of audio in them).
@@ -34,7 +24,7 @@ pub async fn progress(db: &Db, project: i64) -> sqlx::Result<Progress> {
             .map(|s| (s.to_string(), (0, 0.0)))
             .collect();
     let rows = sqlx::query(
-        "SELECT s.status, COUNT(*) AS n, SUM(CAST(s.end_sample - s.start_sample AS REAL) / r.analysis_rate) AS secs \
+        "SELECT s.status, COUNT(*) AS n, SUM(CAST(s.end_sample - s.start_sample AS DOUBLE PRECISION) / r.analysis_rate) AS secs \
          FROM segment s JOIN recording r ON r.id = s.recording_id \
          WHERE r.project_id = $1 AND s.deleted = 0 GROUP BY s.status",
     )
@@ -49,7 +39,7 @@ pub async fn progress(db: &Db, project: i64) -> sqlx::Result<Progress> {
         );
     }
     let rows = sqlx::query(
-        "SELECT status, COUNT(*) AS n, SUM(CAST(COALESCE(samples, 0) AS REAL) / analysis_rate) AS secs \
+        "SELECT status, COUNT(*) AS n, SUM(CAST(COALESCE(samples, 0) AS DOUBLE PRECISION) / analysis_rate) AS secs \
          FROM recording WHERE project_id = $1 GROUP BY status",
     )
     .bind(project)

@@ -26,7 +26,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::text::metrics::{Score, cohen_kappa, inter_annotator, score};
-use crate::text::normalise::{NORMALISER_VERSION, NormaliseOptions, Normaliser};
+use crate::text::normalise::NORMALISER_VERSION;
 
 /// Routes of this stage.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -115,24 +115,6 @@ pub(crate) fn table(
                 .into_response())
         }
     }
-}
-
-/// The project's scoring normaliser: `conventions.normalise` options, or the default pipeline.
-async fn normaliser(state: &AppState, project: i64) -> AppResult<Normaliser> {
-    let conventions = db::conventions(&state.db, project).await?;
-    let opts = match conventions.get("normalise") {
-        Some(v) if !v.is_null() => {
-            serde_json::from_value::<NormaliseOptions>(v.clone()).map_err(|e| {
-                AppError::bad(
-                    "invalid_conventions",
-                    "conventions.normalise",
-                    format!("the project's normalisation options are invalid: {e}"),
-                )
-            })?
-        }
-        _ => NormaliseOptions::default(),
-    };
-    Ok(Normaliser::new(opts))
 }
 
 fn rate(errors: u64, n: u64) -> Value {
@@ -247,7 +229,7 @@ async fn metrics(
             format!("limit is 0 to {MAX_LIMIT} rows"),
         ));
     }
-    let norm = normaliser(&state, project).await?;
+    let norm = crate::projects::normaliser(&state.db, project).await?;
     let scored = db::scored(&state.db, project).await?;
     let mut groups: BTreeMap<Vec<String>, (i64, Score, Option<&db::Scored>)> = BTreeMap::new();
     let mut total = Score::default();
@@ -414,7 +396,7 @@ async fn agreement(
     Query(q): Query<Format>,
 ) -> AppResult<Response> {
     projects::require(&state, project, user, &[Role::Admin, Role::Reviewer]).await?;
-    let norm = normaliser(&state, project).await?;
+    let norm = crate::projects::normaliser(&state.db, project).await?;
     let pairs = db::double_annotated(&state.db, project).await?;
     // Per annotator: every pair they took part in, first or second.
     let mut per: BTreeMap<String, crate::text::metrics::Agreement> = BTreeMap::new();

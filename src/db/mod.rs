@@ -140,7 +140,9 @@ mod tests {
     #[test]
     fn fragments_are_numbered_in_order_outside_literals() {
         assert_eq!(
-            numbered("SELECT 1 WHERE a = ? AND b LIKE ? ESCAPE '\\' AND c = '?' AND d IN (?, ?)"),
+            numbered(
+                "SELECT 1 WHERE a = $1 AND b LIKE $2 ESCAPE '\\' AND c = '?' AND d IN ($3, $4)"
+            ),
             "SELECT 1 WHERE a = $1 AND b LIKE $2 ESCAPE '\\' AND c = '?' AND d IN ($3, $4)"
         );
     }

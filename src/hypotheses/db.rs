@@ -5,7 +5,10 @@
 use sqlx::Row;
 
 use super::plan::{Existing, Plan};
-use crate::db::{Db, begin_write, now_ms};
+use crate::db::{Db, DbRow, begin_write};
+use crate::projects::db::speaker_for_code;
+use crate::segments::write as segwrite;
+use crate::tags::db::add_segment_tags;
 
 /// Recording facts the import needs.
 pub struct Target {
@@ -25,7 +28,7 @@ pub struct Target {
     pub sha256: Option<String>,
 }
 
-fn target(r: &crate::db::DbRow) -> sqlx::Result<Target> {
+fn target(r: &DbRow) -> sqlx::Result<Target> {
     Ok(Target {
         id: r.try_get("id")?,
         project: r.try_get("project_id")?,
@@ -99,13 +102,10 @@ pub struct Applied {
     pub unplaced: usize,
 }
 
-const REVISION_OF: &str = "INSERT INTO segment_revision (segment_id, version, author_id, created_at, \
-     text_verbatim, text_display, text_norm, start_sample, end_sample, speaker_id, status) \
-     SELECT id, version, $1, $2, text_verbatim, text_display, text_norm, start_sample, end_sample, \
-     speaker_id, status FROM segment WHERE id = $3";
-
 /// Applies a plan: all of it or nothing. `source` is the format or service, `model` the
-/// engine's model name; `author` the importing user (none from the CLI).
+/// engine's model name; `author` the importing user (none from the CLI). Segments are written
+/// by `crate::segments::write` (each change with its revision), labels by `crate::tags::db`,
+/// speakers by `crate::projects::db`, all in this one transaction.
 pub async fn apply(
     db: &Db,
     target: &Target,
@@ -114,132 +114,47 @@ pub async fn apply(
     model: Option<&str>,
     author: Option<i64>,
 ) -> sqlx::Result<Applied> {
-    let now = now_ms();
     let mut tx = begin_write(db).await?;
     let mut applied = Applied {
         unplaced: plan.unplaced,
         ..Applied::default()
     };
-    for id in &plan.delete {
+    for &id in &plan.delete {
         // Re-checked inside the transaction: a claim that arrived meanwhile keeps its segment.
-        let done = sqlx::query(
-            "UPDATE segment SET deleted = 1, version = version + 1 WHERE id = $1 AND version = 1 \
-             AND text_verbatim = '' AND assignee_id IS NULL AND status = 'new' AND deleted = 0",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            sqlx::query(REVISION_OF)
-                .bind(author)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        if segwrite::replace_untouched(&mut tx, id, author).await? {
             applied.replaced += 1;
         }
     }
     for seg in &plan.create {
         let speaker = match &seg.speaker {
-            Some(code) => Some(speaker_id(&mut tx, target.project, code).await?),
+            Some(code) => {
+                let code: String = code.trim().chars().take(100).collect();
+                Some(speaker_for_code(&mut tx, target.project, &code).await?.0)
+            }
             None => None,
         };
-        let id: i64 = sqlx::query(
-            "INSERT INTO segment (recording_id, start_sample, end_sample, speaker_id, asr_text, asr_source, \
-             asr_model, text_verbatim) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(target.id)
-        .bind(seg.start)
-        .bind(seg.end)
-        .bind(speaker)
-        .bind(&seg.text)
-        .bind(source)
-        .bind(model)
-        .bind(&seg.text)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        sqlx::query(REVISION_OF)
-            .bind(author)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        add_labels(&mut tx, id, &seg.labels, author, now).await?;
+        let new = segwrite::NewSegment {
+            recording: target.id,
+            start: seg.start,
+            end: seg.end,
+            speaker,
+            text: &seg.text,
+            asr: Some((&seg.text, source, model)),
+            assignee: None,
+        };
+        let created = segwrite::insert(&mut tx, &new, author).await?;
+        add_segment_tags(&mut tx, created.id, "label", &seg.labels, author).await?;
         applied.created += 1;
     }
     for (id, text, labels) in &plan.attach {
-        let prefill = sqlx::query(
-            "UPDATE segment SET text_verbatim = $1, version = version + 1 WHERE id = $2 AND text_verbatim = '' \
-             AND status IN ('new', 'in_progress') AND deleted = 0",
-        )
-        .bind(text)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE segment SET asr_text = $1, asr_source = $2, asr_model = $3 WHERE id = $4",
-        )
-        .bind(text)
-        .bind(source)
-        .bind(model)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if prefill.rows_affected() == 1 {
-            sqlx::query(REVISION_OF)
-                .bind(author)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        if segwrite::attach_asr(&mut tx, *id, text, source, model, author).await? {
             applied.prefilled += 1;
         }
-        add_labels(&mut tx, *id, labels, author, now).await?;
+        add_segment_tags(&mut tx, *id, "label", labels, author).await?;
         applied.attached += 1;
     }
     tx.commit().await?;
     Ok(applied)
-}
-
-async fn speaker_id(tx: &mut crate::db::Tx, project: i64, code: &str) -> sqlx::Result<i64> {
-    let code: String = code.trim().chars().take(100).collect();
-    if let Some(r) = sqlx::query("SELECT id FROM speaker WHERE project_id = $1 AND code = $2")
-        .bind(project)
-        .bind(&code)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
-        return r.try_get("id");
-    }
-    sqlx::query("INSERT INTO speaker (project_id, code) VALUES ($1, $2) RETURNING id")
-        .bind(project)
-        .bind(&code)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("id")
-}
-
-async fn add_labels(
-    tx: &mut crate::db::Tx,
-    segment: i64,
-    labels: &[String],
-    author: Option<i64>,
-    now: i64,
-) -> sqlx::Result<()> {
-    for label in labels {
-        sqlx::query(
-            "INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES ($1, 'label', $2, $3, $4) \
-             ON CONFLICT (segment_id, field, value) DO NOTHING",
-        )
-        .bind(segment)
-        .bind(label)
-        .bind(author)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
 }
 
 /// The project's live ASR server settings: (url, model, language, key).

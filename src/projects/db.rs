@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::Role;
-use crate::db::{Db, now_ms};
+use crate::db::{Db, Tx, now_ms};
 
 /// A project as listed for a member.
 #[derive(Debug, Serialize)]
@@ -209,4 +209,35 @@ pub async fn add_speaker(db: &Db, project: i64, code: &str) -> sqlx::Result<i64>
         .fetch_one(db)
         .await?
         .try_get("id")
+}
+
+/// The speaker with `code` in `project`, created if the project has none (true when it was):
+/// the one get-or-create of a speaker, race-free through `UNIQUE (project_id, code)`. A
+/// concurrent creator of the same code waits on the insert, then finds the row.
+pub async fn speaker_for_code(tx: &mut Tx, project: i64, code: &str) -> sqlx::Result<(i64, bool)> {
+    let created: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO speaker (project_id, code) VALUES ($1, $2) ON CONFLICT (project_id, code) DO NOTHING RETURNING id",
+    )
+    .bind(project)
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = created {
+        return Ok((id, true));
+    }
+    let id = sqlx::query_scalar("SELECT id FROM speaker WHERE project_id = $1 AND code = $2")
+        .bind(project)
+        .bind(code)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((id, false))
+}
+
+/// The project's conventions document (JSON; `{}` when unreadable).
+pub async fn conventions(db: &Db, project: i64) -> sqlx::Result<serde_json::Value> {
+    let text: String = sqlx::query_scalar("SELECT conventions FROM project WHERE id = $1")
+        .bind(project)
+        .fetch_one(db)
+        .await?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
 }

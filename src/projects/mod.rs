@@ -332,3 +332,27 @@ async fn add_speaker(
         })?;
     Ok(Json(json!({ "id": id, "code": code })))
 }
+
+/// The project's scoring normaliser: `conventions.normalise` options, or the default pipeline.
+/// Every score of the project (error rates, both agreement endpoints) uses this one.
+pub async fn normaliser(
+    db: &crate::db::Db,
+    project: i64,
+) -> AppResult<crate::text::normalise::Normaliser> {
+    let conventions = db::conventions(db, project).await?;
+    let opts = match conventions.get("normalise") {
+        Some(v) if !v.is_null() => {
+            serde_json::from_value::<crate::text::normalise::NormaliseOptions>(v.clone()).map_err(
+                |e| {
+                    AppError::bad(
+                        "invalid_conventions",
+                        "conventions.normalise",
+                        format!("the project's normalisation options are invalid: {e}"),
+                    )
+                },
+            )?
+        }
+        _ => crate::text::normalise::NormaliseOptions::default(),
+    };
+    Ok(crate::text::normalise::Normaliser::new(opts))
+}

@@ -220,26 +220,12 @@ pub(super) async fn import_csv(
     let mut tx = begin_write(&state.db).await?;
     let (mut created, mut updated) = (0, 0);
     for (_, code, patch) in &rows {
-        let existing = sqlx::query("SELECT id FROM speaker WHERE project_id = $1 AND code = $2")
-            .bind(project)
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let id: i64 = match existing {
-            Some(r) => {
-                updated += 1;
-                r.try_get(0)?
-            }
-            None => {
-                created += 1;
-                sqlx::query("INSERT INTO speaker (project_id, code) VALUES ($1, $2) RETURNING id")
-                    .bind(project)
-                    .bind(code)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?
-            }
-        };
+        let (id, new) = super::db::speaker_for_code(&mut tx, project, code).await?;
+        if new {
+            created += 1;
+        } else {
+            updated += 1;
+        }
         apply(&mut tx, id, patch).await?;
     }
     tx.commit().await?;

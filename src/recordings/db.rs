@@ -88,7 +88,8 @@ pub async fn list(db: &Db, project: i64) -> sqlx::Result<Vec<RecordingRow>> {
     .collect()
 }
 
-/// Marks a recording ready and inserts its first segments, in one transaction.
+/// Marks a recording ready and inserts its first segments (through `crate::segments::write`),
+/// in one transaction.
 pub async fn mark_ready(
     db: &Db,
     id: i64,
@@ -106,15 +107,18 @@ pub async fn mark_ready(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    // The VAD's segments, each with its first revision (by nobody: the server made it).
     for &(start, end) in spans {
-        sqlx::query(
-            "INSERT INTO segment (recording_id, start_sample, end_sample) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(start)
-        .bind(end)
-        .execute(&mut *tx)
-        .await?;
+        let new = crate::segments::write::NewSegment {
+            recording: id,
+            start,
+            end,
+            speaker: None,
+            text: "",
+            asr: None,
+            assignee: None,
+        };
+        crate::segments::write::insert(&mut tx, &new, None).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -17,7 +17,8 @@ use crate::db::{begin_write, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::segments::db as segdb;
-use crate::segments::{self, Action, SegmentStatus, state};
+use crate::segments::write as segwrite;
+use crate::segments::{self, Action, state};
 
 /// Routes of this stage.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -78,17 +79,10 @@ async fn review(
         Verdict::Rejected => Action::Reject,
     };
     let verdict = a.may(action)?;
+    // One transaction: the decision (checked again: the segment is still submitted), its
+    // revision, and the review of the revision judged, read after the segment row was moved.
     let mut tx = begin_write(&state.db).await?;
-    // Checked again inside the transaction: the decision applies to a segment still submitted.
-    let moved = sqlx::query(
-        "UPDATE segment SET status = $1, version = version + 1, lease_until = NULL WHERE id = $2 AND status = $3 AND deleted = 0",
-    )
-    .bind(verdict.as_str())
-    .bind(segment)
-    .bind(SegmentStatus::Submitted.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() == 0 {
+    let Some(decided) = segwrite::decide(&mut tx, segment, verdict, user.id).await? else {
         drop(tx);
         let now = segdb::get(&state.db, segment).await?;
         state::check(a.role(), now.status, action)?;
@@ -96,31 +90,26 @@ async fn review(
             "not_submitted",
             "the segment changed meanwhile; reload it".into(),
         ));
-    }
-    let latest = sqlx::query(
-        "SELECT id, author_id FROM segment_revision WHERE segment_id = $1 ORDER BY version DESC LIMIT 1",
-    )
-    .bind(segment)
-    .fetch_one(&mut *tx)
-    .await?;
-    let revision: i64 = latest.try_get("id")?;
-    let author: Option<i64> = latest.try_get("author_id")?;
+    };
+    let (revision, author) = decided.judged;
     if matches!(req.verdict, Verdict::Approved) && author == Some(user.id) {
         return Err(AppError::Forbidden(
             "nobody can approve a revision they wrote".into(),
         ));
     }
-    sqlx::query("INSERT INTO review (revision_id, reviewer_id, verdict, comment, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(revision)
-        .bind(user.id)
-        .bind(verdict.as_str())
-        .bind(&req.comment)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO review (revision_id, reviewer_id, verdict, comment, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(revision)
+    .bind(user.id)
+    .bind(verdict.as_str())
+    .bind(&req.comment)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Json(
-        json!({ "segment": segdb::get(&state.db, segment).await?, "verdict": verdict, "revision": revision }),
+        json!({ "segment": decided.segment, "verdict": verdict, "revision": revision }),
     ))
 }
 
@@ -134,7 +123,10 @@ async fn reopen(
 ) -> AppResult<Json<segdb::Segment>> {
     let a = segments::access(&state, user, segment).await?;
     a.may(Action::Reopen)?;
-    match segdb::reopen(&state.db, segment, user.id).await? {
+    let mut tx = begin_write(&state.db).await?;
+    let reopened = segwrite::reopen(&mut tx, segment, user.id).await?;
+    tx.commit().await?;
+    match reopened {
         Some(s) => Ok(Json(a.viewer.show(s))),
         None => {
             let now = segdb::get(&state.db, segment).await?;

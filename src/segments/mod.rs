@@ -2,11 +2,16 @@
 //! version it was based on; a stale version is answered 409 with the current state. A save also
 //! carries a client save id, unique per segment in the revision history, so a retried save is
 //! applied once. Every accepted save appends a revision; deleting keeps the segment in history.
-//! Who may write what in which state is [`state`]'s; who may see what is [`access`]'s.
+//! Who may write what in which state is [`state`]'s; who may see what is [`access`]'s. Every
+//! write to `segment` and `segment_revision` is [`write`]'s (split and merge: [`edit`]'s),
+//! inside the caller's transaction: a save commits with its spans' re-anchoring, a split or
+//! merge with its spans moved, or nothing commits.
 
 pub mod access;
 pub mod db;
+pub mod edit;
 pub mod state;
+pub mod write;
 
 pub use access::{SegmentAccess, Viewer, access};
 pub use state::{Action, SegmentStatus};
@@ -20,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
+use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 
 /// Longest text layer accepted, in bytes (RELIABILITY.md T3).
@@ -115,16 +121,21 @@ async fn create(
     state::may_ever(viewer.role, Action::Edit)?;
     check_bounds(req.start_sample, req.end_sample, samples)?;
     check_text(&req.text_verbatim)?;
-    let id = db::create(
-        &state.db,
+    // A segment made with text is its author's first pass (its assignee, without a lease:
+    // anyone may still claim it).
+    let new = write::NewSegment {
         recording,
-        req.start_sample,
-        req.end_sample,
-        &req.text_verbatim,
-        user.id,
-    )
-    .await?;
-    Ok(Json(viewer.show(db::get(&state.db, id).await?)))
+        start: req.start_sample,
+        end: req.end_sample,
+        speaker: None,
+        text: &req.text_verbatim,
+        asr: None,
+        assignee: (!req.text_verbatim.is_empty()).then_some(user.id),
+    };
+    let mut tx = begin_write(&state.db).await?;
+    let segment = write::insert(&mut tx, &new, Some(user.id)).await?;
+    tx.commit().await?;
+    Ok(Json(viewer.show(segment)))
 }
 
 #[utoipa::path(get, path = "/api/segments/{segment}", tag = "segments", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
@@ -191,22 +202,26 @@ async fn save(
     {
         return Err(AppError::NotFound);
     }
-    match db::save(&state.db, segment, user.id, a.role(), &req).await? {
-        db::SaveOutcome::Saved(s) => {
-            // spans follow their characters (a retried save finds nothing changed)
-            if current.version == req.version {
-                crate::tags::text_changed(
-                    &state,
-                    segment,
-                    &current.text_verbatim,
-                    &s.text_verbatim,
-                )
-                .await?;
-            }
-            Ok(Json(a.viewer.show(s)))
+    // One transaction: the save, its revision and its spans' re-anchoring commit together.
+    let mut tx = begin_write(&state.db).await?;
+    match write::save(&mut tx, segment, user.id, a.role(), &req).await? {
+        write::SaveOutcome::Saved { before, after } => {
+            crate::tags::db::reanchor(
+                &mut tx,
+                segment,
+                &before.text_verbatim,
+                &after.text_verbatim,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Json(a.viewer.show(*after)))
         }
-        db::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
-        db::SaveOutcome::Refused(e) => Err(e),
+        write::SaveOutcome::Replayed => {
+            drop(tx);
+            Ok(Json(a.viewer.show(db::get(&state.db, segment).await?)))
+        }
+        write::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
+        write::SaveOutcome::Refused(e) => Err(e),
     }
 }
 
@@ -227,10 +242,15 @@ async fn delete(
 ) -> AppResult<Json<serde_json::Value>> {
     let a = access(&state, user, segment).await?;
     a.may_ever(Action::Edit)?;
-    match db::delete(&state.db, segment, user.id, a.role(), q.version, &q.save_id).await? {
-        db::SaveOutcome::Saved(_) => Ok(Json(json!({ "deleted": segment }))),
-        db::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
-        db::SaveOutcome::Refused(e) => Err(e),
+    let mut tx = begin_write(&state.db).await?;
+    match write::delete(&mut tx, segment, user.id, a.role(), q.version, &q.save_id).await? {
+        write::SaveOutcome::Saved { .. } => {
+            tx.commit().await?;
+            Ok(Json(json!({ "deleted": segment })))
+        }
+        write::SaveOutcome::Replayed => Ok(Json(json!({ "deleted": segment }))),
+        write::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
+        write::SaveOutcome::Refused(e) => Err(e),
     }
 }
 
@@ -261,15 +281,23 @@ struct SplitRequest {
     text_offset: usize,
 }
 
-fn edit_response(viewer: &Viewer, outcome: db::EditOutcome) -> AppResult<Json<serde_json::Value>> {
+/// Answers a split or merge; an applied one commits with its spans moved onto their
+/// characters (`crate::tags::db::move_spans`), anything else rolls back.
+async fn finish_edit(
+    mut tx: crate::db::Tx,
+    viewer: &Viewer,
+    outcome: edit::EditOutcome,
+) -> AppResult<Json<serde_json::Value>> {
     match outcome {
-        db::EditOutcome::Done(segments) => {
+        edit::EditOutcome::Done(segments, spans) => {
+            crate::tags::db::move_spans(&mut tx, spans).await?;
+            tx.commit().await?;
             let shown: Vec<db::Segment> = segments.into_iter().map(|s| viewer.show(s)).collect();
             Ok(Json(json!({ "segments": shown })))
         }
-        db::EditOutcome::Stale(current) => Err(stale(viewer, current, false)),
-        db::EditOutcome::Invalid(why) => Err(AppError::bad("invalid_edit", "segment", why)),
-        db::EditOutcome::Refused(e) => Err(e),
+        edit::EditOutcome::Stale(current) => Err(stale(viewer, current, false)),
+        edit::EditOutcome::Invalid(why) => Err(AppError::bad("invalid_edit", "segment", why)),
+        edit::EditOutcome::Refused(e) => Err(e),
     }
 }
 
@@ -282,20 +310,19 @@ async fn split(
 ) -> AppResult<Json<serde_json::Value>> {
     let a = access(&state, user, segment).await?;
     a.may_ever(Action::Edit)?;
-    edit_response(
-        &a.viewer,
-        db::split(
-            &state.db,
-            segment,
-            user.id,
-            a.role(),
-            req.version,
-            &req.save_id,
-            req.at_sample,
-            req.text_offset,
-        )
-        .await?,
+    let mut tx = begin_write(&state.db).await?;
+    let outcome = edit::split(
+        &mut tx,
+        segment,
+        user.id,
+        a.role(),
+        req.version,
+        &req.save_id,
+        req.at_sample,
+        req.text_offset,
     )
+    .await?;
+    finish_edit(tx, &a.viewer, outcome).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -313,8 +340,7 @@ async fn merge(
 ) -> AppResult<Json<serde_json::Value>> {
     let a = access(&state, user, segment).await?;
     a.may_ever(Action::Edit)?;
-    edit_response(
-        &a.viewer,
-        db::merge_next(&state.db, segment, &a.viewer, req.version, &req.save_id).await?,
-    )
+    let mut tx = begin_write(&state.db).await?;
+    let outcome = edit::merge_next(&mut tx, segment, &a.viewer, req.version, &req.save_id).await?;
+    finish_edit(tx, &a.viewer, outcome).await
 }

@@ -1,10 +1,16 @@
 //! Queries of the tagging stage: the project's schema, segment tags, span tags, schema
-//! migrations (renames rewrite rows in one transaction) and the concordance.
+//! migrations (renames rewrite rows in one transaction) and the concordance. The one writer
+//! of `segment_tag`, `second_pass_tag` and `span_tag` ([`spans`]): other stages call the
+//! functions taking `&mut Tx` inside their own transaction (ASR labels, span re-anchoring
+//! after a save, spans following a split or merge).
 
-use serde::Serialize;
+mod spans;
+
+pub use spans::{Span, delete_span, insert_span, move_spans, reanchor, span, spans, update_span};
+
 use sqlx::Row;
 
-use crate::db::{Db, begin_write, now_ms};
+use crate::db::{Db, Tx, begin_write, now_ms};
 use crate::segments::SegmentStatus;
 use crate::text::features::{self, Migration, TagSchema};
 
@@ -179,9 +185,9 @@ pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, St
 
 /// The guard of a tag write: the segment is live and still in the workflow state the access
 /// check saw, inside the write's transaction (`None`: no state condition, for second-pass
-/// spans). See `crate::segments::state`.
-/// Its parameters are the segment and the expected state twice, from number `p` on.
-fn still(p: usize) -> String {
+/// spans). See `crate::segments::state`. Its parameters are the segment and the expected state
+/// twice, numbered from `p` on.
+pub(super) fn still(p: usize) -> String {
     format!(
         "EXISTS (SELECT 1 FROM segment WHERE id = ${p} AND deleted = 0 AND (${} IS NULL OR status = ${}))",
         p + 1,
@@ -227,213 +233,30 @@ pub async fn set_segment_tags(
     Ok(true)
 }
 
-/// A span tag.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Span {
-    /// Id.
-    pub id: i64,
-    /// Segment.
-    pub segment_id: i64,
-    /// First character (Unicode scalar offset into text_verbatim).
-    pub char_start: i64,
-    /// End, exclusive.
-    pub char_end: i64,
-    /// The tagged characters.
-    pub chars: String,
-    /// Feature code.
-    pub feature: String,
-    /// Expected pinyin, tone numbers.
-    pub expected: String,
-    /// Realised form as heard.
-    pub realised: String,
-    /// `pinyin` or `ipa`.
-    pub realised_script: String,
-    /// Time span start (absolute samples at the analysis rate).
-    pub start_sample: Option<i64>,
-    /// Time span end.
-    pub end_sample: Option<i64>,
-    /// Note.
-    pub note: String,
-    /// The characters changed under the span.
-    pub needs_review: bool,
-    /// 1, or 2 for the second annotator.
-    pub pass: i64,
-    /// Author.
-    pub author_id: Option<i64>,
-    /// Last change, unix ms.
-    pub updated_at: i64,
-}
-
-const SPAN_COLUMNS: &str = "id, segment_id, char_start, char_end, chars, feature, expected, realised, \
-    realised_script, start_sample, end_sample, note, needs_review, pass, author_id, updated_at";
-
-fn span_row(r: &crate::db::DbRow) -> sqlx::Result<Span> {
-    Ok(Span {
-        id: r.try_get("id")?,
-        segment_id: r.try_get("segment_id")?,
-        char_start: r.try_get("char_start")?,
-        char_end: r.try_get("char_end")?,
-        chars: r.try_get("chars")?,
-        feature: r.try_get("feature")?,
-        expected: r.try_get("expected")?,
-        realised: r.try_get("realised")?,
-        realised_script: r.try_get("realised_script")?,
-        start_sample: r.try_get("start_sample")?,
-        end_sample: r.try_get("end_sample")?,
-        note: r.try_get("note")?,
-        needs_review: r.try_get::<i64, _>("needs_review")? != 0,
-        pass: r.try_get("pass")?,
-        author_id: r.try_get("author_id")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-/// A segment's spans in text order.
-pub async fn spans(db: &Db, segment: i64) -> sqlx::Result<Vec<Span>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {SPAN_COLUMNS} FROM span_tag WHERE segment_id = $1 ORDER BY pass, char_start, id"
-    ))
-    .bind(segment)
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(span_row).collect()
-}
-
-/// One span.
-pub async fn span(db: &Db, id: i64) -> sqlx::Result<Span> {
-    span_row(
-        &sqlx::query(&format!(
-            "SELECT {SPAN_COLUMNS} FROM span_tag WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_one(db)
-        .await?,
-    )
-}
-
-/// Inserts a span if its segment is still in state `expect`; its id, or `None`.
-pub async fn insert_span(
-    db: &Db,
-    s: &Span,
-    author: i64,
-    expect: Option<SegmentStatus>,
-) -> sqlx::Result<Option<i64>> {
-    let now = now_ms();
-    let expect = expect.map(SegmentStatus::as_str);
-    sqlx::query_scalar(&format!(
-        "INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, \
-         realised_script, start_sample, end_sample, note, needs_review, pass, author_id, created_at, updated_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15 WHERE {} RETURNING id",
-        still(16)
-    ))
-    .bind(s.segment_id)
-    .bind(s.char_start)
-    .bind(s.char_end)
-    .bind(&s.chars)
-    .bind(&s.feature)
-    .bind(&s.expected)
-    .bind(&s.realised)
-    .bind(&s.realised_script)
-    .bind(s.start_sample)
-    .bind(s.end_sample)
-    .bind(&s.note)
-    .bind(s.pass)
-    .bind(author)
-    .bind(now)
-    .bind(now)
-    .bind(s.segment_id)
-    .bind(expect)
-    .bind(expect)
-    .fetch_optional(db)
-    .await
-}
-
-/// Writes every editable column of a span if its segment is still in state `expect`; false
-/// if it is not.
-pub async fn update_span(db: &Db, s: &Span, expect: Option<SegmentStatus>) -> sqlx::Result<bool> {
-    let expect = expect.map(SegmentStatus::as_str);
-    let done = sqlx::query(&format!(
-        "UPDATE span_tag SET char_start = $1, char_end = $2, chars = $3, feature = $4, expected = $5, realised = $6, \
-         realised_script = $7, start_sample = $8, end_sample = $9, note = $10, needs_review = $11, updated_at = $12 \
-         WHERE id = $13 AND {}",
-        still(14)
-    ))
-    .bind(s.char_start)
-    .bind(s.char_end)
-    .bind(&s.chars)
-    .bind(&s.feature)
-    .bind(&s.expected)
-    .bind(&s.realised)
-    .bind(&s.realised_script)
-    .bind(s.start_sample)
-    .bind(s.end_sample)
-    .bind(&s.note)
-    .bind(i64::from(s.needs_review))
-    .bind(now_ms())
-    .bind(s.id)
-    .bind(s.segment_id)
-    .bind(expect)
-    .bind(expect)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Deletes a span of `segment` if the segment is still in state `expect`; false if not.
-pub async fn delete_span(
-    db: &Db,
-    id: i64,
+/// Adds segment-tag values under `field` (those already there stay), inside the caller's
+/// transaction: the labels an ASR import brings.
+pub async fn add_segment_tags(
+    tx: &mut Tx,
     segment: i64,
-    expect: Option<SegmentStatus>,
-) -> sqlx::Result<bool> {
-    let expect = expect.map(SegmentStatus::as_str);
-    let done = sqlx::query(&format!(
-        "DELETE FROM span_tag WHERE id = $1 AND {}",
-        still(2)
-    ))
-    .bind(id)
-    .bind(segment)
-    .bind(expect)
-    .bind(expect)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Re-anchors a segment's spans after its verbatim text changed from `old` to `new`.
-pub async fn reanchor(db: &Db, segment: i64, old: &str, new: &str) -> sqlx::Result<()> {
-    let mut tx = begin_write(db).await?;
-    let rows = sqlx::query(
-        // Second-pass spans sit on the second transcription, which this edit did not touch.
-        "SELECT id, char_start, char_end, needs_review FROM span_tag WHERE segment_id = $1 AND pass = 1",
-    )
-    .bind(segment)
-    .fetch_all(&mut *tx)
-    .await?;
-    for r in rows {
-        let (id, start, end, flagged): (i64, i64, i64, i64) = (
-            r.try_get("id")?,
-            r.try_get("char_start")?,
-            r.try_get("char_end")?,
-            r.try_get("needs_review")?,
-        );
-        let a = features::reanchor(
-            old,
-            new,
-            usize::try_from(start).unwrap_or(0),
-            usize::try_from(end).unwrap_or(0),
-        );
-        sqlx::query("UPDATE span_tag SET char_start = $1, char_end = $2, chars = $3, needs_review = $4, updated_at = $5 WHERE id = $6")
-            .bind(i64::try_from(a.start).unwrap_or(i64::MAX))
-            .bind(i64::try_from(a.end).unwrap_or(i64::MAX))
-            .bind(&a.chars)
-            .bind(i64::from(a.needs_review || flagged != 0))
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+    field: &str,
+    values: &[String],
+    author: Option<i64>,
+) -> sqlx::Result<()> {
+    let now = now_ms();
+    for value in values {
+        sqlx::query(
+            "INSERT INTO segment_tag (segment_id, field, value, author_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (segment_id, field, value) DO NOTHING",
+        )
+        .bind(segment)
+        .bind(field)
+        .bind(value)
+        .bind(author)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// Concordance filters; all optional, combined with AND.

@@ -51,15 +51,6 @@ fn schema_error(e: SchemaError) -> AppError {
     }
 }
 
-/// Re-anchors a segment's spans after a save changed its verbatim text; called by
-/// `crate::segments` after an applied save.
-pub async fn text_changed(state: &AppState, segment: i64, old: &str, new: &str) -> AppResult<()> {
-    if old != new {
-        db::reanchor(&state.db, segment, old, new).await?;
-    }
-    Ok(())
-}
-
 #[utoipa::path(get, path = "/api/projects/{project}/tag-schema", tag = "tags", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "The schema (the default one until an admin saves one)", body = TagSchema), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn get_schema(
     State(state): State<AppState>,

@@ -1,6 +1,7 @@
 //! Tasks: "claim next" hands a transcriber the next open segment of a project, ordered by
-//! recording and then time, under a lease (default 15 minutes). Claims run in one
-//! `BEGIN IMMEDIATE` transaction, so two transcribers never receive the same segment. A save
+//! recording and then time, under a lease (default 15 minutes). Each rank is an indexed lookup
+//! followed by a conditional lease ([`claim`]), so two transcribers never receive the same
+//! segment, with or without SQLite's single writer. A save
 //! renews the lease; a submit releases it; an expired lease frees the segment for others.
 //! A rejected segment goes back to the transcriber who submitted it. A project's chosen share
 //! of submitted segments comes back once more, blind, to a second transcriber
@@ -8,13 +9,13 @@
 //! first pass, so they could not be blind). Submitting is a workflow step checked by
 //! [`crate::segments::state`].
 
+pub mod claim;
 pub mod second_pass;
 
 use crate::extract::{Json, Path};
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,7 +25,8 @@ use crate::db::{begin_write, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::segments::db as segdb;
-use crate::segments::{self, Action, SegmentStatus, state};
+use crate::segments::write as segwrite;
+use crate::segments::{self, Action, state};
 
 /// How long a claim holds a segment.
 pub const LEASE_MS: i64 = 15 * 60 * 1000;
@@ -47,60 +49,21 @@ async fn claim(
     let role = projects::require(&state, project, user, &[Role::Transcriber, Role::Admin]).await?;
     let now = now_ms();
     let mut tx = begin_write(&state.db).await?;
-    // Own open work first (a reload resumes it), then rejected work returned to me, then a
-    // second pass for agreement, then the first free segment in recording and time order.
-    let next = sqlx::query(
-        "SELECT s.id, CASE WHEN s.assignee_id = $1 AND s.lease_until >= $2 THEN 0 \
-                           WHEN s.status = 'rejected' THEN 1 ELSE 2 END AS rank \
-         FROM segment s JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = $3 AND r.status = 'ready' AND s.deleted = 0 AND ( \
-           (s.status IN ('new', 'in_progress') AND (s.assignee_id IS NULL OR s.assignee_id = $4 \
-              OR s.lease_until IS NULL OR s.lease_until < $5)) \
-           OR (s.status = 'rejected' AND s.assignee_id = $6)) \
-         ORDER BY rank, r.id, s.start_sample, s.id \
-         LIMIT 1",
-    )
-    .bind(user.id)
-    .bind(now)
-    .bind(project)
-    .bind(user.id)
-    .bind(now)
-    .bind(user.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let first = match next {
-        Some(row) => Some((row.try_get::<i64, _>("id")?, row.try_get::<i64, _>("rank")?)),
-        None => None,
-    };
-    let second = if role == Role::Transcriber && first.is_none_or(|(_, rank)| rank >= 2) {
-        second_pass::claim(&mut tx, project, user.id, now).await?
-    } else {
-        None
-    };
-    if let Some(id) = second {
-        tx.commit().await?;
-        return Ok(Json(json!({
+    let claimed = claim::next(&mut tx, project, user.id, role == Role::Transcriber, now).await?;
+    tx.commit().await?;
+    Ok(Json(match claimed {
+        claim::Claimed::Second(id) => json!({
             "segment": second_pass::blind_view(&state, id).await?,
             "pass": 2,
             "lease_until": now + LEASE_MS,
-        })));
-    }
-    let Some((id, _)) = first else {
-        tx.commit().await?;
-        return Ok(Json(json!({ "segment": null })));
-    };
-    sqlx::query("UPDATE segment SET assignee_id = $1, lease_until = $2 WHERE id = $3")
-        .bind(user.id)
-        .bind(now + LEASE_MS)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Json(json!({
-        "segment": segdb::get(&state.db, id).await?,
-        "pass": 1,
-        "lease_until": now + LEASE_MS,
-    })))
+        }),
+        claim::Claimed::First(id) => json!({
+            "segment": segdb::get(&state.db, id).await?,
+            "pass": 1,
+            "lease_until": now + LEASE_MS,
+        }),
+        claim::Claimed::Nothing => json!({ "segment": null }),
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -117,28 +80,19 @@ async fn submit(
 ) -> AppResult<Json<segdb::Segment>> {
     let a = segments::access(&state, user, segment).await?;
     a.may(Action::Submit)?;
+    // The state is checked again here: only an editable segment moves, at the caller's
+    // version, with its revision (the dashboard counts submissions from them).
     let mut tx = begin_write(&state.db).await?;
-    // The state is checked again here: only an editable segment moves, at the caller's version.
-    let updated = sqlx::query(
-        "UPDATE segment SET status = $1, lease_until = NULL, assignee_id = $2, version = version + 1 \
-         WHERE id = $3 AND version = $4 AND deleted = 0 AND status IN ($5, $6, $7)",
-    )
-    .bind(SegmentStatus::Submitted.as_str())
-    .bind(user.id)
-    .bind(segment)
-    .bind(req.version)
-    .bind(SegmentStatus::New.as_str())
-    .bind(SegmentStatus::InProgress.as_str())
-    .bind(SegmentStatus::Rejected.as_str())
-    .execute(&mut *tx)
-    .await?;
+    let submitted = segwrite::submit(&mut tx, segment, user.id, req.version).await?;
     tx.commit().await?;
-    let current = segdb::get(&state.db, segment).await?;
-    if updated.rows_affected() == 0 {
-        state::check(a.role(), current.status, Action::Submit)?;
-        return Err(AppError::Conflict(
-            serde_json::to_value(a.viewer.show(current)).map_err(anyhow::Error::from)?,
-        ));
+    match submitted {
+        Some(s) => Ok(Json(a.viewer.show(s))),
+        None => {
+            let current = segdb::get(&state.db, segment).await?;
+            state::check(a.role(), current.status, Action::Submit)?;
+            Err(AppError::Conflict(
+                serde_json::to_value(a.viewer.show(current)).map_err(anyhow::Error::from)?,
+            ))
+        }
     }
-    Ok(Json(a.viewer.show(current)))
 }

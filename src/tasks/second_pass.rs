@@ -11,12 +11,11 @@ use sqlx::Row;
 use super::LEASE_MS;
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
-use crate::db::{begin_write, now_ms};
+use crate::db::{Tx, begin_write, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
 use crate::segments::db as segdb;
 use crate::text::metrics::{Agreement, inter_annotator};
-use crate::text::normalise::Normaliser;
 
 /// Whether segment `id` is picked for a second pass: a fixed multiplicative hash of the id
 /// below `share`, so the same segments stay picked and the share holds over any id range.
@@ -65,71 +64,81 @@ pub async fn of(db: &crate::db::Db, segment: i64) -> sqlx::Result<Option<SecondP
     .transpose()
 }
 
-/// Inside a claim's transaction: the caller's own live second pass, else the first segment
-/// that is picked, submitted (or approved) by someone else and not yet taken by a live second
-/// pass. Claims it and returns the segment id.
+/// The caller's own live second pass. Binds: project, user, now.
+pub const MINE: &str = "SELECT sp.segment_id FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
+     JOIN recording r ON r.id = s.recording_id \
+     WHERE sp.assignee_id = $2 AND sp.status = 'in_progress' AND sp.lease_until >= $3 \
+       AND r.project_id = $1 AND s.deleted = 0 LIMIT 1";
+
+/// The first segment picked for a second pass, submitted (or approved) by someone else and
+/// not taken by a live second pass. Binds: project, user, share in permille, now. The join
+/// order is fixed as in `super::claim::FIRST_FREE`, here through `segment_done`.
+pub const FREE: &str = "SELECT s.id FROM recording r CROSS JOIN segment s \
+     LEFT JOIN second_pass sp ON sp.segment_id = s.id \
+     WHERE s.recording_id = r.id AND r.project_id = $1 AND r.status = 'ready' \
+       AND s.deleted = 0 AND s.status IN ('submitted', 'approved') \
+       AND s.assignee_id <> $2 AND (s.id * 7919) % 1000 < $3 \
+       AND (sp.segment_id IS NULL \
+            OR (sp.status = 'in_progress' AND (sp.lease_until IS NULL OR sp.lease_until < $4))) \
+     ORDER BY r.project_id, r.id, s.start_sample, s.id LIMIT 1";
+
+/// Inside a claim's transaction: the caller's own live second pass, else the first free one
+/// ([`FREE`]). Takes it and returns the segment id; `None` if there is none, or if another
+/// claim took the one found (the caller looks again).
 pub(super) async fn claim(
-    tx: &mut crate::db::Tx,
+    tx: &mut Tx,
     project: i64,
     user: i64,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    let own = sqlx::query(
-        "SELECT sp.segment_id FROM second_pass sp JOIN segment s ON s.id = sp.segment_id \
-         JOIN recording r ON r.id = s.recording_id \
-         WHERE r.project_id = $1 AND sp.assignee_id = $2 AND sp.status = 'in_progress' \
-           AND sp.lease_until >= $3 AND s.deleted = 0 LIMIT 1",
-    )
-    .bind(project)
-    .bind(user)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let own: Option<i64> = sqlx::query_scalar(MINE)
+        .bind(project)
+        .bind(user)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
     let id = match own {
-        Some(row) => row.try_get::<i64, _>(0)?,
+        Some(id) => id,
         None => {
-            let share: f64 = sqlx::query("SELECT second_pass_share FROM project WHERE id = $1")
-                .bind(project)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get(0)?;
+            let share: f64 =
+                sqlx::query_scalar("SELECT second_pass_share FROM project WHERE id = $1")
+                    .bind(project)
+                    .fetch_one(&mut **tx)
+                    .await?;
             if share <= 0.0 {
                 return Ok(None);
             }
-            let free = sqlx::query(
-                "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
-                 LEFT JOIN second_pass sp ON sp.segment_id = s.id \
-                 WHERE r.project_id = $1 AND s.deleted = 0 AND s.status IN ('submitted', 'approved') \
-                   AND s.assignee_id <> $2 AND (s.id * 7919) % 1000 < $3 \
-                   AND (sp.segment_id IS NULL \
-                        OR (sp.status = 'in_progress' AND (sp.lease_until IS NULL OR sp.lease_until < $4))) \
-                 ORDER BY r.id, s.start_sample, s.id LIMIT 1",
-            )
-            .bind(project)
-            .bind(user)
-            .bind(share_permille(share))
-            .bind(now)
-            .fetch_optional(&mut **tx)
-            .await?;
+            let free: Option<i64> = sqlx::query_scalar(FREE)
+                .bind(project)
+                .bind(user)
+                .bind(share_permille(share))
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
             match free {
-                Some(row) => row.try_get::<i64, _>(0)?,
+                Some(id) => id,
                 None => return Ok(None),
             }
         }
     };
-    sqlx::query(
+    // Conditional: a pass someone else holds under a live lease, or one already submitted,
+    // is not taken over (the row is the lock; see `crate::segments::write`).
+    let taken: Option<i64> = sqlx::query_scalar(
         "INSERT INTO second_pass (segment_id, assignee_id, lease_until, status, updated_at) \
          VALUES ($1, $2, $3, 'in_progress', $4) \
          ON CONFLICT (segment_id) DO UPDATE SET assignee_id = excluded.assignee_id, \
-           lease_until = excluded.lease_until, updated_at = excluded.updated_at",
+           lease_until = excluded.lease_until, updated_at = excluded.updated_at \
+         WHERE second_pass.status = 'in_progress' AND (second_pass.assignee_id = excluded.assignee_id \
+           OR second_pass.lease_until IS NULL OR second_pass.lease_until < $4) \
+         RETURNING segment_id",
     )
     .bind(id)
     .bind(user)
     .bind(now + LEASE_MS)
     .bind(now)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(Some(id))
+    Ok(taken)
 }
 
 /// The segment as a second transcriber sees it: the first transcriber's text is hidden and
@@ -220,7 +229,8 @@ pub(super) async fn save(
 }
 
 /// `GET /api/projects/{id}/agreement`: every double-annotated segment with both texts and its
-/// inter-annotator CER (edits over the mean length, after default normalisation), and the
+/// inter-annotator CER (edits over the mean length, after the project's normalisation, as
+/// on the dashboard's agreement summary), and the
 /// project total. For admins and reviewers.
 #[utoipa::path(get, path = "/api/projects/{project}/agreement", tag = "tasks", params(("project" = i64, Path, description = "project id")), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn agreement(
@@ -241,7 +251,7 @@ pub(super) async fn agreement(
     .bind(project)
     .fetch_all(&state.db)
     .await?;
-    let norm = Normaliser::default();
+    let norm = projects::normaliser(&state.db, project).await?;
     let mut total = Agreement::default();
     let mut pairs = Vec::with_capacity(rows.len());
     for r in rows {
