@@ -74,6 +74,15 @@ impl From<sqlx::Error> for AppError {
                 "already_exists",
                 "this clashes with a change made meanwhile; reload and try again".into(),
             ),
+            // Text Postgres cannot store (U+0000 from a query string or a file): the input's
+            // fault. JSON bodies are refused before they get here (`extract::Json`).
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")) => {
+                AppError::BadRequest {
+                    code: "nul_character",
+                    message: "text may not contain the NUL character (U+0000)".into(),
+                    field: None,
+                }
+            }
             other => AppError::Internal(other.into()),
         }
     }

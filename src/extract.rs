@@ -49,6 +49,13 @@ where
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(JsonRejection::from)?;
+        if has_nul(&bytes) {
+            return Err(AppError::BadRequest {
+                code: "nul_character",
+                message: "text may not contain the NUL character (U+0000)".into(),
+                field: None,
+            });
+        }
         let mut again = Request::new(axum::body::Body::from(bytes.clone()));
         *again.headers_mut() = headers;
         match <axum::Json<T> as FromRequest<S>>::from_request(again, state).await {
@@ -59,6 +66,18 @@ where
             Err(other) => Err(other.into()),
         }
     }
+}
+
+/// Whether a JSON text holds a string with U+0000 (the escape `\u0000`, not preceded by
+/// another backslash that would make it literal text). No database stores it alike: Postgres
+/// refuses it in TEXT and SQLite keeps it, so every body with one is refused, on both.
+fn has_nul(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(i, w)| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && w[2..].iter().all(|&b| b == b'0')
+            && bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
 }
 
 /// `bytes` as `T` after turning every integral float that fits an `i64` into an integer, or
@@ -232,5 +251,18 @@ mod tests {
         );
         assert_eq!(plain("expected f64"), "expected number");
         assert_eq!(plain("missing field `version`"), "missing field `version`");
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::has_nul;
+
+    #[test]
+    fn a_nul_escape_is_found_and_a_literal_backslash_u_is_not() {
+        assert!(has_nul(br#"{"t":"a\u0000b"}"#));
+        assert!(has_nul(br#"{"t":"\\\u0000"}"#));
+        assert!(!has_nul(br#"{"t":"\\u0000"}"#));
+        assert!(!has_nul(br#"{"t":"\u0001 and u0000"}"#));
     }
 }
