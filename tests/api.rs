@@ -214,22 +214,22 @@ async fn eight_concurrent_editors_lose_no_acknowledged_save() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_transcribers_claiming_at_once_never_share_a_segment() {
+async fn fifty_transcribers_claiming_at_once_never_share_a_segment() {
     let app = TestApp::spawn().await;
     let (project, admin, _, _) = app.project("p").await;
     let rec = ready_recording(&app, &admin, project).await;
-    // 30 segments to claim.
-    for k in 0..28 {
+    // 60 segments to claim (58 and the VAD's).
+    for k in 0..58 {
         let (s, _) = admin
             .post(
                 &format!("/api/recordings/{rec}/segments"),
-                json!({ "start_sample": k * 3000, "end_sample": k * 3000 + 2000 }),
+                json!({ "start_sample": k * 1500, "end_sample": k * 1500 + 1000 }),
             )
             .await;
         assert_eq!(s, StatusCode::OK);
     }
     let mut clients = Vec::new();
-    for i in 0..20 {
+    for i in 0..50 {
         let name = format!("t{i}");
         let uid = app.user(&name).await;
         fangyan::projects::db::add_member(
@@ -242,7 +242,7 @@ async fn twenty_transcribers_claiming_at_once_never_share_a_segment() {
         .unwrap();
         clients.push(Arc::new(app.login(&name).await));
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let mut tasks = Vec::new();
     for c in &clients {
         let c = Arc::clone(c);
@@ -263,7 +263,7 @@ async fn twenty_transcribers_claiming_at_once_never_share_a_segment() {
             "a segment was handed out twice"
         );
     }
-    assert_eq!(got.len(), 20);
+    assert_eq!(got.len(), 50);
     // Claiming again resumes the same segment while the lease holds.
     let (_, first) = clients[0]
         .post(&format!("/api/projects/{project}/claim"), json!({}))
