@@ -117,6 +117,15 @@ async fn setup(dir: &std::path::Path, users: u64) -> i64 {
         .unwrap()
         .try_get(0)
         .unwrap();
+    // The VAD's segments (and their first revisions) make way for the bench's own.
+    sqlx::query(
+        "DELETE FROM segment_revision WHERE segment_id IN \
+         (SELECT id FROM segment WHERE recording_id = $1)",
+    )
+    .bind(recording)
+    .execute(&state.db)
+    .await
+    .unwrap();
     sqlx::query("DELETE FROM segment WHERE recording_id = $1")
         .bind(recording)
         .execute(&state.db)
