@@ -53,6 +53,14 @@ pub fn backend(db: &Db) -> Backend {
     Backend::of_url(db.connect_options().database_url.as_str()).unwrap_or(Backend::Sqlite)
 }
 
+/// The backend of an open transaction's connection.
+pub fn backend_of(tx: &mut Tx) -> Backend {
+    match (**tx).backend_name() {
+        "PostgreSQL" => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
 /// Opens the database: `url` when given (Postgres), else the SQLite file at `file`, creating
 /// it if needed; then applies the migrations of that backend.
 pub async fn connect(url: Option<&str>, file: &Path) -> anyhow::Result<Db> {

@@ -68,6 +68,13 @@ pub async fn next(
     now: i64,
 ) -> sqlx::Result<Claimed> {
     let until = now + super::LEASE_MS;
+    // On Postgres concurrent claims each lock a different free segment at once (`SKIP
+    // LOCKED`) instead of all finding the same one and queueing on its row; SQLite has one
+    // writer, which the write transaction already holds.
+    let first_free = match crate::db::backend_of(tx) {
+        crate::db::Backend::Postgres => format!("{FIRST_FREE} FOR UPDATE OF s SKIP LOCKED"),
+        crate::db::Backend::Sqlite => FIRST_FREE.to_string(),
+    };
     for _ in 0..ATTEMPTS {
         let mine = match first_of(tx, REJECTED_TO_ME, &[user, project]).await? {
             Some(id) => Some(id),
@@ -82,7 +89,7 @@ pub async fn next(
         if second_passes && let Some(id) = second_pass::claim(tx, project, user, now).await? {
             return Ok(Claimed::Second(id));
         }
-        match first_of(tx, FIRST_FREE, &[project, now]).await? {
+        match first_of(tx, &first_free, &[project, now]).await? {
             Some(id) if crate::segments::write::lease(tx, id, user, now, until).await? => {
                 return Ok(Claimed::First(id));
             }
