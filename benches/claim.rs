@@ -15,6 +15,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{arg, database_url};
+
 use std::time::Instant;
 
 use fangyan::app::{AppState, Config};
@@ -33,24 +37,6 @@ const OLD_CLAIM: &str = "SELECT s.id, CASE WHEN s.assignee_id = $1 AND s.lease_u
            OR (s.status = 'rejected' AND s.assignee_id = $6)) \
          ORDER BY rank, r.id, s.start_sample, s.id \
          LIMIT 1";
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The `--database-url` argument, if any.
-fn database_url() -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--database-url")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
