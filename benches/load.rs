@@ -1,9 +1,10 @@
 //! Load benchmark: many transcribers on loopback against the real server in a second process.
 //!
-//! `cargo bench --bench load -- [--users 200] [--seconds 30] [--database-url postgres://…]`
+//! `cargo bench --bench load -- [--users 200,1000] [--seconds 30] [--database-url postgres://…]`
 //!
-//! Without `--database-url` the server runs on the embedded SQLite file; with it, on that
-//! (empty) Postgres database, so the two backends are measured by the same load.
+//! Each number of transcribers runs on the embedded SQLite file and, with `--database-url`,
+//! on that Postgres server too (each run in a schema of its own), so the two backends are
+//! measured by the same load in one run and printed side by side with their ratio.
 //!
 //! Setup goes through the library (one project, N transcribers, a real ingested recording, 4N
 //! segments), then `fangyan serve` is started as a child process on a free port. Each simulated
@@ -19,7 +20,7 @@
 
 mod common;
 
-use common::{arg, database_url};
+use common::{arg, arg_str, database_url};
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -69,8 +70,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One project, `users` transcribers (one password hash shared, to keep setup quick), a real
 /// recording and `4 × users` segments over it. Returns the project id.
-async fn setup(dir: &std::path::Path, users: u64) -> i64 {
-    let state = AppState::open(Config::new(dir).with_database(database_url()))
+async fn setup(dir: &std::path::Path, users: u64, url: Option<&str>) -> i64 {
+    let state = AppState::open(Config::new(dir).with_database(url.map(str::to_owned)))
         .await
         .unwrap();
     let project = fangyan::projects::db::create(&state.db, "load")
@@ -134,7 +135,7 @@ async fn setup(dir: &std::path::Path, users: u64) -> i64 {
     project
 }
 
-fn start_server(dir: &std::path::Path) -> (Server, String) {
+fn start_server(dir: &std::path::Path, url: Option<&str>) -> (Server, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -143,8 +144,8 @@ fn start_server(dir: &std::path::Path) -> (Server, String) {
     let addr = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fangyan"));
     cmd.args(["serve", "--addr", &addr, "--data"]).arg(dir);
-    if let Some(url) = database_url() {
-        cmd.args(["--database-url", &url]);
+    if let Some(url) = url {
+        cmd.args(["--database-url", url]);
     }
     let child = cmd
         .env("RUST_LOG", "warn,sqlx::pool=error")
@@ -313,8 +314,12 @@ async fn transcriber(
 
 /// Every acknowledged save must have its revision, and each segment must hold the text of its
 /// last acknowledged save.
-async fn lost_updates(dir: &std::path::Path, acked: &[(i64, String, String)]) -> usize {
-    let db = fangyan::db::connect(database_url().as_deref(), &dir.join("fangyan.sqlite"))
+async fn lost_updates(
+    dir: &std::path::Path,
+    url: Option<&str>,
+    acked: &[(i64, String, String)],
+) -> usize {
+    let db = fangyan::db::connect(url, &dir.join("fangyan.sqlite"))
         .await
         .unwrap();
     let mut lost = 0;
@@ -346,13 +351,35 @@ async fn lost_updates(dir: &std::path::Path, acked: &[(i64, String, String)]) ->
     lost
 }
 
-#[tokio::main]
-async fn main() {
-    let users = arg("--users", 200);
-    let seconds = arg("--seconds", 30);
+/// One run's figures.
+struct Outcome {
+    p99: f64,
+    errors: usize,
+    lost: usize,
+}
+
+/// A fresh schema on the Postgres server at `base`, as a URL whose connections use it.
+async fn fresh_schema(base: &str, name: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(base).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{name}")
+}
+
+/// `users` transcribers for `seconds` against a server on `url` (SQLite when `None`).
+async fn run(users: u64, seconds: u64, url: Option<&str>) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
-    let project = setup(dir.path(), users).await;
-    let (server, base) = start_server(dir.path());
+    let project = setup(dir.path(), users, url).await;
+    let (server, base) = start_server(dir.path(), url);
     let http = reqwest::Client::new();
     let up = Instant::now();
     while http.get(&base).send().await.is_err() {
@@ -394,13 +421,9 @@ async fn main() {
     }
     drop(server);
     let tally = Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap();
-    let lost = lost_updates(dir.path(), &tally.acked).await;
+    let lost = lost_updates(dir.path(), url, &tally.acked).await;
 
-    let backend = if database_url().is_some() {
-        "Postgres"
-    } else {
-        "SQLite"
-    };
+    let backend = if url.is_some() { "Postgres" } else { "SQLite" };
     println!(
         "load on {backend}: {users} transcribers on loopback, a save every {PERIOD:?} each, {seconds} s"
     );
@@ -433,16 +456,72 @@ async fn main() {
         all.last().copied().unwrap_or(0.0)
     );
     println!(
-        "errors: {}  acknowledged saves: {}  lost updates: {lost}",
+        "errors: {}  acknowledged saves: {}  lost updates: {lost}\n",
         tally.errors.len(),
         tally.acked.len()
     );
     for e in tally.errors.iter().take(5) {
         println!("  error: {e}");
     }
-    let ok = p99 <= P99_FLOOR_MS && tally.errors.is_empty() && lost == 0;
+    Outcome {
+        p99,
+        errors: tally.errors.len(),
+        lost,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let users: Vec<u64> = arg_str("--users")
+        .unwrap_or_else(|| "200".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("--users takes numbers, e.g. 200,1000")
+        })
+        .collect();
+    let seconds = arg("--seconds", 30);
+    let postgres = database_url();
+    let mut rows = Vec::new();
+    for &n in &users {
+        let lite = run(n, seconds, None).await;
+        let pg = match &postgres {
+            Some(base) => Some(
+                run(
+                    n,
+                    seconds,
+                    Some(&fresh_schema(base, &format!("load_{n}")).await),
+                )
+                .await,
+            ),
+            None => None,
+        };
+        rows.push((n, lite, pg));
+    }
+    println!("side by side (p99 ms; floor {P99_FLOOR_MS} ms, 0 errors, 0 lost):");
     println!(
-        "floor (p99 <= {P99_FLOOR_MS} ms, 0 errors, 0 lost): {}",
+        "{:>12} {:>10} {:>10} {:>16}",
+        "transcribers", "SQLite", "Postgres", "Postgres/SQLite"
+    );
+    let mut ok = true;
+    for (n, lite, pg) in &rows {
+        let met = |o: &Outcome| o.p99 <= P99_FLOOR_MS && o.errors == 0 && o.lost == 0;
+        ok &= met(lite);
+        let (pg_p99, ratio) = match pg {
+            Some(pg) => {
+                ok &= met(pg);
+                (
+                    format!("{:.1}", pg.p99),
+                    format!("{:.2}", pg.p99 / lite.p99),
+                )
+            }
+            None => ("-".into(), "-".into()),
+        };
+        println!("{n:>12} {:>10.1} {pg_p99:>10} {ratio:>16}", lite.p99);
+    }
+    println!(
+        "floor (p99 <= {P99_FLOOR_MS} ms, 0 errors, 0 lost, every run): {}",
         if ok { "met" } else { "MISSED" }
     );
     if !ok {

@@ -8,7 +8,8 @@
 //!
 //! **Who writes which table.** Each table has one writer module; a stage that needs another
 //! stage's table calls that writer's functions, which take the caller's `&mut db::Tx`, so one
-//! HTTP action commits once. [`accounts`] writes `app_user`, `session` and `api_token`;
+//! HTTP action commits once. [`accounts`] writes `app_user`, `session`, `api_token` and
+//! `login_bucket` (the shared login throttle);
 //! [`projects`] writes `project`, `membership` and `speaker` (the one speaker get-or-create
 //! included); [`recordings`] writes `recording` (and [`jobs`] its ingest status beside `job`);
 //! [`segments`] (`segments::write` and `segments::edit`) writes `segment` and

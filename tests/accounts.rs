@@ -72,6 +72,29 @@ async fn issue_13_200_concurrent_wrong_passwords_for_one_name_check_at_most_the_
     assert_eq!(app.state.logins.checker.checks(), checked as u64);
 }
 
+/// Issue 15: the throttle's buckets are in the database, so two servers on one database (two
+/// replicas behind a load balancer) allow one burst between them, not one each.
+#[tokio::test]
+async fn issue_15_two_servers_on_one_database_share_the_login_throttle() {
+    let _heavy = HEAVY.lock().await;
+    let dir = common::scratch();
+    let url = common::database_url_for(dir.path());
+    let a = TestApp::spawn_at(dir.path(), url.clone()).await;
+    let b = TestApp::spawn_at(dir.path(), url).await;
+    a.user("ana").await;
+    let http = from("127.0.1.9");
+    let mut checked = 0;
+    for (i, base) in [&a.base, &b.base].iter().cycle().take(12).enumerate() {
+        match attempt(&http, base, "ana", &format!("guess {i}")).await {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("attempt {i}: {other}"),
+        }
+    }
+    // The default burst per (client, name) is 5, whichever server answers.
+    assert_eq!(checked, 5);
+}
+
 #[tokio::test]
 async fn issue_13_500_attempts_over_100_names_from_one_client_meet_the_per_client_limit() {
     let _heavy = HEAVY.lock().await;

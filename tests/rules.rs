@@ -803,3 +803,34 @@ async fn the_second_annotator_cannot_read_the_first_pass_through_any_route() {
     assert_eq!(w.spans(a).await.len(), 2);
     assert_eq!(w.seg(a).await["text_verbatim"], secret);
 }
+
+/// SQLite's LIKE folds ASCII case and Postgres's folds none: the concordance answers alike on
+/// both: text is matched exactly (the scan decides, whatever the SQL prefilter let through).
+#[tokio::test]
+async fn the_concordance_text_is_matched_exactly_on_both_backends() {
+    let w = world().await;
+    let (s, body) = w
+        .save(
+            &w.admin,
+            w.segs[0],
+            "case-1",
+            json!({ "text_verbatim": "Hello 滨海 OK" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    for (q, n) in [
+        ("text=Hello", 1),
+        ("text=hello", 0),
+        ("text=%E6%BB%A8%E6%B5%B7", 1),
+    ] {
+        let (s, body) = w
+            .admin
+            .get(&format!("/api/projects/{}/concordance?{q}", w.project))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{q}: {body}");
+        let hits = body["hits"].as_array().unwrap();
+        let segments: std::collections::BTreeSet<_> =
+            hits.iter().map(|h| h["segment_id"].as_i64()).collect();
+        assert_eq!(segments.len(), n, "{q}: {body}");
+    }
+}

@@ -205,7 +205,11 @@ async fn login(
     Json(req): Json<LoginRequest>,
 ) -> AppResult<Response> {
     let logins = &state.logins;
-    let slot = match logins.throttle.reserve(conn.client, &req.name) {
+    let slot = match logins
+        .throttle
+        .reserve(&state.db, conn.client, &req.name)
+        .await?
+    {
         Ok(slot) => slot,
         Err(Limited(wait)) => {
             return Ok(retry_after(
@@ -219,7 +223,7 @@ async fn login(
     let ok = match logins.checker.verify(req.password, hash).await {
         Ok(ok) => ok,
         Err(Busy) => {
-            logins.throttle.unchecked(slot);
+            logins.throttle.unchecked(&state.db, slot).await?;
             let busy = AppError::Unavailable(
                 "overloaded",
                 "the server is checking too many passwords; try again in a moment",
@@ -236,7 +240,7 @@ async fn login(
             "wrong name or password".into(),
         ));
     };
-    logins.throttle.succeeded(slot);
+    logins.throttle.succeeded(&state.db, slot).await?;
     db::delete_expired_sessions(&state.db).await?;
     let (secret, hash) = new_secret();
     db::create_session(&state.db, id, &hash, crate::db::now_ms() + SESSION_MS).await?;

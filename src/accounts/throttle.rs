@@ -1,4 +1,6 @@
-//! The login throttle: how many password checks a client may ask for, kept in memory.
+//! The login throttle: how many password checks a client may ask for, kept in the database
+//! (`login_bucket`) so that every replica draws on the same buckets: three servers behind a
+//! load balancer allow the attempts of one, not three times as many.
 //!
 //! Decisions worth knowing:
 //! - **Reserve, then check.** An attempt takes its slot before argon2 runs, under one lock, so
@@ -9,23 +11,27 @@
 //!   guesses spread over many names. The client is what [`super::client`] says it is.
 //! - **Token buckets**: a bucket holds `burst` attempts and regains one every `refill`; an
 //!   empty bucket answers 429 with the time until the next attempt.
-//! - **Bounded memory.** Names are keyed by a 16-byte hash, so a long name costs no more than
+//! - **One statement per bucket.** Taking a token is a conditional upsert (`ON CONFLICT DO
+//!   UPDATE … WHERE` the bucket still has a token `RETURNING` what is left), so two replicas
+//!   taking the last token at once cannot both get it: the second waits on the row and finds
+//!   it empty. Both buckets are taken in one transaction, or neither.
+//! - **Bounded table.** Names are keyed by a 16-byte hash, so a long name costs no more than
 //!   a short one; an IPv6 client is keyed by its /64 (one host has billions of addresses).
-//!   Buckets that have refilled are forgotten (a full bucket is the same as none), pruned at
-//!   most once a second; when `max_entries` buckets are still live, attempts that would need a
-//!   new one are refused (429): the server is then under a distributed attack, and failing
-//!   closed keeps the guessing bounded.
-//!
-//! Only this small interface ([`LoginThrottle::reserve`], [`Slot`], [`LoginThrottle::succeeded`])
-//! is used by the login, so the memory can later move into the database.
+//!   Buckets that have refilled are deleted (a full bucket is the same as none). Each server
+//!   prunes and counts the table at most once a second or every tenth of `max_entries`
+//!   attempts; while `max_entries` buckets are live, attempts that would need a new one are
+//!   refused (429): the server is then under a distributed attack, and failing closed keeps
+//!   the guessing bounded. Between two counts the table can grow by that tenth.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::fmt::Write;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::db::{Db, begin_write, now_ms};
 
 /// Limits of the login path; part of [`crate::app::Config`].
 #[derive(Debug, Clone)]
@@ -83,78 +89,106 @@ impl From<IpAddr> for ClientKey {
     }
 }
 
-type NameKey = (ClientKey, [u8; 16]);
-
-fn name_key(client: ClientKey, name: &str) -> NameKey {
-    let mut h = [0; 16];
-    h.copy_from_slice(&Sha256::digest(name.as_bytes())[..16]);
-    (client, h)
+impl ClientKey {
+    fn hex(self) -> String {
+        let bytes: &[u8] = match &self {
+            ClientKey::V4(b) => b,
+            ClientKey::V6(b) => b,
+        };
+        bytes.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
 }
 
-/// A token bucket: `tokens` as of `at`.
+fn name_key(client: ClientKey, name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
+    let mut key = format!("n:{}:", client.hex());
+    for b in &digest[..16] {
+        let _ = write!(key, "{b:02x}");
+    }
+    key
+}
+
+fn client_key(client: ClientKey) -> String {
+    format!("c:{}", client.hex())
+}
+
+/// One kind of bucket (per name or per client): its size and refill time.
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-/// One kind of bucket (per name or per client) with its limits.
-struct Buckets<K> {
-    map: HashMap<K, Bucket>,
+struct Kind {
     burst: f64,
-    refill: Duration,
+    refill_ms: f64,
 }
 
-impl<K: Hash + Eq + Copy> Buckets<K> {
+impl Kind {
     fn new(burst: u32, refill: Duration) -> Self {
         Self {
-            map: HashMap::new(),
             burst: f64::from(burst.max(1)),
-            refill: refill.max(Duration::from_millis(1)),
+            refill_ms: refill.max(Duration::from_millis(1)).as_secs_f64() * 1e3,
         }
     }
 
-    /// Tokens of `key` now.
-    fn level(&self, key: &K, now: Instant) -> f64 {
-        self.map.get(key).map_or(self.burst, |b| {
-            let regained = now.duration_since(b.at).as_secs_f64() / self.refill.as_secs_f64();
-            (b.tokens + regained).min(self.burst)
-        })
-    }
-
-    /// How long until `key` has a token again (zero when it has one).
-    fn wait(&self, key: &K, now: Instant) -> Duration {
-        let missing = 1.0 - self.level(key, now);
-        self.refill.mul_f64(missing.max(0.0))
-    }
-
-    fn set(&mut self, key: K, tokens: f64, now: Instant) {
-        self.map.insert(key, Bucket { tokens, at: now });
-    }
-
-    fn prune(&mut self, now: Instant) {
-        let (burst, refill) = (self.burst, self.refill.as_secs_f64());
-        self.map
-            .retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() / refill < burst);
+    /// How long until a bucket holding `tokens` as of `at` has a token again at `now`.
+    fn wait(self, tokens: f64, at: i64, now: i64) -> Duration {
+        let level = (tokens + (now - at) as f64 / self.refill_ms).min(self.burst);
+        Duration::from_secs_f64((1.0 - level).max(0.0) * self.refill_ms / 1e3)
     }
 }
 
-struct State {
-    names: Buckets<NameKey>,
-    clients: Buckets<ClientKey>,
-    last_prune: Instant,
+/// A bucket's level at `$4` (now), from its row, with `$3` the refill time in ms and `$2` the
+/// burst; the SQL of [`Kind`]'s arithmetic.
+const LEVEL: &str = "(CASE WHEN login_bucket.tokens + CAST($4 - login_bucket.at_ms AS DOUBLE PRECISION) / $3 >= $2 \
+     THEN $2 ELSE login_bucket.tokens + CAST($4 - login_bucket.at_ms AS DOUBLE PRECISION) / $3 END)";
+
+/// Takes a token from bucket `$1` if it has one: a new bucket starts full.
+fn take_sql(create: bool) -> String {
+    let set = format!(
+        "tokens = {LEVEL} - 1, at_ms = $4, full_at_ms = $4 + CAST(($2 - ({LEVEL} - 1)) * $3 AS BIGINT)"
+    );
+    if create {
+        format!(
+            "INSERT INTO login_bucket (key, tokens, at_ms, full_at_ms) VALUES ($1, $2 - 1, $4, $4 + CAST($3 AS BIGINT)) \
+             ON CONFLICT (key) DO UPDATE SET {set} WHERE {LEVEL} >= 1 RETURNING tokens"
+        )
+    } else {
+        format!("UPDATE login_bucket SET {set} WHERE key = $1 AND {LEVEL} >= 1 RETURNING tokens")
+    }
+}
+
+/// Gives bucket `$1` one token back (up to full).
+fn give_back_sql() -> String {
+    format!(
+        "UPDATE login_bucket SET tokens = CASE WHEN {LEVEL} + 1 >= $2 THEN $2 ELSE {LEVEL} + 1 END, at_ms = $4, \
+         full_at_ms = $4 + CAST(($2 - CASE WHEN {LEVEL} + 1 >= $2 THEN $2 ELSE {LEVEL} + 1 END) * $3 AS BIGINT) \
+         WHERE key = $1"
+    )
+}
+
+/// When this server last pruned and counted the table, and what it found.
+#[derive(Debug)]
+struct Census {
+    at: Option<Instant>,
+    since: usize,
+    crowded: bool,
+}
+
+/// The login's token buckets per (client, name) and per client; see the module doc.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    names: Kind,
+    clients: Kind,
     max_entries: usize,
+    census: Mutex<Census>,
 }
-
-/// Remembers recent login attempts per (client, name) and per client; see the module doc.
-pub struct LoginThrottle(Mutex<State>);
 
 /// An attempt's reservation: hand it back through [`LoginThrottle::succeeded`] or
 /// [`LoginThrottle::unchecked`], or drop it to keep it counted as a failure.
 #[derive(Debug)]
 pub struct Slot {
-    name: NameKey,
-    client: ClientKey,
+    name: String,
+    client: String,
 }
 
 /// The throttle refused: retry after this long.
@@ -164,86 +198,153 @@ pub struct Limited(pub Duration);
 impl LoginThrottle {
     /// A throttle with these limits.
     pub fn new(limits: &LoginLimits) -> Self {
-        Self(Mutex::new(State {
-            names: Buckets::new(limits.name_burst, limits.name_refill),
-            clients: Buckets::new(limits.client_burst, limits.client_refill),
-            last_prune: Instant::now(),
+        Self {
+            names: Kind::new(limits.name_burst, limits.name_refill),
+            clients: Kind::new(limits.client_burst, limits.client_refill),
             max_entries: limits.max_entries.max(1),
-        }))
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+            census: Mutex::new(Census {
+                at: None,
+                since: 0,
+                crowded: false,
+            }),
+        }
     }
 
     /// Takes one attempt from both buckets of (client, name), or neither: the check and the
     /// record are one step.
-    pub fn reserve(&self, client: IpAddr, name: &str) -> Result<Slot, Limited> {
-        self.reserve_at(client, name, Instant::now())
+    pub async fn reserve(
+        &self,
+        db: &Db,
+        client: IpAddr,
+        name: &str,
+    ) -> sqlx::Result<Result<Slot, Limited>> {
+        self.reserve_at(db, client, name, now_ms()).await
     }
 
-    fn reserve_at(&self, client: IpAddr, name: &str, now: Instant) -> Result<Slot, Limited> {
+    async fn reserve_at(
+        &self,
+        db: &Db,
+        client: IpAddr,
+        name: &str,
+        now: i64,
+    ) -> sqlx::Result<Result<Slot, Limited>> {
         let client = ClientKey::from(client);
-        let name = name_key(client, name);
-        let mut s = self.state();
-        // At most once a second, so a full map under attack does not cost a scan per attempt.
-        if now.duration_since(s.last_prune) >= Duration::from_secs(1) {
-            s.names.prune(now);
-            s.clients.prune(now);
-            s.last_prune = now;
+        let slot = Slot {
+            name: name_key(client, name),
+            client: client_key(client),
+        };
+        let crowded = self.census(db, now).await?;
+        let take = take_sql(!crowded);
+        let mut tx = begin_write(db).await?;
+        for (key, kind) in [(&slot.name, self.names), (&slot.client, self.clients)] {
+            let taken = sqlx::query(&take)
+                .bind(key)
+                .bind(kind.burst)
+                .bind(kind.refill_ms)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_none() {
+                tx.rollback().await?;
+                return Ok(Err(self.limited(db, &slot, crowded, now).await?));
+            }
         }
-        let (by_name, by_client) = (s.names.level(&name, now), s.clients.level(&client, now));
-        if by_name < 1.0 || by_client < 1.0 {
-            let wait = s.names.wait(&name, now).max(s.clients.wait(&client, now));
-            return Err(Limited(wait.max(Duration::from_secs(1))));
+        tx.commit().await?;
+        Ok(Ok(slot))
+    }
+
+    /// Prunes full buckets and counts the rest when due; whether the table is at its cap.
+    async fn census(&self, db: &Db, now: i64) -> sqlx::Result<bool> {
+        {
+            let mut c = self.census.lock().unwrap_or_else(|p| p.into_inner());
+            c.since += 1;
+            let due = c.at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+                || c.since * 10 >= self.max_entries;
+            if !due {
+                return Ok(c.crowded);
+            }
+            (c.at, c.since) = (Some(Instant::now()), 0);
         }
-        let new = usize::from(!s.names.map.contains_key(&name))
-            + usize::from(!s.clients.map.contains_key(&client));
-        if s.names.map.len() + s.clients.map.len() + new > s.max_entries {
-            return Err(Limited(Duration::from_secs(1)));
+        sqlx::query("DELETE FROM login_bucket WHERE full_at_ms <= $1")
+            .bind(now)
+            .execute(db)
+            .await?;
+        let live: i64 = sqlx::query("SELECT COUNT(*) FROM login_bucket")
+            .fetch_one(db)
+            .await?
+            .try_get(0)?;
+        let crowded = usize::try_from(live).unwrap_or(usize::MAX) >= self.max_entries;
+        self.census
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .crowded = crowded;
+        Ok(crowded)
+    }
+
+    /// How long the refused attempt must wait: until both its buckets have a token.
+    async fn limited(
+        &self,
+        db: &Db,
+        slot: &Slot,
+        crowded: bool,
+        now: i64,
+    ) -> sqlx::Result<Limited> {
+        let mut wait = Duration::ZERO;
+        let mut missing = false;
+        for (key, kind) in [(&slot.name, self.names), (&slot.client, self.clients)] {
+            let row = sqlx::query("SELECT tokens, at_ms FROM login_bucket WHERE key = $1")
+                .bind(key)
+                .fetch_optional(db)
+                .await?;
+            match row {
+                Some(r) => wait = wait.max(kind.wait(r.try_get(0)?, r.try_get(1)?, now)),
+                None => missing = true,
+            }
         }
-        s.names.set(name, by_name - 1.0, now);
-        s.clients.set(client, by_client - 1.0, now);
-        Ok(Slot { name, client })
+        if crowded && missing {
+            wait = wait.max(Duration::from_secs(1));
+        }
+        Ok(Limited(wait.max(Duration::from_secs(1))))
     }
 
     /// The password was right: the client's attempt is given back and its failures on this
     /// name are forgotten.
-    pub fn succeeded(&self, slot: Slot) {
-        let now = Instant::now();
-        let mut s = self.state();
-        s.names.map.remove(&slot.name);
-        s.clients.give_back(slot.client, now);
+    pub async fn succeeded(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
+        let mut tx = begin_write(db).await?;
+        sqlx::query("DELETE FROM login_bucket WHERE key = $1")
+            .bind(&slot.name)
+            .execute(&mut *tx)
+            .await?;
+        self.give_back(&mut tx, &slot.client, self.clients).await?;
+        tx.commit().await
     }
 
     /// The attempt was never checked (the server was busy): both buckets get it back.
-    pub fn unchecked(&self, slot: Slot) {
-        let now = Instant::now();
-        let mut s = self.state();
-        s.names.give_back(slot.name, now);
-        s.clients.give_back(slot.client, now);
+    pub async fn unchecked(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
+        let mut tx = begin_write(db).await?;
+        self.give_back(&mut tx, &slot.name, self.names).await?;
+        self.give_back(&mut tx, &slot.client, self.clients).await?;
+        tx.commit().await
     }
 
-    /// Buckets remembered now (both kinds).
-    pub fn len(&self) -> usize {
-        let s = self.state();
-        s.names.map.len() + s.clients.map.len()
+    async fn give_back(&self, tx: &mut crate::db::Tx, key: &str, kind: Kind) -> sqlx::Result<()> {
+        sqlx::query(&give_back_sql())
+            .bind(key)
+            .bind(kind.burst)
+            .bind(kind.refill_ms)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
-    /// Whether no bucket is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl<K: Hash + Eq + Copy> Buckets<K> {
-    fn give_back(&mut self, key: K, now: Instant) {
-        let tokens = (self.level(&key, now) + 1.0).min(self.burst);
-        if tokens >= self.burst {
-            self.map.remove(&key);
-        } else {
-            self.set(key, tokens, now);
-        }
+    /// Buckets not yet full (both kinds): the table's live rows.
+    pub async fn len(&self, db: &Db) -> sqlx::Result<i64> {
+        sqlx::query("SELECT COUNT(*) FROM login_bucket WHERE full_at_ms > $1")
+            .bind(now_ms())
+            .fetch_one(db)
+            .await?
+            .try_get(0)
     }
 }
 
@@ -267,111 +368,149 @@ mod tests {
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
 
-    #[test]
-    fn a_name_gets_its_burst_per_client_then_one_per_refill() {
-        let t = LoginThrottle::new(&limits());
-        let now = Instant::now();
-        for _ in 0..3 {
-            t.reserve_at(A, "ana", now).unwrap();
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        db: Db,
+        t: LoginThrottle,
+    }
+
+    async fn fixture(limits: LoginLimits) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::connect(None, &dir.path().join("t.sqlite"))
+            .await
+            .unwrap();
+        Fixture {
+            _dir: dir,
+            db,
+            t: LoginThrottle::new(&limits),
         }
-        let Limited(wait) = t.reserve_at(A, "ana", now).unwrap_err();
+    }
+
+    impl Fixture {
+        async fn at(&self, ip: IpAddr, name: &str, now: i64) -> Result<Slot, Limited> {
+            self.t.reserve_at(&self.db, ip, name, now).await.unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_gets_its_burst_per_client_then_one_per_refill() {
+        let f = fixture(limits()).await;
+        let now = now_ms();
+        for _ in 0..3 {
+            f.at(A, "ana", now).await.unwrap();
+        }
+        let Limited(wait) = f.at(A, "ana", now).await.unwrap_err();
         assert_eq!(wait, Duration::from_secs(60));
         // Another client is not affected.
-        t.reserve_at(B, "ana", now).unwrap();
+        f.at(B, "ana", now).await.unwrap();
         // One refill later, one more attempt.
-        let later = now + Duration::from_secs(60);
-        t.reserve_at(A, "ana", later).unwrap();
-        assert!(t.reserve_at(A, "ana", later).is_err());
+        let later = now + 60_000;
+        f.at(A, "ana", later).await.unwrap();
+        assert!(f.at(A, "ana", later).await.is_err());
     }
 
-    #[test]
-    fn a_client_gets_its_burst_over_all_names() {
-        let t = LoginThrottle::new(&limits());
-        let now = Instant::now();
+    #[tokio::test]
+    async fn a_client_gets_its_burst_over_all_names() {
+        let f = fixture(limits()).await;
+        let now = now_ms();
         for i in 0..5 {
-            t.reserve_at(A, &format!("n{i}"), now).unwrap();
+            f.at(A, &format!("n{i}"), now).await.unwrap();
         }
-        let Limited(wait) = t.reserve_at(A, "n9", now).unwrap_err();
+        let Limited(wait) = f.at(A, "n9", now).await.unwrap_err();
         assert_eq!(wait, Duration::from_secs(10));
-        t.reserve_at(B, "n9", now).unwrap();
+        f.at(B, "n9", now).await.unwrap();
     }
 
-    #[test]
-    fn a_refusal_takes_nothing_from_either_bucket() {
-        let t = LoginThrottle::new(&limits());
-        let now = Instant::now();
+    #[tokio::test]
+    async fn a_refusal_takes_nothing_from_either_bucket() {
+        let f = fixture(limits()).await;
+        let now = now_ms();
         for _ in 0..3 {
-            t.reserve_at(A, "ana", now).unwrap();
+            f.at(A, "ana", now).await.unwrap();
         }
         for _ in 0..100 {
-            assert!(t.reserve_at(A, "ana", now).is_err());
+            assert!(f.at(A, "ana", now).await.is_err());
         }
         // The client bucket lost only the three checked attempts.
-        t.reserve_at(A, "bo", now).unwrap();
-        t.reserve_at(A, "bo", now).unwrap();
-        assert!(t.reserve_at(A, "cy", now).is_err());
+        f.at(A, "bo", now).await.unwrap();
+        f.at(A, "bo", now).await.unwrap();
+        assert!(f.at(A, "cy", now).await.is_err());
     }
 
-    #[test]
-    fn success_gives_the_slot_back_and_clears_the_name() {
-        let t = LoginThrottle::new(&limits());
-        let now = Instant::now();
+    #[tokio::test]
+    async fn success_gives_the_slot_back_and_clears_the_name() {
+        let f = fixture(limits()).await;
+        let now = now_ms();
         for _ in 0..2 {
-            let _failed = t.reserve_at(A, "ana", now).unwrap();
+            let _failed = f.at(A, "ana", now).await.unwrap();
         }
-        let ok = t.reserve_at(A, "ana", now).unwrap();
-        t.succeeded(ok);
+        let ok = f.at(A, "ana", now).await.unwrap();
+        f.t.succeeded(&f.db, ok).await.unwrap();
+        // The give-back is stamped with the real clock: stay on it.
+        let now = now_ms();
         for _ in 0..3 {
-            t.reserve_at(A, "ana", now).unwrap();
+            f.at(A, "ana", now).await.unwrap();
         }
         // 2 failures + 3 new = 5 taken from the client; the success was given back.
-        assert!(t.reserve_at(A, "bo", now).is_err());
+        assert!(f.at(A, "bo", now).await.is_err());
     }
 
-    #[test]
-    fn an_unchecked_attempt_costs_nothing() {
-        let t = LoginThrottle::new(&limits());
+    #[tokio::test]
+    async fn an_unchecked_attempt_costs_nothing() {
+        let f = fixture(limits()).await;
         for _ in 0..50 {
-            let slot = t.reserve(A, "ana").unwrap();
-            t.unchecked(slot);
+            let slot = f.t.reserve(&f.db, A, "ana").await.unwrap().unwrap();
+            f.t.unchecked(&f.db, slot).await.unwrap();
         }
-        assert!(t.is_empty());
+        assert_eq!(f.t.len(&f.db).await.unwrap(), 0);
     }
 
-    #[test]
-    fn ipv6_clients_are_keyed_by_their_64() {
-        let t = LoginThrottle::new(&limits());
-        let now = Instant::now();
+    #[tokio::test]
+    async fn ipv6_clients_are_keyed_by_their_64() {
+        let f = fixture(limits()).await;
+        let now = now_ms();
         for i in 0..5u16 {
             let ip = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, i, i, i, i));
-            t.reserve_at(ip, &format!("n{i}"), now).unwrap();
+            f.at(ip, &format!("n{i}"), now).await.unwrap();
         }
         let other_host = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 9));
-        assert!(t.reserve_at(other_host, "n9", now).is_err());
+        assert!(f.at(other_host, "n9", now).await.is_err());
         let other_net = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 9, 9, 9, 9));
-        t.reserve_at(other_net, "n9", now).unwrap();
+        f.at(other_net, "n9", now).await.unwrap();
     }
 
-    #[test]
-    fn memory_is_bounded_by_pruning_and_the_cap() {
-        let t = LoginThrottle::new(&LoginLimits {
+    #[tokio::test]
+    async fn the_table_is_bounded_by_pruning_and_the_cap() {
+        let f = fixture(LoginLimits {
             max_entries: 100,
             client_burst: 1000,
             ..limits()
-        });
-        let now = Instant::now();
+        })
+        .await;
+        let now = now_ms();
         let long = "x".repeat(100_000);
         let mut refused = 0;
         for i in 0..1000 {
-            if t.reserve_at(A, &format!("{long}{i}"), now).is_err() {
+            if f.at(A, &format!("{long}{i}"), now).await.is_err() {
                 refused += 1;
             }
         }
-        assert_eq!(t.len(), 100);
-        assert_eq!(refused, 901);
-        // Once the buckets have refilled they are forgotten and new names are taken again.
-        let later = now + Duration::from_secs(3600);
-        t.reserve_at(A, "new", later).unwrap();
-        assert_eq!(t.len(), 2);
+        // Counted every tenth of the cap: the table overshoots by at most that much.
+        let live = f.t.len(&f.db).await.unwrap();
+        assert!((100..=111).contains(&live), "{live} buckets");
+        assert!(refused >= 889, "{refused} refused");
+        // Once the buckets have refilled they are pruned and new names are taken again.
+        let later = now + 3_600_000;
+        sqlx::query("DELETE FROM login_bucket WHERE full_at_ms <= $1")
+            .bind(later)
+            .execute(&f.db)
+            .await
+            .unwrap();
+        *f.t.census.lock().unwrap() = Census {
+            at: None,
+            since: 0,
+            crowded: false,
+        };
+        f.at(A, "new", later).await.unwrap();
     }
 }

@@ -1,27 +1,180 @@
-//! The database: one pool type for both backends, migrations, and the one backend-specific
+//! The database: one type for both backends, migrations, and the one backend-specific
 //! choice, how a write transaction begins.
 //!
 //! The embedded default is a SQLite file in the data directory, in WAL mode with
 //! `synchronous=FULL`: a save is acknowledged only after its commit reached the disk
-//! (RELIABILITY.md §0.6–7). `--database-url postgres://…` selects Postgres instead. Both run
+//! (RELIABILITY.md §0.6–7); its writes go through one connection with group commit
+//! ([`writer`]). `--database-url postgres://…` selects Postgres instead. Both run
 //! through sqlx's `Any` driver, so every query is written once: `$1`-style parameters (SQLite
 //! reads them by number too), portable SQL, integers, doubles and text only (booleans are
 //! checked 0/1 integers; sums are cast to BIGINT, averages to DOUBLE PRECISION, because Postgres
 //! would answer NUMERIC, which `Any` cannot decode).
 
 pub mod copy;
+mod writer;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use sqlx::any::{AnyPoolOptions, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
+use sqlx::{Any, AnyConnection, AnyPool, Either, Execute, Executor, Transaction};
 
-/// The pool type used across the stage modules.
-pub type Db = AnyPool;
+/// The database of either backend: a pool for reads and Postgres writes, and on SQLite the
+/// one writer connection that every write goes through ([`writer`]: group commit).
+///
+/// Queries run on `&Db` as on a pool. On SQLite a lone `INSERT`, `UPDATE` or `DELETE` run on
+/// `&Db` is sent to the writer as its own transaction, so it queues with the rest instead of
+/// waiting for the file lock in SQLite's busy handler.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    writer: Option<Arc<writer::Writer>>,
+}
+
+impl Deref for Db {
+    type Target = AnyPool;
+    fn deref(&self) -> &AnyPool {
+        &self.pool
+    }
+}
 
 /// A write transaction; writer functions take `&mut Tx` so that one HTTP action commits once.
-pub type Tx = Transaction<'static, Any>;
+/// It derefs to the connection, so queries run on `&mut **tx`.
+pub struct Tx(TxInner);
+
+enum TxInner {
+    /// Postgres: an ordinary transaction on a pooled connection.
+    Pooled(Transaction<'static, Any>),
+    /// SQLite: a savepoint in the writer's group transaction.
+    Grouped(writer::GroupTx),
+}
+
+impl Tx {
+    /// Commits; returns once the change is durable.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self.0 {
+            TxInner::Pooled(tx) => tx.commit().await,
+            TxInner::Grouped(tx) => tx.commit().await,
+        }
+    }
+
+    /// Undoes the transaction's writes (dropping it does the same).
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        match self.0 {
+            TxInner::Pooled(tx) => tx.rollback().await,
+            TxInner::Grouped(tx) => tx.rollback().await,
+        }
+    }
+}
+
+impl From<Transaction<'static, Any>> for Tx {
+    fn from(tx: Transaction<'static, Any>) -> Self {
+        Self(TxInner::Pooled(tx))
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.0 {
+            TxInner::Pooled(tx) => tx,
+            TxInner::Grouped(tx) => tx,
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.0 {
+            TxInner::Pooled(tx) => tx,
+            TxInner::Grouped(tx) => tx,
+        }
+    }
+}
+
+/// Whether a statement writes (and so, on SQLite, belongs to the writer).
+fn writes(sql: &str) -> bool {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
+    ["INSERT", "UPDATE", "DELETE"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
+}
+
+impl<'p> Executor<'p> for &'_ Db {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, sqlx::Result<Either<AnyQueryResult, AnyRow>>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &self.writer {
+            Some(writer) if writes(query.sql()) => {
+                let writer = writer.clone();
+                futures_util::stream::once(async move {
+                    let mut tx = writer.begin().await?;
+                    let steps: Vec<_> = (&mut *tx).fetch_many(query).try_collect().await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(futures_util::stream::iter(
+                        steps.into_iter().map(Ok::<_, sqlx::Error>),
+                    ))
+                })
+                .try_flatten()
+                .boxed()
+            }
+            _ => self.pool.fetch_many(query),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, sqlx::Result<Option<AnyRow>>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &self.writer {
+            Some(writer) if writes(query.sql()) => {
+                let writer = writer.clone();
+                Box::pin(async move {
+                    let mut tx = writer.begin().await?;
+                    let row = (&mut *tx).fetch_optional(query).await?;
+                    tx.commit().await?;
+                    Ok(row)
+                })
+            }
+            _ => self.pool.fetch_optional(query),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, sqlx::Result<AnyStatement<'q>>>
+    where
+        'p: 'e,
+    {
+        self.pool.prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, sqlx::Result<sqlx::Describe<Any>>>
+    where
+        'p: 'e,
+    {
+        self.pool.describe(sql)
+    }
+}
 
 /// A result row of [`Db`].
 pub type DbRow = AnyRow;
@@ -48,9 +201,13 @@ impl Backend {
     }
 }
 
-/// The backend of an open pool.
+/// The backend of an open database.
 pub fn backend(db: &Db) -> Backend {
-    Backend::of_url(db.connect_options().database_url.as_str()).unwrap_or(Backend::Sqlite)
+    if db.writer.is_some() {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
 }
 
 /// The backend of an open transaction's connection.
@@ -69,17 +226,14 @@ pub async fn connect(url: Option<&str>, file: &Path) -> anyhow::Result<Db> {
         Some(url) => url.to_owned(),
         None => format!("sqlite://{}?mode=rwc", file.display()),
     };
-    let pool = match Backend::of_url(&url)? {
+    let backend = Backend::of_url(&url)?;
+    let pool = match backend {
         Backend::Sqlite => {
             AnyPoolOptions::new()
                 .max_connections(32)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_SETTINGS).await?;
                         Ok(())
                     })
                 })
@@ -104,20 +258,31 @@ pub async fn connect(url: Option<&str>, file: &Path) -> anyhow::Result<Db> {
                 .await?
         }
     };
-    match backend(&pool) {
-        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-    }
-    Ok(pool)
+    let writer = match backend {
+        Backend::Sqlite => {
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Some(Arc::new(writer::open(&url, SQLITE_SETTINGS).await?))
+        }
+        Backend::Postgres => {
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            None
+        }
+    };
+    Ok(Db { pool, writer })
 }
 
-/// Begins a write transaction. On SQLite it holds the write lock from the start
-/// (`BEGIN IMMEDIATE`), so concurrent writers wait out `busy_timeout` instead of failing at
-/// their first write; Postgres locks rows as they are written.
+/// Every SQLite connection's settings: WAL, a commit waits for the disk, foreign keys, and a
+/// wait for the file lock (held by another process, such as an admin command).
+const SQLITE_SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                               PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// Begins a write transaction. On SQLite it is a turn on the one writer (a savepoint in a
+/// group transaction that holds the write lock from the start, `BEGIN IMMEDIATE`); Postgres
+/// locks rows as they are written.
 pub async fn begin_write(db: &Db) -> sqlx::Result<Tx> {
-    match backend(db) {
-        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => db.begin().await,
+    match &db.writer {
+        Some(writer) => Ok(Tx(TxInner::Grouped(writer.begin().await?))),
+        None => Ok(Tx(TxInner::Pooled(db.pool.begin().await?))),
     }
 }
 

@@ -330,6 +330,33 @@ pub async fn reopen(tx: &mut Tx, id: i64, author: i64) -> sqlx::Result<Option<Se
     moved(tx, id, updated.rows_affected(), author).await
 }
 
+/// Holds segment `id` for the rest of the transaction if it is live, in state `expect` (none:
+/// any) and, when `text` is given, still has that verbatim text: the guard of a write to
+/// another table that depends on the segment (its tags, its spans). False if it moved on.
+/// The guard is an update that changes nothing, so on Postgres the row stays locked until
+/// commit: a concurrent submit or save waits instead of slipping in between the check and
+/// the write.
+pub async fn hold(
+    tx: &mut Tx,
+    id: i64,
+    expect: Option<SegmentStatus>,
+    text: Option<&str>,
+) -> sqlx::Result<bool> {
+    let expect = expect.map(SegmentStatus::as_str);
+    let held = sqlx::query(
+        "UPDATE segment SET version = version WHERE id = $1 AND deleted = 0 \
+         AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR text_verbatim = $5)",
+    )
+    .bind(id)
+    .bind(expect)
+    .bind(expect)
+    .bind(text)
+    .bind(text)
+    .execute(&mut **tx)
+    .await?;
+    Ok(held.rows_affected() == 1)
+}
+
 /// Leases segment `id` to `user` until `until` if it is still claimable by them at `now`
 /// (open and free, theirs, or rejected back to them): the conditional half of claim next.
 /// False if another claim took it first.

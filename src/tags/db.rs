@@ -187,14 +187,6 @@ pub async fn segment_tags(db: &Db, segment: i64) -> sqlx::Result<Vec<(String, St
 /// check saw, inside the write's transaction (`None`: no state condition, for second-pass
 /// spans). See `crate::segments::state`. Its parameters are the segment and the expected state
 /// twice, numbered from `p` on.
-pub(super) fn still(p: usize) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM segment WHERE id = ${p} AND deleted = 0 AND (${} IS NULL OR status = ${}))",
-        p + 1,
-        p + 2
-    )
-}
-
 /// Replaces a segment's tag rows if it is still in state `expect`; false if it is not.
 pub async fn set_segment_tags(
     db: &Db,
@@ -204,14 +196,7 @@ pub async fn set_segment_tags(
     expect: SegmentStatus,
 ) -> sqlx::Result<bool> {
     let mut tx = begin_write(db).await?;
-    let still = sqlx::query(&format!("SELECT CASE WHEN {} THEN 1 ELSE 0 END", still(1)))
-        .bind(segment)
-        .bind(expect.as_str())
-        .bind(expect.as_str())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get::<i64, _>(0)?;
-    if still == 0 {
+    if !crate::segments::write::hold(&mut tx, segment, Some(expect), None).await? {
         return Ok(false);
     }
     sqlx::query("DELETE FROM segment_tag WHERE segment_id = $1")
@@ -373,6 +358,8 @@ pub async fn concordance(
         }
     }
     if let Some(v) = &f.text {
+        // A prefilter only: the scan's exact match decides (SQLite's LIKE folds ASCII case,
+        // Postgres's does not, so SQLite only lets more candidates through).
         sql.push_str(" AND s.text_verbatim LIKE ? ESCAPE '\\'");
         binds.push(like_escape(v));
     }

@@ -134,6 +134,12 @@ async fn span_writer(
     }
 }
 
+/// The text a first-pass span write must still find (its characters were checked against
+/// it); second-pass spans sit on the second transcription, which the guard does not see.
+fn pass_one_text(seg: &db::SegmentInfo, expect: Option<SegmentStatus>) -> Option<&str> {
+    expect.map(|_| seg.text.as_str())
+}
+
 fn changed_meanwhile() -> AppError {
     AppError::InUse(
         "segment_locked",
@@ -345,7 +351,7 @@ async fn create_span(
             (s.start_sample, s.end_sample) = (Some(a), Some(b));
         }
     }
-    let id = db::insert_span(&state.db, &s, user.id, expect)
+    let id = db::insert_span(&state.db, &s, user.id, expect, pass_one_text(&seg, expect))
         .await?
         .ok_or_else(changed_meanwhile)?;
     Ok(Json(db::span(&state.db, id).await?))
@@ -394,7 +400,7 @@ async fn patch_span(
         ));
     }
     check_span(&mut s, &seg, &schema, feature_changed)?;
-    if !db::update_span(&state.db, &s, expect).await? {
+    if !db::update_span(&state.db, &s, expect, pass_one_text(&seg, expect)).await? {
         return Err(changed_meanwhile());
     }
     Ok(Json(db::span(&state.db, span).await?))

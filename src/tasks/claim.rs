@@ -42,6 +42,9 @@ pub enum Claimed {
     Second(i64),
     /// Nothing left.
     Nothing,
+    /// Every segment it found was taken by a concurrent claim first, `ATTEMPTS` times over:
+    /// work may be left, so the caller is told to retry rather than that the queue is empty.
+    Contended,
 }
 
 /// How often a claim looks again after losing a race for the segment it found.
@@ -97,5 +100,5 @@ pub async fn next(
             None => return Ok(Claimed::Nothing),
         }
     }
-    Ok(Claimed::Nothing)
+    Ok(Claimed::Contended)
 }

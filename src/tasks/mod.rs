@@ -51,6 +51,12 @@ async fn claim(
     let mut tx = begin_write(&state.db).await?;
     let claimed = claim::next(&mut tx, project, user.id, role == Role::Transcriber, now).await?;
     tx.commit().await?;
+    if claimed == claim::Claimed::Contended {
+        return Err(AppError::Unavailable(
+            "claim_contended",
+            "many transcribers claimed at the same moment; claim again",
+        ));
+    }
     Ok(Json(match claimed {
         claim::Claimed::Second(id) => json!({
             "segment": second_pass::blind_view(&state, id).await?,
@@ -62,7 +68,7 @@ async fn claim(
             "pass": 1,
             "lease_until": now + LEASE_MS,
         }),
-        claim::Claimed::Nothing => json!({ "segment": null }),
+        claim::Claimed::Nothing | claim::Claimed::Contended => json!({ "segment": null }),
     }))
 }
 

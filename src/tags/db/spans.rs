@@ -1,5 +1,5 @@
 //! Span tags: an accent feature on the characters that carry it. Inserts, edits and deletes
-//! are guarded by the segment's workflow state ([`super::still`]); the spans follow their
+//! are guarded by the segment's workflow state and text ([`hold`], which locks the segment row); the spans follow their
 //! characters when the text changes ([`reanchor`]) and when the segment is split or merged
 //! ([`move_spans`]).
 //!
@@ -12,10 +12,11 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::still;
+use crate::db::begin_write;
 use crate::db::{Db, DbRow, Tx, now_ms};
 use crate::segments::SegmentStatus;
 use crate::segments::edit::SpanMove;
+use crate::segments::write::hold;
 use crate::text::features;
 
 /// A span tag.
@@ -108,15 +109,18 @@ pub async fn insert_span(
     s: &Span,
     author: i64,
     expect: Option<SegmentStatus>,
+    text: Option<&str>,
 ) -> sqlx::Result<Option<i64>> {
     let now = now_ms();
-    let expect = expect.map(SegmentStatus::as_str);
-    sqlx::query_scalar(&format!(
+    let mut tx = begin_write(db).await?;
+    if !hold(&mut tx, s.segment_id, expect, text).await? {
+        return Ok(None);
+    }
+    let id = sqlx::query_scalar(
         "INSERT INTO span_tag (segment_id, char_start, char_end, chars, feature, expected, realised, \
          realised_script, start_sample, end_sample, note, needs_review, pass, author_id, created_at, updated_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15 WHERE {} RETURNING id",
-        still(16)
-    ))
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15) RETURNING id",
+    )
     .bind(s.segment_id)
     .bind(s.char_start)
     .bind(s.char_end)
@@ -132,23 +136,29 @@ pub async fn insert_span(
     .bind(author)
     .bind(now)
     .bind(now)
-    .bind(s.segment_id)
-    .bind(expect)
-    .bind(expect)
-    .fetch_optional(db)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
 }
 
 /// Writes every editable column of a span if its segment is still in state `expect`; false
 /// if it is not.
-pub async fn update_span(db: &Db, s: &Span, expect: Option<SegmentStatus>) -> sqlx::Result<bool> {
-    let expect = expect.map(SegmentStatus::as_str);
-    let done = sqlx::query(&format!(
+pub async fn update_span(
+    db: &Db,
+    s: &Span,
+    expect: Option<SegmentStatus>,
+    text: Option<&str>,
+) -> sqlx::Result<bool> {
+    let mut tx = begin_write(db).await?;
+    if !hold(&mut tx, s.segment_id, expect, text).await? {
+        return Ok(false);
+    }
+    let done = sqlx::query(
         "UPDATE span_tag SET char_start = $1, char_end = $2, chars = $3, feature = $4, expected = $5, realised = $6, \
          realised_script = $7, start_sample = $8, end_sample = $9, note = $10, needs_review = $11, updated_at = $12 \
-         WHERE id = $13 AND {}",
-        still(14)
-    ))
+         WHERE id = $13 AND segment_id = $14",
+    )
     .bind(s.char_start)
     .bind(s.char_end)
     .bind(&s.chars)
@@ -163,10 +173,9 @@ pub async fn update_span(db: &Db, s: &Span, expect: Option<SegmentStatus>) -> sq
     .bind(now_ms())
     .bind(s.id)
     .bind(s.segment_id)
-    .bind(expect)
-    .bind(expect)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -177,17 +186,16 @@ pub async fn delete_span(
     segment: i64,
     expect: Option<SegmentStatus>,
 ) -> sqlx::Result<bool> {
-    let expect = expect.map(SegmentStatus::as_str);
-    let done = sqlx::query(&format!(
-        "DELETE FROM span_tag WHERE id = $1 AND {}",
-        still(2)
-    ))
-    .bind(id)
-    .bind(segment)
-    .bind(expect)
-    .bind(expect)
-    .execute(db)
-    .await?;
+    let mut tx = begin_write(db).await?;
+    if !hold(&mut tx, segment, expect, None).await? {
+        return Ok(false);
+    }
+    let done = sqlx::query("DELETE FROM span_tag WHERE id = $1 AND segment_id = $2")
+        .bind(id)
+        .bind(segment)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
