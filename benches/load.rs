@@ -4,7 +4,10 @@
 //!
 //! Each number of transcribers runs on the embedded SQLite file and, with `--database-url`,
 //! on that Postgres server too (each run in a schema of its own), so the two backends are
-//! measured by the same load in one run and printed side by side with their ratio.
+//! measured by the same load in one run and printed side by side with their ratio. With
+//! `--cluster 3` the second figure is instead `scripts/cluster`: three replicas behind nginx
+//! on Postgres. Each run also prints the load generator's own share of the CPU, since on a
+//! small machine it competes with the servers.
 //!
 //! Setup goes through the library (one project, N transcribers, a real ingested recording, 4N
 //! segments), then `fangyan serve` is started as a child process on a free port. Each simulated
@@ -375,11 +378,90 @@ async fn fresh_schema(base: &str, name: &str) -> String {
     format!("{base}{sep}options=-c%20search_path%3D{name}")
 }
 
-/// `users` transcribers for `seconds` against a server on `url` (SQLite when `None`).
-async fn run(users: u64, seconds: u64, url: Option<&str>) -> Outcome {
+/// Where the load goes.
+enum Target {
+    /// One `fangyan serve` started here, on SQLite (`None`) or on this Postgres database.
+    Single(Option<String>),
+    /// `scripts/cluster`: this many replicas behind nginx, on Postgres and a shared store.
+    Cluster(u64),
+}
+
+/// A cluster started by `scripts/cluster`, stopped on drop.
+struct Cluster {
+    env: HashMap<String, String>,
+}
+
+impl Cluster {
+    fn start(replicas: u64) -> Self {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(root.join("scripts/cluster"))
+            .args(["start", &replicas.to_string()])
+            .env("FANGYAN_BIN", env!("CARGO_BIN_EXE_fangyan"))
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "scripts/cluster start failed");
+        let env = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self { env }
+    }
+
+    fn get(&self, key: &str) -> &str {
+        &self.env[key]
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let _ = Command::new(root.join("scripts/cluster"))
+            .arg("stop")
+            .envs(&self.env)
+            .status();
+    }
+}
+
+/// CPU seconds this process has used (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Fields 14 and 15 of stat (utime, stime), counted after the command name; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// `users` transcribers for `seconds` against `target`.
+async fn run(users: u64, seconds: u64, target: &Target) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
-    let project = setup(dir.path(), users, url).await;
-    let (server, base) = start_server(dir.path(), url);
+    let (cluster, url, data) = match target {
+        Target::Single(url) => (None, url.clone(), dir.path().to_path_buf()),
+        Target::Cluster(replicas) => {
+            let c = Cluster::start(*replicas);
+            let url = Some(c.get("CLUSTER_DATABASE_URL").to_string());
+            let data = std::path::PathBuf::from(c.get("CLUSTER_DATA"));
+            (Some(c), url, data)
+        }
+    };
+    let url = url.as_deref();
+    let project = setup(&data, users, url).await;
+    let (server, base) = match &cluster {
+        None => {
+            let (server, base) = start_server(&data, url);
+            (Some(server), base)
+        }
+        Some(c) => (None, c.get("CLUSTER_URL").to_string()),
+    };
     let http = reqwest::Client::new();
     let up = Instant::now();
     while http.get(&base).send().await.is_err() {
@@ -399,6 +481,7 @@ async fn run(users: u64, seconds: u64, url: Option<&str>) -> Outcome {
     for l in logins {
         clients.push(l.await.unwrap());
     }
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
     let deadline = Instant::now() + Duration::from_secs(seconds) + PERIOD;
     let tasks: Vec<_> = clients
         .into_iter()
@@ -419,13 +502,24 @@ async fn run(users: u64, seconds: u64, url: Option<&str>) -> Outcome {
     for t in tasks {
         t.await.unwrap();
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let share = (cpu_seconds() - cpu0) / (wall0.elapsed().as_secs_f64() * cores);
     drop(server);
     let tally = Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap();
-    let lost = lost_updates(dir.path(), url, &tally.acked).await;
+    let lost = lost_updates(&data, url, &tally.acked).await;
+    drop(cluster);
 
-    let backend = if url.is_some() { "Postgres" } else { "SQLite" };
+    let backend = match target {
+        Target::Single(None) => "SQLite".to_string(),
+        Target::Single(Some(_)) => "Postgres".to_string(),
+        Target::Cluster(n) => format!("{n} replicas behind nginx on Postgres"),
+    };
     println!(
         "load on {backend}: {users} transcribers on loopback, a save every {PERIOD:?} each, {seconds} s"
+    );
+    println!(
+        "the load generator used {:.0} % of the machine's {cores} cores meanwhile",
+        share * 100.0
     );
     println!(
         "{:<8} {:>8} {:>9} {:>9} {:>9}",
@@ -483,26 +577,32 @@ async fn main() {
         .collect();
     let seconds = arg("--seconds", 30);
     let postgres = database_url();
+    let replicas = arg("--cluster", 0);
     let mut rows = Vec::new();
     for &n in &users {
-        let lite = run(n, seconds, None).await;
-        let pg = match &postgres {
-            Some(base) => Some(
-                run(
-                    n,
-                    seconds,
-                    Some(&fresh_schema(base, &format!("load_{n}")).await),
-                )
-                .await,
-            ),
-            None => None,
+        let lite = run(n, seconds, &Target::Single(None)).await;
+        let other = if replicas > 0 {
+            Some(run(n, seconds, &Target::Cluster(replicas)).await)
+        } else if let Some(base) = &postgres {
+            let url = fresh_schema(base, &format!("load_{n}")).await;
+            Some(run(n, seconds, &Target::Single(Some(url))).await)
+        } else {
+            None
         };
-        rows.push((n, lite, pg));
+        rows.push((n, lite, other));
     }
+    let other = if replicas > 0 {
+        format!("{replicas} replicas")
+    } else {
+        "Postgres".into()
+    };
     println!("side by side (p99 ms; floor {P99_FLOOR_MS} ms, 0 errors, 0 lost):");
     println!(
-        "{:>12} {:>10} {:>10} {:>16}",
-        "transcribers", "SQLite", "Postgres", "Postgres/SQLite"
+        "{:>12} {:>10} {:>12} {:>16}",
+        "transcribers",
+        "SQLite",
+        other,
+        format!("{other}/SQLite")
     );
     let mut ok = true;
     for (n, lite, pg) in &rows {
@@ -518,7 +618,7 @@ async fn main() {
             }
             None => ("-".into(), "-".into()),
         };
-        println!("{n:>12} {:>10.1} {pg_p99:>10} {ratio:>16}", lite.p99);
+        println!("{n:>12} {:>10.1} {pg_p99:>12} {ratio:>16}", lite.p99);
     }
     println!(
         "floor (p99 <= {P99_FLOOR_MS} ms, 0 errors, 0 lost, every run): {}",

@@ -83,6 +83,12 @@ impl From<sqlx::Error> for AppError {
                     field: None,
                 }
             }
+            // The database is saturated (no pooled connection, or the embedded writer's queue
+            // did not move for its whole wait): retryable, not a fault.
+            sqlx::Error::PoolTimedOut => AppError::Unavailable(
+                "database_busy",
+                "the database is busy; try again in a moment",
+            ),
             other => AppError::Internal(other.into()),
         }
     }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::db::{Db, begin_write, now_ms};
+use crate::db::{Db, Tx, now_ms, relax_durability};
 
 /// Limits of the login path; part of [`crate::app::Config`].
 #[derive(Debug, Clone)]
@@ -166,6 +166,14 @@ fn give_back_sql() -> String {
     )
 }
 
+/// A throttle transaction: counters whose loss in a crash is harmless, so on Postgres their
+/// commit does not wait for the disk (a login storm would otherwise queue on fsyncs).
+async fn begin(db: &Db) -> sqlx::Result<Tx> {
+    let mut tx = crate::db::begin_write(db).await?;
+    relax_durability(&mut tx).await?;
+    Ok(tx)
+}
+
 /// When this server last pruned and counted the table, and what it found.
 #[derive(Debug)]
 struct Census {
@@ -235,7 +243,7 @@ impl LoginThrottle {
         };
         let crowded = self.census(db, now).await?;
         let take = take_sql(!crowded);
-        let mut tx = begin_write(db).await?;
+        let mut tx = begin(db).await?;
         for (key, kind) in [(&slot.name, self.names), (&slot.client, self.clients)] {
             let taken = sqlx::query(&take)
                 .bind(key)
@@ -310,7 +318,7 @@ impl LoginThrottle {
     /// The password was right: the client's attempt is given back and its failures on this
     /// name are forgotten.
     pub async fn succeeded(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
-        let mut tx = begin_write(db).await?;
+        let mut tx = begin(db).await?;
         sqlx::query("DELETE FROM login_bucket WHERE key = $1")
             .bind(&slot.name)
             .execute(&mut *tx)
@@ -321,13 +329,13 @@ impl LoginThrottle {
 
     /// The attempt was never checked (the server was busy): both buckets get it back.
     pub async fn unchecked(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
-        let mut tx = begin_write(db).await?;
+        let mut tx = begin(db).await?;
         self.give_back(&mut tx, &slot.name, self.names).await?;
         self.give_back(&mut tx, &slot.client, self.clients).await?;
         tx.commit().await
     }
 
-    async fn give_back(&self, tx: &mut crate::db::Tx, key: &str, kind: Kind) -> sqlx::Result<()> {
+    async fn give_back(&self, tx: &mut Tx, key: &str, kind: Kind) -> sqlx::Result<()> {
         sqlx::query(&give_back_sql())
             .bind(key)
             .bind(kind.burst)

@@ -30,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "span_tag",
     "job",
     "export",
+    "login_bucket",
 ];
 
 /// Rows per INSERT: well under Postgres' 65 535 parameters for the widest table (18 columns).

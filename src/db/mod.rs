@@ -286,6 +286,20 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<Tx> {
     }
 }
 
+/// Marks a write transaction as one whose loss in a crash would be harmless (the login
+/// throttle's counters): on Postgres its commit does not wait for the disk
+/// (`synchronous_commit = off` for this transaction only; the data stays consistent, at most
+/// the last such commits are lost in a crash of the server). SQLite's group commit is already
+/// cheap for them, so there it changes nothing.
+pub async fn relax_durability(tx: &mut Tx) -> sqlx::Result<()> {
+    if backend_of(tx) == Backend::Postgres {
+        sqlx::query("SET LOCAL synchronous_commit TO OFF")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A query assembled from optional fragments, each with `?` where its parameters go, with
 /// the `?`s numbered `$1, $2, …` in order: Postgres takes only numbered parameters. Question
 /// marks inside quoted SQL literals are left alone. (Fixed queries are written numbered.)

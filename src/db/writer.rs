@@ -24,6 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
+/// Longest wait for the writer.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The outcome of a group's commit, shared by its members.
 type Outcome = Option<Result<(), Arc<str>>>;
 
@@ -66,7 +69,11 @@ impl Writer {
     /// Begins one action's transaction: waits for its turn, joins (or opens) the group
     /// transaction, and sets its savepoint.
     pub async fn begin(&self) -> sqlx::Result<GroupTx> {
-        let mut slot = self.slot.clone().lock_owned().await;
+        // As SQLite's busy_timeout would: a writer that waits this long gets an error, never
+        // a hang (a task that waits for the writer while holding it would otherwise wait forever).
+        let mut slot = tokio::time::timeout(WAIT, self.slot.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
         if slot.group.as_ref().is_some_and(|g| g.broken) {
             finish(&mut slot).await;
         }
