@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 data="$work/data"
-printf 'schemathesis password\n' | "$bin" user add st --password-stdin --data "$data" >/dev/null
+printf 'schemathesis password\n' | "$bin" user add st --password-stdin --init --data "$data" >/dev/null
 "$bin" project create st-project --data "$data" >/dev/null
 "$bin" project add-member st-project st --role admin --data "$data" >/dev/null
 

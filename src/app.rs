@@ -48,6 +48,9 @@ pub struct Config {
     pub login: crate::accounts::LoginLimits,
     /// A Postgres database (`--database-url`) instead of the SQLite file in the data directory.
     pub database_url: Option<String>,
+    /// A bearer token that opens `/metrics` from anywhere (`--metrics-token`); without one,
+    /// only direct loopback peers may read it (see [`crate::ops::metrics`]).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             login: Default::default(),
             database_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The bounded pool for CPU- and memory-heavy work (searches, ASR parsing).
     pub work: crate::work::Pool,
+    /// Request latency, the job queue and ingest durations, for `/metrics`.
+    pub metrics: Arc<crate::ops::metrics::Metrics>,
     /// The data directory's lock file, held while this state lives.
     _lock: Arc<std::fs::File>,
 }
@@ -125,6 +131,7 @@ impl AppState {
             jobs: Jobs::default(),
             logins: Arc::new(crate::accounts::Logins::new(&config.login)),
             work: crate::work::Pool::new(config.budgets.workers, config.budgets.queue),
+            metrics: Arc::default(),
             config: Arc::new(config),
             _lock: Arc::new(lock),
         };
@@ -180,8 +187,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::jobs::stream_router())
         .split_for_parts();
     let doc = Arc::new(doc);
+    let metrics = state.metrics.clone();
     let app = api
         .merge(crate::web::router())
+        .merge(crate::ops::router())
         .route("/api", get(home))
         .route(
             "/api/openapi.json",
@@ -193,7 +202,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_state(state);
-    crate::edge::wrap(app)
+    crate::ops::wrap(crate::edge::wrap(app), metrics)
 }
 
 /// Unknown paths get the API's error shape too.
@@ -224,16 +233,24 @@ async fn home() -> Json<serde_json::Value> {
     }))
 }
 
-/// Serves until Ctrl-C.
+/// Serves until SIGTERM or Ctrl-C, then stops gracefully: requests in flight finish, event
+/// streams end, running jobs finish, the database is closed (see [`crate::ops::shutdown`]).
 pub async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     // The peer address is the login throttle's client (see `accounts::client`).
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = crate::ops::shutdown::end_streams(router(state.clone()), stopped)
+        .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            crate::ops::shutdown::signal().await;
+            let _ = stop.send(true);
         })
         .await?;
+    tracing::info!("requests finished; waiting for running jobs");
+    state.jobs.drain().await;
+    state.db.close().await;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -38,6 +38,8 @@ pub mod extract;
 pub mod jobs;
 /// The OpenAPI document.
 pub mod openapi;
+/// The operator's side: probes, metrics, request ids and logs, the graceful stop, backups.
+pub mod ops;
 /// The bounded pool for heavy work (searches, ASR parsing), with deadlines and budgets.
 pub mod work;
 

@@ -164,6 +164,7 @@ async fn a_ten_hour_upload_is_analysed_within_64_mb_and_reports_progress() {
     );
 
     let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
     cli(
         &data,
         &["user", "add", "ana", "--password-stdin"],

@@ -30,6 +30,10 @@ pub struct TrustArgs {
     /// loopback, private and link-local addresses are refused unless listed.
     #[arg(long, env = "FANGYAN_ASR_ALLOW", default_value = "")]
     asr_allow: AllowList,
+    /// A bearer token that opens /metrics from anywhere; without it only direct loopback peers
+    /// may read /metrics.
+    #[arg(long, env = "FANGYAN_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 impl TrustArgs {
@@ -38,8 +42,47 @@ impl TrustArgs {
         let mut config = Config::new(data);
         config.project_creators = self.project_creators;
         config.asr.allow = self.asr_allow;
+        config.metrics_token = self.metrics_token;
         config
     }
+}
+
+/// The data directory of `serve` and the admin commands, which refuse to create one unless
+/// `--init` is given: a mistyped path, or the wrong working folder under the default
+/// `fangyan-data`, would otherwise start an empty instance that looks like lost data.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataDir {
+    /// Data directory (database and audio store).
+    #[arg(long, env = "FANGYAN_DATA", default_value = "fangyan-data")]
+    data: PathBuf,
+    /// Create the data directory when it does not exist (without it, a missing directory is an
+    /// error).
+    #[arg(long, env = "FANGYAN_INIT")]
+    init: bool,
+}
+
+impl DataDir {
+    /// The directory, when it exists or `--init` allows creating it.
+    pub fn checked(self) -> anyhow::Result<PathBuf> {
+        if !self.init {
+            existing(&self.data, ", or add --init to create a new one there")?;
+        }
+        Ok(self.data)
+    }
+}
+
+/// Refuses a data directory that does not exist, naming where it was looked for; `hint`
+/// ends the sentence (", or …" or " (…)").
+pub fn existing(data: &std::path::Path, hint: &str) -> anyhow::Result<()> {
+    if data.is_dir() {
+        return Ok(());
+    }
+    let shown = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
+    bail!(
+        "there is no data directory at {}; pass --data with the directory of an existing \
+         instance{hint}",
+        shown.display()
+    )
 }
 
 /// `fangyan user …`
@@ -50,30 +93,27 @@ pub enum UserCommand {
         /// User name.
         name: String,
         /// Read the password from stdin (required: passwords never go on the command line).
-        #[arg(long, required = true)]
+        #[arg(long, env = "FANGYAN_PASSWORD_STDIN", required = true)]
         password_stdin: bool,
         /// Make the user an instance admin (may create projects when only admins may).
-        #[arg(long)]
+        #[arg(long, env = "FANGYAN_ADMIN")]
         admin: bool,
-        /// Data directory.
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Make an existing user an instance admin.
     GrantAdmin {
         /// User name.
         name: String,
-        /// Data directory.
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Make an instance admin an ordinary user again (project roles stay as they are).
     RevokeAdmin {
         /// User name.
         name: String,
-        /// Data directory.
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -84,10 +124,10 @@ pub enum DbCommand {
     /// sequences and every table; the audio store stays where it is).
     Copy {
         /// Data directory whose fangyan.sqlite is copied.
-        #[arg(long, default_value = "fangyan-data")]
+        #[arg(long, env = "FANGYAN_DATA", default_value = "fangyan-data")]
         data: PathBuf,
         /// The target, postgres://user@host:port/name; it must hold no rows yet.
-        #[arg(long)]
+        #[arg(long, env = "FANGYAN_TO")]
         to: String,
     },
 }
@@ -120,9 +160,8 @@ pub enum ProjectCommand {
     Create {
         /// Project name.
         name: String,
-        /// Data directory.
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Add a member with a role (admin, transcriber, reviewer).
     AddMember {
@@ -131,11 +170,10 @@ pub enum ProjectCommand {
         /// User name.
         user: String,
         /// Role.
-        #[arg(long, value_parser = ["admin", "transcriber", "reviewer"])]
+        #[arg(long, env = "FANGYAN_ROLE", value_parser = ["admin", "transcriber", "reviewer"])]
         role: String,
-        /// Data directory.
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Import recordings with the same job code as an upload.
     Import {
@@ -144,9 +182,8 @@ pub enum ProjectCommand {
         /// Audio files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Data directory.
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -180,9 +217,9 @@ pub fn user(cmd: UserCommand, db: Option<String>) -> anyhow::Result<bool> {
     let (name, data, admin) = match cmd {
         UserCommand::Add {
             name, data, admin, ..
-        } => return add_user(name, data, admin, db),
-        UserCommand::GrantAdmin { name, data } => (name, data, true),
-        UserCommand::RevokeAdmin { name, data } => (name, data, false),
+        } => return add_user(name, data.checked()?, admin, db),
+        UserCommand::GrantAdmin { name, data } => (name, data.checked()?, true),
+        UserCommand::RevokeAdmin { name, data } => (name, data.checked()?, false),
     };
     runtime()?.block_on(async {
         let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
@@ -222,6 +259,7 @@ pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> 
     runtime()?.block_on(async {
         match cmd {
             ProjectCommand::Create { name, data } => {
+                let data = data.checked()?;
                 let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
                 let id = crate::projects::db::create(&state.db, &name)
                     .await
@@ -235,6 +273,7 @@ pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> 
                 role,
                 data,
             } => {
+                let data = data.checked()?;
                 let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
                 let pid = project_id(&state, &project).await?;
                 let (uid, _) = crate::accounts::db::user_by_name(&state.db, &user)
@@ -252,6 +291,7 @@ pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> 
                 files,
                 data,
             } => {
+                let data = data.checked()?;
                 let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
                 let pid = project_id(&state, &project).await?;
                 import(&state, pid, &files).await

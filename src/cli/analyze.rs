@@ -23,43 +23,43 @@ pub struct AnalyzeArgs {
     /// The recording.
     file: PathBuf,
     /// Output directory (also a store: originals/, analysis/, meta/).
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_OUT")]
     out: PathBuf,
     /// Spectrogram range start, seconds.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, env = "FANGYAN_FROM", default_value_t = 0.0)]
     from: f64,
     /// Spectrogram range end, seconds (default: the end).
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_TO")]
     to: Option<f64>,
     /// Analysis sample rate, Hz.
-    #[arg(long, default_value_t = 16_000)]
+    #[arg(long, env = "FANGYAN_RATE", default_value_t = 16_000)]
     rate: u32,
     /// Spectrogram width and height in pixels.
-    #[arg(long, default_value_t = 1200)]
+    #[arg(long, env = "FANGYAN_WIDTH", default_value_t = 1200)]
     width: usize,
     /// Spectrogram height in pixels.
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, env = "FANGYAN_HEIGHT", default_value_t = 400)]
     height: usize,
     /// Wideband (5 ms) instead of narrowband (30 ms) analysis.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_WIDEBAND")]
     wideband: bool,
     /// Mel frequency axis instead of linear.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_MEL")]
     mel: bool,
     /// Greyscale (Praat-style) instead of viridis.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_GRAY")]
     gray: bool,
     /// Top of the frequency axis, Hz.
-    #[arg(long, default_value_t = 5_000.0)]
+    #[arg(long, env = "FANGYAN_MAX_FREQ", default_value_t = 5_000.0)]
     max_freq: f32,
     /// Dynamic range below the maximum, dB.
-    #[arg(long, default_value_t = 70.0)]
+    #[arg(long, env = "FANGYAN_DYNAMIC_RANGE", default_value_t = 70.0)]
     dynamic_range: f32,
     /// Pitch floor and ceiling, Hz.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, env = "FANGYAN_MIN_PITCH", default_value_t = 60.0)]
     min_pitch: f32,
     /// Pitch ceiling, Hz.
-    #[arg(long, default_value_t = 500.0)]
+    #[arg(long, env = "FANGYAN_MAX_PITCH", default_value_t = 500.0)]
     max_pitch: f32,
 }
 

@@ -23,14 +23,15 @@ pub enum BenchCommand {
     /// Ingest speed and memory against ffmpeg, per format.
     Ingest {
         /// Length of the generated recording in minutes.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, env = "FANGYAN_MINUTES", default_value_t = 60)]
         minutes: u32,
         /// Working directory for generated audio (kept between runs and reused).
-        #[arg(long, default_value = "bench-work")]
+        #[arg(long, env = "FANGYAN_WORK", default_value = "bench-work")]
         work: PathBuf,
         /// Formats to run (wav, flac, mp3, ogg, opus, m4a).
         #[arg(
             long,
+            env = "FANGYAN_FORMATS",
             value_delimiter = ',',
             default_value = "wav,flac,mp3,ogg,opus,m4a"
         )]
@@ -39,25 +40,25 @@ pub enum BenchCommand {
     /// Viewport queries on the peak pyramid of a long recording.
     Peaks {
         /// Length of the generated recording in hours.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, env = "FANGYAN_HOURS", default_value_t = 10.0)]
         hours: f64,
         /// Working directory for the generated pyramid (kept and reused).
-        #[arg(long, default_value = "bench-work")]
+        #[arg(long, env = "FANGYAN_WORK", default_value = "bench-work")]
         work: PathBuf,
     },
     /// Full-file STFT against librosa, and spectrogram tile rendering.
     Spectrogram {
         /// Length of the signal in minutes.
-        #[arg(long, default_value_t = 60.0)]
+        #[arg(long, env = "FANGYAN_MINUTES", default_value_t = 60.0)]
         minutes: f64,
         /// Python with librosa (default: .venv/bin/python if it exists).
-        #[arg(long)]
+        #[arg(long, env = "FANGYAN_PYTHON")]
         python: Option<PathBuf>,
     },
     /// Pitch tracker realtime factor.
     Pitch {
         /// Length of the signal in minutes.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, env = "FANGYAN_MINUTES", default_value_t = 10.0)]
         minutes: f64,
     },
     /// Ingest one file and print time and peak RSS as JSON (used by `bench ingest` and tests).
@@ -66,7 +67,7 @@ pub enum BenchCommand {
         /// The recording.
         file: PathBuf,
         /// Store directory.
-        #[arg(long)]
+        #[arg(long, env = "FANGYAN_OUT")]
         out: PathBuf,
     },
 }

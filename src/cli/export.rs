@@ -15,61 +15,71 @@ use crate::exports::{Definition, Filters};
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Data directory.
-    #[arg(long, default_value = "fangyan-data")]
+    #[arg(long, env = "FANGYAN_DATA", default_value = "fangyan-data")]
     data: PathBuf,
     /// Project name.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_PROJECT")]
     project: String,
     /// Output directory (created; layout folders in it are replaced).
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_OUT")]
     out: PathBuf,
     /// Layouts, comma-separated (default: all): kaldi,lhotse,nemo,hf,cv,textgrid,eaf,vtt,srt,nist,audacity.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "FANGYAN_LAYOUTS", value_delimiter = ',')]
     layouts: Vec<String>,
     /// Segment statuses to export, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "approved")]
+    #[arg(
+        long,
+        env = "FANGYAN_STATUS",
+        value_delimiter = ',',
+        default_value = "approved"
+    )]
     status: Vec<String>,
     /// Only these recording ids.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "FANGYAN_RECORDINGS", value_delimiter = ',')]
     recordings: Vec<i64>,
     /// Only these speaker ids.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "FANGYAN_SPEAKERS", value_delimiter = ',')]
     speakers: Vec<i64>,
     /// Only segments with one of these tags, `field=value`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "FANGYAN_LABELS", value_delimiter = ',')]
     labels: Vec<String>,
     /// Only segments with one of these feature codes.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "FANGYAN_FEATURES", value_delimiter = ',')]
     features: Vec<String>,
     /// Last change at or after (unix ms).
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_FROM_MS")]
     from_ms: Option<i64>,
     /// Last change before (unix ms).
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_TO_MS")]
     to_ms: Option<i64>,
     /// Text layer: verbatim, display or normalised.
-    #[arg(long, default_value = "verbatim")]
+    #[arg(long, env = "FANGYAN_TEXT", default_value = "verbatim")]
     text: String,
     /// Marker mapping: keep, angle (`<LAUGHTER>`), upper (`[LAUGHTER]`) or drop.
-    #[arg(long, default_value = "keep")]
+    #[arg(long, env = "FANGYAN_MARKERS", default_value = "keep")]
     markers: String,
     /// Keep segments with `[unk]`.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_KEEP_UNINTELLIGIBLE")]
     keep_unintelligible: bool,
     /// Clip sample rate, Hz.
-    #[arg(long, default_value_t = 16_000)]
+    #[arg(long, env = "FANGYAN_RATE", default_value_t = 16_000)]
     rate: u32,
     /// Split ratios train,dev,test.
-    #[arg(long, value_delimiter = ',', default_value = "0.8,0.1,0.1")]
+    #[arg(
+        long,
+        env = "FANGYAN_SPLITS",
+        value_delimiter = ',',
+        default_value = "0.8,0.1,0.1"
+    )]
     splits: Vec<f64>,
     /// Split seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, env = "FANGYAN_SEED", default_value_t = 0)]
     seed: u64,
     /// Balance splits within each variety.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_STRATIFY")]
     stratify: bool,
     /// Common Voice locale.
-    #[arg(long, default_value = "zh-CN")]
+    #[arg(long, env = "FANGYAN_LOCALE", default_value = "zh-CN")]
     locale: String,
 }
 
@@ -125,6 +135,7 @@ pub fn run(a: ExportArgs, db: Option<String>) -> anyhow::Result<bool> {
         .enable_all()
         .build()?
         .block_on(async {
+            super::admin::existing(&a.data, " (export does not create one)")?;
             let state = AppState::open(Config::new(&a.data).with_database(db)).await?;
             let project = crate::projects::db::id_by_name(&state.db, &a.project)
                 .await?

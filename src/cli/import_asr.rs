@@ -19,25 +19,25 @@ pub struct ImportAsrArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Data directory.
-    #[arg(long, default_value = "fangyan-data")]
+    #[arg(long, env = "FANGYAN_DATA", default_value = "fangyan-data")]
     data: PathBuf,
     /// Project name.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_PROJECT")]
     project: String,
     /// Put every file into this recording (name or id) instead of matching by name.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_RECORDING")]
     recording: Option<String>,
     /// FILE=RECORDING pairs (file name, or a recording named inside a file → recording name or id).
-    #[arg(long = "map", value_parser = parse_pair)]
+    #[arg(long = "map", env = "FANGYAN_MAP", value_parser = parse_pair)]
     map: Vec<(String, String)>,
     /// TextGrid or EAF tier to read.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_TIER")]
     tier: Option<String>,
     /// auto (replace untouched segments, else attach), create, or attach.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, env = "FANGYAN_MODE", default_value = "auto")]
     mode: String,
     /// Model name, when the files do not say.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_MODEL")]
     model: Option<String>,
 }
 
@@ -51,6 +51,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 pub fn run(args: ImportAsrArgs, db: Option<String>) -> anyhow::Result<bool> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
+        super::admin::existing(&args.data, " (import-asr does not create one)")?;
         let state = AppState::open(Config::new(&args.data).with_database(db)).await?;
         let project = crate::projects::db::id_by_name(&state.db, &args.project)
             .await?

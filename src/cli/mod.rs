@@ -6,6 +6,7 @@
 
 mod admin;
 mod analyze;
+mod backup;
 mod bench;
 mod bench_analysis;
 mod export;
@@ -30,8 +31,23 @@ use crate::audio::{ChannelMode, DecodeOptions, IngestError, IngestOptions, Store
 pub struct Cli {
     /// A Postgres database (postgres://user@host:port/name) instead of the SQLite file in the
     /// data directory; for `serve` and every command that opens a project's data.
-    #[arg(long, global = true, env = "FANGYAN_DATABASE_URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "FANGYAN_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
+    /// Log lines as `text` or `json` (one object per line, with the request id), on stderr;
+    /// `RUST_LOG` filters them.
+    #[arg(
+        long,
+        global = true,
+        env = "FANGYAN_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: crate::ops::logs::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,11 +57,10 @@ enum Command {
     /// Run the workbench server on a data directory.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "FANGYAN_ADDR", default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Data directory (database and audio store).
-        #[arg(long, default_value = "fangyan-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        data: admin::DataDir,
         #[command(flatten)]
         trust: admin::TrustArgs,
         /// The address browsers use, e.g. https://fangyan.example.org; https makes the
@@ -64,10 +79,10 @@ enum Command {
     /// Create a demo project (one user per role, real recordings) and run the server.
     Demo {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "FANGYAN_ADDR", default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
         /// Data directory for the demo.
-        #[arg(long, default_value = "fangyan-demo")]
+        #[arg(long, env = "FANGYAN_DATA", default_value = "fangyan-demo")]
         data: PathBuf,
         #[command(flatten)]
         trust: admin::TrustArgs,
@@ -82,6 +97,11 @@ enum Command {
         #[command(subcommand)]
         what: admin::DbCommand,
     },
+    /// Back up a data directory, online: the database (SQLite) and the store's objects with
+    /// their manifest. On Postgres, run the printed `pg_dump` into the folder first.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new data directory, after checking it against its manifest.
+    Restore(backup::RestoreArgs),
     /// Manage projects: create, add members, import recordings.
     Project {
         #[command(subcommand)]
@@ -101,10 +121,10 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Store directory (created if missing).
-        #[arg(long)]
+        #[arg(long, env = "FANGYAN_OUT")]
         out: PathBuf,
         /// Analysis sample rate in Hz, 8000 to 48000.
-        #[arg(long, default_value_t = DEFAULT_RATE)]
+        #[arg(long, env = "FANGYAN_RATE", default_value_t = DEFAULT_RATE)]
         rate: u32,
         #[command(flatten)]
         decode: DecodeArgs,
@@ -127,10 +147,10 @@ enum Command {
 #[derive(Debug, Args, Clone, Copy)]
 struct DecodeArgs {
     /// Use only this zero-based channel instead of the mean of all channels.
-    #[arg(long)]
+    #[arg(long, env = "FANGYAN_CHANNEL")]
     channel: Option<usize>,
     /// Maximum recording duration in seconds.
-    #[arg(long, default_value_t = DEFAULT_MAX_SECS)]
+    #[arg(long, env = "FANGYAN_MAX_DURATION", default_value_t = DEFAULT_MAX_SECS)]
     max_duration: f64,
 }
 
@@ -140,6 +160,13 @@ impl From<DecodeArgs> for DecodeOptions {
             channel: a.channel.map_or(ChannelMode::Mix, ChannelMode::Select),
             max_secs: a.max_duration,
         }
+    }
+}
+
+impl Cli {
+    /// How log lines are written (`--log-format`), for the binary to set up tracing with.
+    pub fn log_format(&self) -> crate::ops::logs::LogFormat {
+        self.log_format
     }
 }
 
@@ -153,16 +180,18 @@ pub fn run(cli: Cli) -> ExitCode {
             trust,
             public_url,
             trusted_proxies,
-        } => {
+        } => data.checked().and_then(|data| {
             let mut config = trust.config(data).with_database(db);
             config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             admin::serve(addr, config)
-        }
+        }),
         Command::Demo { addr, data, trust } => admin::demo(addr, data, trust, db),
         Command::User { what } => admin::user(what, db),
         Command::Project { what } => admin::project(what, db),
         Command::Db { what } => admin::db(what),
+        Command::Backup(args) => backup::backup(args, db),
+        Command::Restore(args) => backup::restore(args),
         Command::Probe { files, decode } => Ok(probe(&files, decode.into())),
         Command::Ingest {
             files,

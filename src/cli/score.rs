@@ -27,17 +27,17 @@ use crate::text::{NormaliseOptions, Normaliser};
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
     /// Reference transcripts: `utt-id text` per line.
-    #[arg(long = "ref")]
+    #[arg(long = "ref", env = "FANGYAN_REF")]
     reference: PathBuf,
     /// Hypotheses: `utt-id text` per line.
-    #[arg(long = "hyp")]
+    #[arg(long = "hyp", env = "FANGYAN_HYP")]
     hypothesis: PathBuf,
     /// Normalisation steps, comma-separated: default, none, fullwidth, markers, t2s, case,
     /// digits-to-hanzi, hanzi-to-digits, fillers, erhua, punct, join-cjk; `-step` turns one off.
-    #[arg(long, default_value = "default")]
+    #[arg(long, env = "FANGYAN_NORMALISE", default_value = "default")]
     normalise: String,
     /// Whose alignment (and so S/D/I split) to reproduce.
-    #[arg(long, value_enum, default_value_t = Aligner::Sclite)]
+    #[arg(long, env = "FANGYAN_ALIGN", value_enum, default_value_t = Aligner::Sclite)]
     align: Aligner,
 }
 

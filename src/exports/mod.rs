@@ -417,15 +417,53 @@ impl Write for ChannelWriter {
 }
 
 /// Writes `dir` as a gzip'd tar (deterministic headers) into `w`, files under `prefix/`.
+/// Entries go in name order, not the file system's, and folders only when they hold a file:
+/// the same export gives the same bytes wherever its files were written (a restored backup,
+/// an object store, which has no empty folders).
 pub fn write_tar_gz(dir: &Path, prefix: &str, w: impl Write) -> std::io::Result<()> {
     let gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
-    tar.append_dir_all(prefix, dir)?;
+    tar.append_dir(prefix, dir)?;
+    let mut entries = Vec::new();
+    list_sorted(dir, Path::new(prefix), &mut entries)?;
+    for (path, name, is_dir) in entries {
+        if is_dir {
+            tar.append_dir(&name, &path)?;
+        } else {
+            tar.append_path_with_name(&path, &name)?;
+        }
+    }
     let mut gz = tar.into_inner()?;
     gz.flush()?;
     gz.finish()?.flush()
+}
+
+/// The files and folders under `dir` as (path, name in the archive, is a folder), in name
+/// order, leaving out folders that hold no file.
+fn list_sorted(
+    dir: &Path,
+    name: &Path,
+    out: &mut Vec<(PathBuf, PathBuf, bool)>,
+) -> std::io::Result<()> {
+    let mut entries = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let (path, inner) = (entry.path(), name.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            let at = out.len();
+            out.push((path.clone(), inner.clone(), true));
+            list_sorted(&path, &inner, out)?;
+            if out.len() == at + 1 {
+                out.pop();
+            }
+        } else if kind.is_file() {
+            out.push((path, inner, false));
+        }
+    }
+    Ok(())
 }
 
 /// Downloads a finished export as a `.tar.gz`, streamed from disk as it is compressed.

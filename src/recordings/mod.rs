@@ -263,6 +263,7 @@ async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload
         progress: 0.0,
         error_code: None,
     });
+    let started = std::time::Instant::now();
     let store = state.store.clone();
     let mut report = state.jobs.reporter(state.db.clone(), job);
     let path = upload.clone();
@@ -303,6 +304,8 @@ async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload
             format!("the ingest worker stopped: {e}"),
         )),
     };
+    let label = if outcome.is_ok() { "done" } else { "failed" };
+    state.metrics.observe_ingest(label, started.elapsed());
     match outcome {
         Ok(()) => {
             let _ = jobs::set_status(&state.db, job, "done", 1.0, None).await;
