@@ -37,6 +37,8 @@ pub mod extract;
 pub mod jobs;
 /// The OpenAPI document.
 pub mod openapi;
+/// The object store: originals, analysis copies, peaks and tracks on a folder or an S3 bucket.
+pub mod store;
 /// The bounded pool for heavy work (searches, ASR parsing), with deadlines and budgets.
 pub mod work;
 
