@@ -129,8 +129,8 @@ fn hash_reader(mut input: impl Read) -> io::Result<(String, u64)> {
 
 /// Ingests the stored upload `input`, whose SHA-256 the caller computed while storing it:
 /// decodes it from the store, writes the analysis copy, the peaks and the metadata under their
-/// keys, and moves the upload to `originals/<sha256>`. `name` is the display name. On failure
-/// nothing new is left in the store (the upload stays, for the caller to keep or remove).
+/// keys, and copies the upload to `originals/<sha256>` meanwhile. `name` is the display name.
+/// On failure nothing new is left in the store; the upload itself is the caller's to remove.
 pub fn ingest_object(
     objects: &dyn Objects,
     input: &str,
@@ -142,45 +142,71 @@ pub fn ingest_object(
     if !ANALYSIS_RATES.contains(&opts.rate) {
         return Err(IngestError::InvalidAnalysisRate { rate: opts.rate });
     }
-    let (source, bytes) = objects.open(input)?;
-    let decoder = Decoder::open_source(source, bytes, opts.decode)?;
-    let rel = Store::analysis_rel(sha256, opts.rate);
-    let wav = objects.create(&rel)?;
-    let peaks = objects.create(&Store::peaks_rel(sha256, opts.rate))?;
-    let stem = scratch_name("peaks");
-    let (summary, frames, wav, peaks) = decode_and_write(
-        decoder,
-        opts,
-        wav,
-        peaks,
-        objects.scratch(),
-        &stem,
-        progress,
-    )?;
-    wav.commit()?;
-    peaks.commit()?;
     let original = format!("originals/{sha256}");
     let duplicate = objects.exists(&original)?;
-    objects.promote(input, &original)?;
-    let analysis = AnalysisCopy {
-        rate: opts.rate,
-        frames,
-        path: rel,
-    };
-    let mut record = meta(
-        Path::new(name),
-        sha256.to_string(),
-        bytes,
-        summary,
-        Some(analysis),
-        duplicate,
-    );
-    record.name = name.to_string();
-    let mut out = objects.create(&format!("meta/{sha256}.json"))?;
-    serde_json::to_writer_pretty(&mut out, &record).map_err(io::Error::other)?;
-    out.write_all(b"\n")?;
-    out.commit()?;
-    Ok(record)
+    let rel = Store::analysis_rel(sha256, opts.rate);
+    let (decoded, copied) = thread::scope(|s| {
+        // The original is copied (server-side on a bucket) while the upload is decoded.
+        let copier = (!duplicate).then(|| s.spawn(|| objects.copy(input, &original)));
+        let decoded = (|| {
+            let (source, bytes) = objects.open(input)?;
+            let decoder = Decoder::open_source(source, bytes, opts.decode)?;
+            let wav = objects.create(&rel)?;
+            let peaks = objects.create(&Store::peaks_rel(sha256, opts.rate))?;
+            let stem = scratch_name("peaks");
+            let written = decode_and_write(
+                decoder,
+                opts,
+                wav,
+                peaks,
+                objects.scratch(),
+                &stem,
+                progress,
+            )?;
+            Ok::<_, IngestError>((written, bytes))
+        })();
+        let copied = copier.map_or(Ok(()), |h| {
+            h.join()
+                .unwrap_or_else(|_| Err(io::Error::other("copier panicked")))
+        });
+        (decoded, copied)
+    });
+    let committed = (|| {
+        let ((summary, frames, wav, peaks), bytes) = decoded?;
+        copied?;
+        wav.commit()?;
+        peaks.commit()?;
+        let analysis = AnalysisCopy {
+            rate: opts.rate,
+            frames,
+            path: rel.clone(),
+        };
+        let mut record = meta(
+            Path::new(name),
+            sha256.to_string(),
+            bytes,
+            summary,
+            Some(analysis),
+            duplicate,
+        );
+        record.name = name.to_string();
+        let mut out = objects.create(&format!("meta/{sha256}.json"))?;
+        serde_json::to_writer_pretty(&mut out, &record).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.commit()?;
+        Ok::<_, IngestError>(record)
+    })();
+    if committed.is_err() && !duplicate {
+        // Content-addressed: only this ingest made these keys, so none of them stays.
+        for key in [
+            original.clone(),
+            rel.clone(),
+            Store::peaks_rel(sha256, opts.rate),
+        ] {
+            let _ = objects.remove(&key);
+        }
+    }
+    committed
 }
 
 /// A unique name for a scratch or temporary file of this process.

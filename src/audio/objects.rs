@@ -19,9 +19,10 @@ pub trait Objects: Send + Sync {
     fn create(&self, key: &str) -> io::Result<Box<dyn NewObject>>;
     /// Whether `key` exists.
     fn exists(&self, key: &str) -> io::Result<bool>;
-    /// Moves `from` to `to`. Keys are content-addressed, so when `to` exists already it is
-    /// left as it is and `from` is removed.
-    fn promote(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Copies `from` to `to` (whole, appearing at once).
+    fn copy(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Removes `key`; a key that is not there is fine.
+    fn remove(&self, key: &str) -> io::Result<()>;
     /// A local folder for scratch files that are small beside the audio (the coarser peak
     /// levels, the pitch spill); whatever is left there is swept at start-up.
     fn scratch(&self) -> &Path;
@@ -108,12 +109,23 @@ impl Objects for Store {
         self.root().join(key).try_exists()
     }
 
-    fn promote(&self, from: &str, to: &str) -> io::Result<()> {
-        let (from, to) = (self.root().join(from), self.root().join(to));
-        if to.try_exists()? {
-            fs::remove_file(from)
-        } else {
-            fs::rename(from, to)
+    fn copy(&self, from: &str, to: &str) -> io::Result<()> {
+        // `fs::copy` lets the kernel move the bytes (`copy_file_range`, a reflink where the
+        // filesystem can); the copy appears under its name only when complete.
+        let tmp = self.root().join("tmp").join(scratch_name("copy"));
+        let copied = fs::copy(self.root().join(from), &tmp)
+            .and_then(|_| File::open(&tmp)?.sync_all())
+            .and_then(|()| fs::rename(&tmp, self.root().join(to)));
+        if copied.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        copied
+    }
+
+    fn remove(&self, key: &str) -> io::Result<()> {
+        match fs::remove_file(self.root().join(key)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         }
     }
 

@@ -3,12 +3,14 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as Key;
-use object_store::{MultipartId, ObjectStore, PutPayload};
+use object_store::{GetOptions, GetRange, MultipartId, ObjectStore, PutPayload};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
@@ -18,17 +20,27 @@ use crate::audio::NewObject;
 pub const PART: usize = 5 << 20;
 /// Blocks a reader keeps.
 const CACHED: usize = 2;
+/// A streaming reader keeps the object's first bytes (where format sniffing seeks about).
+const HEAD_CACHE: u64 = 64 << 10;
+/// A streaming reader skips forward this far by reading on rather than asking again.
+const SKIP: u64 = 1 << 20;
 
-fn io_err(e: object_store::Error) -> io::Error {
+pub(super) fn io_err(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
         other => io::Error::other(other),
     }
 }
 
-/// `Read + Seek` over an object: ranged GETs of `block` bytes, the last [`CACHED`] blocks kept,
-/// and the next block fetched in the background while a reader goes through in order.
+/// `Read + Seek` over an object, in one of two ways. Picking (tiles, peaks, clips): ranged
+/// GETs of `block` bytes, the last [`CACHED`] blocks kept, and the next block fetched in the
+/// background while a reader goes through in order. Streaming (decoding, hashing a whole
+/// object): one open-ended GET read as its body arrives, its first [`HEAD_CACHE`] bytes kept
+/// for the format sniffers, a new GET only after a seek away; so a whole object costs a few
+/// requests, not one per block (servers such as moto answer each ranged GET in time
+/// proportional to the whole object).
 pub struct ObjectReader {
+    streaming: Option<Streaming>,
     store: Arc<dyn ObjectStore>,
     key: Key,
     runtime: Handle,
@@ -40,16 +52,28 @@ pub struct ObjectReader {
     last: Option<u64>,
 }
 
+#[derive(Default)]
+struct Streaming {
+    head: Option<Bytes>,
+    /// The chunk last read from the body, and its offset.
+    chunk: Option<(u64, Bytes)>,
+    /// The body being read, and the offset of its next byte (in a mutex only to be `Sync`, as
+    /// the decoder's sources must; it is never contended).
+    body: Option<(u64, Mutex<BoxStream<'static, object_store::Result<Bytes>>>)>,
+}
+
 impl ObjectReader {
-    /// Opens `key` (one HEAD request for its length).
+    /// Opens `key` (one HEAD request for its length); `streaming` as described above.
     pub fn open(
         store: Arc<dyn ObjectStore>,
         key: Key,
         runtime: Handle,
         block: u64,
+        streaming: bool,
     ) -> io::Result<Self> {
         let len = runtime.block_on(store.head(&key)).map_err(io_err)?.size;
         Ok(Self {
+            streaming: streaming.then(Streaming::default),
             store,
             key,
             runtime,
@@ -112,10 +136,85 @@ impl ObjectReader {
     }
 }
 
+impl ObjectReader {
+    /// The streamed bytes at `self.pos`: a chunk that holds them and its offset.
+    fn streamed(&mut self) -> io::Result<(u64, Bytes)> {
+        let pos = self.pos;
+        let Some(st) = self.streaming.as_mut() else {
+            return Err(io::Error::other("not a streaming reader"));
+        };
+        if pos < HEAD_CACHE {
+            if st.head.is_none() {
+                let range = 0..HEAD_CACHE.min(self.len);
+                let head = self
+                    .runtime
+                    .block_on(self.store.get_range(&self.key, range))
+                    .map_err(io_err)?;
+                st.head = Some(head);
+            }
+            if let Some(h) = &st.head
+                && pos < h.len() as u64
+            {
+                return Ok((0, h.clone()));
+            }
+        }
+        if let Some((at, c)) = &st.chunk
+            && (*at..*at + c.len() as u64).contains(&pos)
+        {
+            return Ok((*at, c.clone()));
+        }
+        loop {
+            match &mut st.body {
+                Some((next, body)) if *next <= pos && pos - *next <= SKIP => {
+                    let body = body
+                        .get_mut()
+                        .map_err(|_| io::Error::other("a reader panicked"))?;
+                    let got = self.runtime.block_on(body.next());
+                    let chunk = match got {
+                        Some(Ok(c)) => c,
+                        Some(Err(e)) => return Err(io_err(e)),
+                        None => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "the object is shorter than it said",
+                            ));
+                        }
+                    };
+                    let at = *next;
+                    *next += chunk.len() as u64;
+                    if (at..*next).contains(&pos) {
+                        st.chunk = Some((at, chunk.clone()));
+                        return Ok((at, chunk));
+                    }
+                }
+                _ => {
+                    let opts = GetOptions {
+                        range: Some(GetRange::Offset(pos)),
+                        ..Default::default()
+                    };
+                    let got = self
+                        .runtime
+                        .block_on(self.store.get_opts(&self.key, opts))
+                        .map_err(io_err)?;
+                    st.body = Some((pos, Mutex::new(got.into_stream())));
+                }
+            }
+        }
+    }
+}
+
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.len || buf.is_empty() {
             return Ok(0);
+        }
+        if self.streaming.is_some() {
+            let (at, data) = self.streamed()?;
+            let off = (self.pos - at) as usize;
+            let n = buf.len().min(data.len() - off);
+            buf[..n].copy_from_slice(&data[off..off + n]);
+            self.pos += n as u64;
+            return Ok(n);
         }
         let idx = self.pos / self.block;
         let data = self.get_block(idx)?;

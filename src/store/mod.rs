@@ -41,8 +41,9 @@ use tokio::runtime::Handle;
 
 use crate::audio::{NewObject, Objects, Source};
 
-/// Block size of readers that stream a whole object (decoding, hashing).
-const STREAM_BLOCK: u64 = 2 << 20;
+/// Readers asked for blocks this large stream the object instead (decoding, hashing): one
+/// open-ended GET read as it arrives, a new one only after a seek away from it.
+pub const STREAM_BLOCK: u64 = 2 << 20;
 /// Block size of readers that pick small ranges (peaks, tiles, clips).
 pub const PICK_BLOCK: u64 = 256 << 10;
 
@@ -254,6 +255,7 @@ impl Store {
                     self.key(key),
                     self.inner.runtime.clone(),
                     block,
+                    block >= STREAM_BLOCK,
                 )?;
                 let len = r.len();
                 Ok((Box::new(r), len))
@@ -362,19 +364,21 @@ impl Objects for Store {
         }
     }
 
-    fn promote(&self, from: &str, to: &str) -> std::io::Result<()> {
+    fn copy(&self, from: &str, to: &str) -> std::io::Result<()> {
         match &self.inner.backend {
-            Backend::Folder(f) => f.promote(from, to),
+            Backend::Folder(f) => f.copy(from, to),
+            // A server-side copy (CopyObject): the bytes never come back to us.
             Backend::Bucket(_) => self
-                .block_on(async {
-                    if !Store::exists(self, to).await? {
-                        self.inner
-                            .objects
-                            .copy(&self.key(from), &self.key(to))
-                            .await?;
-                    }
-                    self.delete(from).await
-                })
+                .block_on(self.inner.objects.copy(&self.key(from), &self.key(to)))
+                .map_err(io::io_err),
+        }
+    }
+
+    fn remove(&self, key: &str) -> std::io::Result<()> {
+        match &self.inner.backend {
+            Backend::Folder(f) => f.remove(key),
+            Backend::Bucket(_) => self
+                .block_on(self.delete(key))
                 .map_err(std::io::Error::other),
         }
     }
