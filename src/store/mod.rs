@@ -221,6 +221,7 @@ impl Store {
         let upload = self.inner.objects.put_multipart(&self.key(key)).await?;
         Ok(Upload {
             writer: Some(WriteMultipart::new_with_chunk_size(upload, io::PART)),
+            sync: self.folder_root().map(|root| root.join(key)),
         })
     }
 
@@ -288,6 +289,9 @@ impl Store {
 /// [`finish`](Self::finish); [`abort`](Self::abort) (or dropping it unfinished) leaves nothing.
 pub struct Upload {
     writer: Option<WriteMultipart>,
+    /// On the folder: the file to fsync before the upload counts as stored (a bucket's
+    /// completed upload is durable when acknowledged).
+    sync: Option<PathBuf>,
 }
 
 impl Upload {
@@ -309,6 +313,9 @@ impl Upload {
         match self.writer.take() {
             Some(w) => {
                 w.finish().await?;
+                if let Some(path) = &self.sync {
+                    tokio::fs::File::open(path).await?.sync_all().await?;
+                }
                 Ok(())
             }
             None => anyhow::bail!("upload already finished"),
