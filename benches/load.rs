@@ -73,8 +73,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One project, `users` transcribers (one password hash shared, to keep setup quick), a real
 /// recording and `4 × users` segments over it. Returns the project id.
-async fn setup(dir: &std::path::Path, users: u64, url: Option<&str>) -> i64 {
-    let state = AppState::open(Config::new(dir).with_database(url.map(str::to_owned)))
+async fn setup(dir: &std::path::Path, users: u64, url: Option<&str>, store: Option<&str>) -> i64 {
+    let state = AppState::open(
+        Config::new(dir)
+            .with_database(url.map(str::to_owned))
+            .with_store(store.map(str::to_owned)),
+    )
         .await
         .unwrap();
     let project = fangyan::projects::db::create(&state.db, "load")
@@ -454,7 +458,11 @@ async fn run(users: u64, seconds: u64, target: &Target) -> Outcome {
         }
     };
     let url = url.as_deref();
-    let project = setup(&data, users, url).await;
+    let store = cluster
+        .as_ref()
+        .map(|c| c.get("CLUSTER_STORE"))
+        .filter(|s| !s.is_empty());
+    let project = setup(&data, users, url, store).await;
     let (server, base) = match &cluster {
         None => {
             let (server, base) = start_server(&data, url);

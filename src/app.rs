@@ -15,7 +15,6 @@ use tower::ServiceBuilder;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::audio::Store;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::jobs::Jobs;
@@ -51,6 +50,9 @@ pub struct Config {
     /// A bearer token that opens `/metrics` from anywhere (`--metrics-token`); without one,
     /// only direct loopback peers may read it (see [`crate::ops::metrics`]).
     pub metrics_token: Option<String>,
+    /// Where recordings are stored (`--store`): `file:///path` or `s3://bucket/prefix`; `None`
+    /// is the data directory's `store/` folder.
+    pub store: Option<String>,
 }
 
 impl Config {
@@ -58,6 +60,13 @@ impl Config {
     /// the data directory when `url` is `None`.
     pub fn with_database(mut self, url: Option<String>) -> Self {
         self.database_url = url;
+        self
+    }
+
+    /// The same settings on the store at `url` (`--store`), or on the data directory's folder
+    /// when `url` is `None`.
+    pub fn with_store(mut self, url: Option<String>) -> Self {
+        self.store = url;
         self
     }
 
@@ -76,6 +85,7 @@ impl Config {
             login: Default::default(),
             database_url: None,
             metrics_token: None,
+            store: None,
         }
     }
 }
@@ -85,8 +95,8 @@ impl Config {
 pub struct AppState {
     /// The database pool.
     pub db: Db,
-    /// The audio store.
-    pub store: Store,
+    /// The object store of recordings (a folder or a bucket).
+    pub store: crate::store::Store,
     /// Background jobs.
     pub jobs: Jobs,
     /// The login's throttle and argon2 budget.
@@ -124,7 +134,7 @@ impl AppState {
             &config.data_dir.join("fangyan.sqlite"),
         )
         .await?;
-        let store = Store::open(config.data_dir.join("store"))?;
+        let store = crate::store::Store::open(config.store.as_deref(), &config.data_dir)?;
         let state = Self {
             db,
             store,
@@ -136,7 +146,7 @@ impl AppState {
             _lock: Arc::new(lock),
         };
         if owner {
-            let (resumable, failed) = crate::jobs::recover(&state.db, state.store.root()).await?;
+            let (resumable, failed) = crate::jobs::recover(&state.db, &state.store).await?;
             if failed > 0 {
                 tracing::warn!("{failed} job(s) were interrupted and could not be resumed");
             }

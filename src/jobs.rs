@@ -203,7 +203,10 @@ pub struct Resumable {
 /// their acknowledged upload is still on disk; any other unfinished job is marked failed
 /// (`interrupted`), and so is its recording, so nothing stays half-done. Returns the jobs to
 /// restart and the number failed.
-pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec<Resumable>, u64)> {
+pub async fn recover(
+    db: &Db,
+    store: &crate::store::Store,
+) -> anyhow::Result<(Vec<Resumable>, u64)> {
     let rows = sqlx::query(
         "SELECT id, kind, recording_id, input FROM job WHERE status IN ('queued', 'running') ORDER BY id",
     )
@@ -214,13 +217,17 @@ pub async fn recover(db: &Db, store_root: &std::path::Path) -> sqlx::Result<(Vec
     let mut resumable = Vec::new();
     let mut failed = 0;
     for row in rows {
+        let input: Option<String> = row.try_get("input")?;
+        let kept = match &input {
+            Some(key) => store.exists(key).await?,
+            None => false,
+        };
         let job: i64 = row.try_get("id")?;
         let kind: String = row.try_get("kind")?;
         let recording: Option<i64> = row.try_get("recording_id")?;
-        let input: Option<String> = row.try_get("input")?;
         let now = now_ms();
         match (kind.as_str(), recording, input) {
-            ("ingest", Some(recording), Some(input)) if store_root.join(&input).is_file() => {
+            ("ingest", Some(recording), Some(input)) if kept => {
                 sqlx::query(
                     "UPDATE job SET status = 'queued', progress = 0, updated_at = $1 WHERE id = $2",
                 )

@@ -40,6 +40,8 @@ pub mod jobs;
 pub mod openapi;
 /// The operator's side: probes, metrics, request ids and logs, the graceful stop, backups.
 pub mod ops;
+/// The object store: originals, analysis copies, peaks and tracks on a folder or an S3 bucket.
+pub mod store;
 /// The bounded pool for heavy work (searches, ASR parsing), with deadlines and budgets.
 pub mod work;
 

@@ -558,14 +558,22 @@ async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
     let dir = common::scratch();
     let (project, resumed, lost) = {
         let state = AppState::open(
-            Config::new(dir.path()).with_database(common::database_url_for(dir.path())),
+            Config::new(dir.path())
+                .with_database(common::database_url_for(dir.path()))
+                .with_store(common::store_url_for(dir.path())),
         )
         .await
         .unwrap();
         let project = fangyan::projects::db::create(&state.db, "p").await.unwrap();
         // As the upload handler leaves it: the acknowledged upload in tmp/, a running job.
-        let upload = state.store.root().join("tmp/upload-crash");
-        std::fs::copy(common::fixture("real/zh-funasr-binhai-query.wav"), &upload).unwrap();
+        state
+            .store
+            .put_file(
+                "tmp/upload-crash",
+                &common::fixture("real/zh-funasr-binhai-query.wav"),
+            )
+            .await
+            .unwrap();
         let resumed = fangyan::recordings::db::create(&state.db, project, "a.wav", 16_000)
             .await
             .unwrap();
@@ -582,17 +590,18 @@ async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
         fangyan::jobs::create(&state.db, "ingest", lost, Some("tmp/upload-gone"))
             .await
             .unwrap();
-        std::fs::write(
-            state.store.root().join("tmp/999-1-analysis.wav"),
-            b"partial",
-        )
-        .unwrap();
+        let mut partial = state.store.upload("tmp/999-1-analysis.wav").await.unwrap();
+        partial.write(b"partial").await.unwrap();
+        partial.finish().await.unwrap();
         (project, resumed, lost)
     };
-    let state =
-        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
-            .await
-            .unwrap();
+    let state = AppState::open(
+        Config::new(dir.path())
+            .with_database(common::database_url_for(dir.path()))
+            .with_store(common::store_url_for(dir.path())),
+    )
+    .await
+    .unwrap();
     state.jobs.drain().await;
     let r = fangyan::recordings::db::get(&state.db, resumed)
         .await
@@ -609,10 +618,7 @@ async fn an_ingest_cut_short_by_a_crash_resumes_at_the_next_start() {
         (l.status.as_str(), l.error_code.as_deref()),
         ("failed", Some("interrupted"))
     );
-    let left: Vec<_> = std::fs::read_dir(state.store.root().join("tmp"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = state.store.list("tmp").await.unwrap();
     assert!(left.is_empty(), "tmp/ still holds {left:?}");
     let _ = project;
 }

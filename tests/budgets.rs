@@ -39,7 +39,9 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let project = {
             let state = AppState::open(
-                Config::new(dir.path()).with_database(common::database_url_for(dir.path())),
+                Config::new(dir.path())
+                    .with_database(common::database_url_for(dir.path()))
+                    .with_store(common::store_url_for(dir.path())),
             )
             .await
             .unwrap();

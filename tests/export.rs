@@ -66,10 +66,13 @@ fn manifests(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_is_read_by_the_real_tools_and_round_trips() {
     let dir = common::scratch();
-    let state =
-        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
-            .await
-            .unwrap();
+    let state = AppState::open(
+        Config::new(dir.path())
+            .with_database(common::database_url_for(dir.path()))
+            .with_store(common::store_url_for(dir.path())),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = fangyan::app::router(state.clone());
@@ -630,10 +633,13 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
 async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
     let dir = common::scratch();
     let exports = dir.path().join("exports");
-    let state =
-        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
-            .await
-            .unwrap();
+    let state = AppState::open(
+        Config::new(dir.path())
+            .with_database(common::database_url_for(dir.path()))
+            .with_store(common::store_url_for(dir.path())),
+    )
+    .await
+    .unwrap();
     let project = fangyan::projects::db::create(&state.db, "p").await.unwrap();
     let mut ids = Vec::new();
     for status in ["running", "queued", "done"] {
@@ -658,10 +664,13 @@ async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
     }
     drop(state); // the killed process: nothing ran its clean-up
 
-    let state =
-        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
-            .await
-            .unwrap();
+    let state = AppState::open(
+        Config::new(dir.path())
+            .with_database(common::database_url_for(dir.path()))
+            .with_store(common::store_url_for(dir.path())),
+    )
+    .await
+    .unwrap();
     let left: BTreeSet<String> = std::fs::read_dir(&exports)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

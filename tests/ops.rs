@@ -48,12 +48,18 @@ async fn readyz_is_503_database_unavailable_when_the_database_is_gone_and_health
 #[tokio::test]
 async fn readyz_is_503_store_unavailable_when_the_store_folder_is_gone() {
     let app = TestApp::spawn().await;
-    let root = app.state.store.root().to_path_buf();
+    // The folder store (the SQLite pass); the bucket's case is the S3 server being down.
+    let Some(root) = app.state.store.folder_root().map(|r| r.to_path_buf()) else {
+        return;
+    };
     let moved = root.with_file_name("store-moved-away");
     std::fs::rename(&root, &moved).unwrap();
+    // A file where the folder was: the store cannot recreate its folders there.
+    std::fs::write(&root, b"not a folder").unwrap();
     let (s, _, body) = get(format!("{}/readyz", app.base)).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(error_code(&body), "store_unavailable");
+    std::fs::remove_file(&root).unwrap();
     std::fs::rename(&moved, &root).unwrap();
     let (s, _, _) = get(format!("{}/readyz", app.base)).await;
     assert_eq!(s, StatusCode::OK);

@@ -231,7 +231,9 @@ async fn the_command_line_makes_and_unmakes_instance_admins() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user named nobody"));
 
     let state = fangyan::app::AppState::open(
-        fangyan::app::Config::new(dir.path()).with_database(common::database_url_for(dir.path())),
+        fangyan::app::Config::new(dir.path())
+            .with_database(common::database_url_for(dir.path()))
+            .with_store(common::store_url_for(dir.path())),
     )
     .await
     .unwrap();

@@ -12,10 +12,13 @@ use serde_json::{Value, json};
 
 async fn spawn() -> (String, AppState, tempfile::TempDir) {
     let dir = common::scratch();
-    let state =
-        AppState::open(Config::new(dir.path()).with_database(common::database_url_for(dir.path())))
-            .await
-            .unwrap();
+    let state = AppState::open(
+        Config::new(dir.path())
+            .with_database(common::database_url_for(dir.path()))
+            .with_store(common::store_url_for(dir.path())),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = fangyan::app::router(state.clone());

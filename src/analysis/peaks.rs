@@ -53,24 +53,59 @@ impl Acc {
 }
 
 /// Builds a pyramid from a stream of 16-bit samples.
-pub struct PeakBuilder {
+///
+/// The finest level (three quarters of the file) streams straight into the output after room
+/// for the header; the coarser levels are staged in small files (a third of the finest level
+/// together: some 7 MB for 3 hours) and appended at the end, then the header is written in the
+/// room left for it. So the output only needs to seek back into its first bytes, which the
+/// store's writer allows (it holds its first part until the end).
+pub struct PeakBuilder<W: Write + Seek = File> {
     rate: u32,
     samples: u64,
     acc: [Acc; LEVELS],
     counts: [u64; LEVELS],
+    finest: BufWriter<W>,
     outs: Vec<BufWriter<File>>,
     paths: Vec<PathBuf>,
-    dest: PathBuf,
+    dest: Option<(PathBuf, PathBuf)>,
 }
 
-impl PeakBuilder {
+impl PeakBuilder<File> {
     /// Starts a pyramid that [`finish`](Self::finish) will write to `dest`; level data is
     /// staged next to it.
     pub fn create(dest: &Path, rate: u32) -> io::Result<Self> {
+        let tmp = dest.with_extension("peaks.tmp");
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        let stem = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut me = Self::streaming(File::create(&tmp)?, dir, &stem, rate)?;
+        me.dest = Some((tmp, dest.to_path_buf()));
+        Ok(me)
+    }
+
+    /// Flushes partial buckets, writes the file, and removes the staging files.
+    pub fn finish(self) -> io::Result<PathBuf> {
+        let Some((tmp, dest)) = self.dest.clone() else {
+            return Err(io::Error::other("not a file pyramid"));
+        };
+        self.finish_into()?.sync_all()?;
+        std::fs::rename(&tmp, &dest)?;
+        Ok(dest)
+    }
+}
+
+impl<W: Write + Seek> PeakBuilder<W> {
+    /// Starts a pyramid written to `out` (from its start), staging the coarser levels in
+    /// `scratch` under names beginning with `stem`.
+    pub fn streaming(out: W, scratch: &Path, stem: &str, rate: u32) -> io::Result<Self> {
+        let mut finest = BufWriter::with_capacity(1 << 16, out);
+        finest.write_all(&[0; (HEADER_FIXED + LEVEL_ENTRY * LEVELS as u64) as usize])?;
         let mut outs = Vec::new();
         let mut paths = Vec::new();
-        for level in 0..LEVELS {
-            let p = dest.with_extension(format!("level{level}.tmp"));
+        for level in 1..LEVELS {
+            let p = scratch.join(format!("{stem}.level{level}.tmp"));
             outs.push(BufWriter::with_capacity(1 << 16, File::create(&p)?));
             paths.push(p);
         }
@@ -79,9 +114,10 @@ impl PeakBuilder {
             samples: 0,
             acc: [Acc::EMPTY; LEVELS],
             counts: [0; LEVELS],
+            finest,
             outs,
             paths,
-            dest: dest.to_path_buf(),
+            dest: None,
         })
     }
 
@@ -111,7 +147,11 @@ impl PeakBuilder {
         let mut pair = [0u8; 4];
         pair[..2].copy_from_slice(&a.min.to_le_bytes());
         pair[2..].copy_from_slice(&a.max.to_le_bytes());
-        self.outs[level].write_all(&pair)?;
+        if level == 0 {
+            self.finest.write_all(&pair)?;
+        } else {
+            self.outs[level - 1].write_all(&pair)?;
+        }
         self.counts[level] += 1;
         if level + 1 < LEVELS {
             let up = &mut self.acc[level + 1];
@@ -125,8 +165,9 @@ impl PeakBuilder {
         Ok(())
     }
 
-    /// Flushes partial buckets, writes the file, and removes the staging files.
-    pub fn finish(mut self) -> io::Result<PathBuf> {
+    /// Flushes partial buckets, appends the coarser levels, writes the header, removes the
+    /// staging files and hands back the output.
+    pub fn finish_into(mut self) -> io::Result<W> {
         // Close partial buckets from the finest up, so each coarser one includes them.
         for level in 0..LEVELS {
             if self.acc[level].n > 0 {
@@ -136,35 +177,40 @@ impl PeakBuilder {
         for o in &mut self.outs {
             o.flush()?;
         }
-        let tmp = self.dest.with_extension("peaks.tmp");
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        out.write_all(MAGIC)?;
-        out.write_all(&VERSION.to_le_bytes())?;
-        out.write_all(&self.rate.to_le_bytes())?;
-        out.write_all(&self.samples.to_le_bytes())?;
-        out.write_all(&(LEVELS as u32).to_le_bytes())?;
+        for p in &self.paths {
+            io::copy(&mut File::open(p)?, &mut self.finest)?;
+        }
+        let mut header = Vec::with_capacity((HEADER_FIXED + LEVEL_ENTRY * LEVELS as u64) as usize);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        header.extend_from_slice(&self.rate.to_le_bytes());
+        header.extend_from_slice(&self.samples.to_le_bytes());
+        header.extend_from_slice(&(LEVELS as u32).to_le_bytes());
         let mut offset = HEADER_FIXED + LEVEL_ENTRY * LEVELS as u64;
         for level in 0..LEVELS {
-            out.write_all(&bucket_size(level).to_le_bytes())?;
-            out.write_all(&self.counts[level].to_le_bytes())?;
-            out.write_all(&offset.to_le_bytes())?;
+            header.extend_from_slice(&bucket_size(level).to_le_bytes());
+            header.extend_from_slice(&self.counts[level].to_le_bytes());
+            header.extend_from_slice(&offset.to_le_bytes());
             offset += self.counts[level] * 4;
         }
-        for p in &self.paths {
-            io::copy(&mut File::open(p)?, &mut out)?;
-        }
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let mut out = self.finest.into_inner().map_err(|e| e.into_error())?;
+        out.seek(SeekFrom::Start(0))?;
+        out.write_all(&header)?;
+        out.seek(SeekFrom::End(0))?;
+        out.flush()?;
         for p in &self.paths {
             std::fs::remove_file(p)?;
         }
-        std::fs::rename(&tmp, &self.dest)?;
-        Ok(self.dest)
+        Ok(out)
     }
 
     /// Removes staging files after a failed ingest.
     pub fn abandon(self) {
         for p in &self.paths {
             let _ = std::fs::remove_file(p);
+        }
+        if let Some((tmp, _)) = &self.dest {
+            let _ = std::fs::remove_file(tmp);
         }
     }
 }
@@ -209,13 +255,21 @@ pub enum PeaksError {
     Io(#[from] io::Error),
 }
 
+/// Bytes a peaks file is read from: a local file or a stored object.
+pub trait PeakSource: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> PeakSource for T {}
+
+/// Opens the analysis WAV for the deepest zoom, only when a query needs it.
+pub type WavOpener = Box<dyn FnOnce() -> io::Result<Box<dyn PeakSource>> + Send>;
+
 /// An open peaks file, plus (for the deepest zoom) the analysis WAV it was built from.
 pub struct PeakFile {
-    file: File,
+    file: Box<dyn PeakSource>,
     rate: u32,
     samples: u64,
     levels: Vec<Level>,
-    wav: Option<PathBuf>,
+    wav: Option<WavOpener>,
 }
 
 fn read_u32(r: &mut impl Read) -> io::Result<u32> {
@@ -233,8 +287,22 @@ fn read_u64(r: &mut impl Read) -> io::Result<u64> {
 impl PeakFile {
     /// Opens a peaks file; `wav` is the 16-bit mono analysis copy, used for the deepest zoom.
     pub fn open(path: &Path, wav: Option<PathBuf>) -> Result<Self, PeaksError> {
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let len = file.metadata()?.len();
+        let wav = wav.map(|p| -> WavOpener {
+            Box::new(
+                move || Ok(Box::new(io::BufReader::new(File::open(p)?)) as Box<dyn PeakSource>),
+            )
+        });
+        Self::from_source(Box::new(file), len, wav)
+    }
+
+    /// Reads the `len` bytes of a peaks file from `file`; `wav` opens the analysis copy.
+    pub fn from_source(
+        mut file: Box<dyn PeakSource>,
+        len: u64,
+        wav: Option<WavOpener>,
+    ) -> Result<Self, PeaksError> {
         let mut magic = [0; 8];
         file.read_exact(&mut magic)?;
         if &magic != MAGIC || read_u32(&mut file)? != VERSION {
@@ -328,13 +396,13 @@ impl PeakFile {
         Ok(Peaks::MinMax(out))
     }
 
-    fn samples_in(&self, start: u64, end: u64) -> Result<Vec<i16>, PeaksError> {
-        let Some(wav) = &self.wav else {
+    fn samples_in(&mut self, start: u64, end: u64) -> Result<Vec<i16>, PeaksError> {
+        let Some(wav) = self.wav.take() else {
             return Err(PeaksError::Io(io::Error::other(
                 "no analysis copy to read samples from",
             )));
         };
-        let mut r = hound::WavReader::open(wav).map_err(|e| io::Error::other(e.to_string()))?;
+        let mut r = hound::WavReader::new(wav()?).map_err(|e| io::Error::other(e.to_string()))?;
         r.seek(start as u32)
             .map_err(|e| io::Error::other(e.to_string()))?;
         r.samples::<i16>()

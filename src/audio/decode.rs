@@ -36,7 +36,7 @@ use symphonia::core::meta::MetadataOptions;
 use super::error::IngestError;
 use super::mix::mix;
 use super::sniff::{self, EditList};
-use super::source::{CountingFile, codecs};
+use super::source::{CountingFile, Source, codecs};
 pub use super::summary::{DecodeSummary, Warning};
 use super::validate::{check_channels, check_rate, check_wav, corrupt, format_bits, open_error};
 
@@ -137,8 +137,17 @@ pub struct Decoder {
 impl Decoder {
     /// Opens `path`, detects its format from the bytes, and validates the stream parameters.
     pub fn open(path: &Path, opts: DecodeOptions) -> Result<Self, IngestError> {
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let len = file.metadata()?.len();
+        Self::open_source(Box::new(file), len, opts)
+    }
+
+    /// Opens `len` bytes read from `file` (a local file or a stored object), as [`open`](Self::open).
+    pub fn open_source(
+        mut file: Box<dyn Source>,
+        len: u64,
+        opts: DecodeOptions,
+    ) -> Result<Self, IngestError> {
         if len == 0 {
             return Err(IngestError::EmptyFile);
         }

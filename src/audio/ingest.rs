@@ -7,8 +7,14 @@
 //! DIR/originals/<sha256>            the uploaded bytes, byte for byte
 //! DIR/analysis/<sha256>-<rate>.wav  mono, 16-bit PCM at the analysis rate
 //! DIR/analysis/<sha256>-<rate>.peaks the waveform peak pyramid (see analysis::peaks)
+//! DIR/analysis/<sha256>-<rate>.pitch.json the pitch track (written by the server's job)
 //! DIR/meta/<sha256>.json            the RecordingMeta below
 //! ```
+//!
+//! The same keys name the objects of any store: [`Store`] is this layout as a local folder
+//! (the `fangyan ingest` command and the default server store); a bucket behind the
+//! [`Objects`] trait is the other (`crate::store`, outside the core, bridges it to `std::io`).
+//! [`ingest_object`] ingests an upload already in a store; [`Store::ingest`] a local file.
 //!
 //! Three threads overlap the work, so decoding runs while the previous chunk is resampled and
 //! written: (1) hashing and copying the original, (2) decoding on the caller's thread, (3)
@@ -17,7 +23,7 @@
 //! and renamed only when everything succeeded; a failure leaves nothing behind.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -28,6 +34,7 @@ use sha2::{Digest, Sha256};
 
 use super::decode::{DecodeOptions, DecodeSummary, Decoder, SourceInfo, Warning};
 use super::error::IngestError;
+pub use super::objects::{NewObject, Objects};
 use super::resample::{DEFAULT_CHUNK, ResampleError, StreamResampler};
 use crate::analysis::peaks::PeakBuilder;
 
@@ -99,23 +106,118 @@ pub struct AnalysisCopy {
     pub path: String,
 }
 
+/// Hashes a stored object, reading it in 1 MiB blocks.
+pub fn hash_object(objects: &dyn Objects, key: &str) -> io::Result<(String, u64)> {
+    let (input, _) = objects.open(key)?;
+    hash_reader(input)
+}
+
+fn hash_reader(mut input: impl Read) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// Ingests the stored upload `input`, whose SHA-256 the caller computed while storing it:
+/// decodes it from the store, writes the analysis copy, the peaks and the metadata under their
+/// keys, and copies the upload to `originals/<sha256>` meanwhile. `name` is the display name.
+/// On failure nothing new is left in the store; the upload itself is the caller's to remove.
+pub fn ingest_object(
+    objects: &dyn Objects,
+    input: &str,
+    sha256: &str,
+    name: &str,
+    opts: IngestOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RecordingMeta, IngestError> {
+    if !ANALYSIS_RATES.contains(&opts.rate) {
+        return Err(IngestError::InvalidAnalysisRate { rate: opts.rate });
+    }
+    let original = format!("originals/{sha256}");
+    let duplicate = objects.exists(&original)?;
+    let rel = Store::analysis_rel(sha256, opts.rate);
+    let (decoded, copied) = thread::scope(|s| {
+        // The original is copied (server-side on a bucket) while the upload is decoded.
+        let copier = (!duplicate).then(|| s.spawn(|| objects.copy(input, &original)));
+        let decoded = (|| {
+            let (source, bytes) = objects.open(input)?;
+            let decoder = Decoder::open_source(source, bytes, opts.decode)?;
+            let wav = objects.create(&rel)?;
+            let peaks = objects.create(&Store::peaks_rel(sha256, opts.rate))?;
+            let stem = scratch_name("peaks");
+            let written = decode_and_write(
+                decoder,
+                opts,
+                wav,
+                peaks,
+                objects.scratch(),
+                &stem,
+                progress,
+            )?;
+            Ok::<_, IngestError>((written, bytes))
+        })();
+        let copied = copier.map_or(Ok(()), |h| {
+            h.join()
+                .unwrap_or_else(|_| Err(io::Error::other("copier panicked")))
+        });
+        (decoded, copied)
+    });
+    let committed = (|| {
+        let ((summary, frames, wav, peaks), bytes) = decoded?;
+        copied?;
+        wav.commit()?;
+        peaks.commit()?;
+        let analysis = AnalysisCopy {
+            rate: opts.rate,
+            frames,
+            path: rel.clone(),
+        };
+        let mut record = meta(
+            Path::new(name),
+            sha256.to_string(),
+            bytes,
+            summary,
+            Some(analysis),
+            duplicate,
+        );
+        record.name = name.to_string();
+        let mut out = objects.create(&format!("meta/{sha256}.json"))?;
+        serde_json::to_writer_pretty(&mut out, &record).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.commit()?;
+        Ok::<_, IngestError>(record)
+    })();
+    if committed.is_err() && !duplicate {
+        // Content-addressed: only this ingest made these keys, so none of them stays.
+        for key in [
+            original.clone(),
+            rel.clone(),
+            Store::peaks_rel(sha256, opts.rate),
+        ] {
+            let _ = objects.remove(&key);
+        }
+    }
+    committed
+}
+
+/// A unique name for a scratch or temporary file of this process.
+pub(super) fn scratch_name(what: &str) -> String {
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}-{what}", std::process::id())
+}
+
 /// Hashes a file in its own thread, reading it in 1 MiB blocks.
 fn spawn_hasher(path: PathBuf) -> thread::JoinHandle<io::Result<(String, u64)>> {
-    thread::spawn(move || {
-        let mut input = File::open(&path)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut total = 0u64;
-        loop {
-            let n = input.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            total += n as u64;
-        }
-        Ok((hex::encode(hasher.finalize()), total))
-    })
+    thread::spawn(move || hash_reader(File::open(&path)?))
 }
 
 /// Copies the original in its own thread. `fs::copy` lets the kernel move the bytes
@@ -163,7 +265,20 @@ pub fn probe(path: &Path, opts: DecodeOptions) -> Result<RecordingMeta, IngestEr
 /// data chunk, every frame corrupt) is refused with its code rather than failing later.
 /// Returns the source description.
 pub fn precheck(path: &Path, opts: DecodeOptions) -> Result<SourceInfo, IngestError> {
-    let mut decoder = Decoder::open(path, opts)?;
+    first_audio(Decoder::open(path, opts)?)
+}
+
+/// [`precheck`] of a stored object.
+pub fn precheck_object(
+    objects: &dyn Objects,
+    key: &str,
+    opts: DecodeOptions,
+) -> Result<SourceInfo, IngestError> {
+    let (source, len) = objects.open(key)?;
+    first_audio(Decoder::open_source(source, len, opts)?)
+}
+
+fn first_audio(mut decoder: Decoder) -> Result<SourceInfo, IngestError> {
     let mut scratch = Vec::with_capacity(CHUNK_SAMPLES);
     while decoder.next_chunk(&mut scratch)? {
         if !scratch.is_empty() {
@@ -198,6 +313,7 @@ fn meta(
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    scratch: PathBuf,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -209,7 +325,13 @@ impl Store {
         for sub in ["originals", "analysis", "meta", "tmp"] {
             fs::create_dir_all(root.join(sub))?;
         }
-        Ok(Self { root })
+        let scratch = root.join("tmp");
+        Ok(Self { root, scratch })
+    }
+
+    /// The folder's `tmp/`, where temporary and scratch files live.
+    pub fn scratch_dir(&self) -> &Path {
+        &self.scratch
     }
 
     /// The store's root directory.
@@ -232,6 +354,11 @@ impl Store {
         format!("analysis/{sha256}-{rate}.peaks")
     }
 
+    /// Relative path of the pitch and intensity track for this hash and rate.
+    pub fn pitch_rel(sha256: &str, rate: u32) -> String {
+        format!("analysis/{sha256}-{rate}.pitch.json")
+    }
+
     /// A fresh path in the store's `tmp/` for a file that becomes something else or nothing:
     /// whatever is left there when the server starts is swept away.
     pub fn tmp_path(&self, what: &str) -> PathBuf {
@@ -239,10 +366,7 @@ impl Store {
     }
 
     fn tmp(&self, what: &str) -> PathBuf {
-        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.root
-            .join("tmp")
-            .join(format!("{}-{n}-{what}", std::process::id()))
+        self.root.join("tmp").join(scratch_name(what))
     }
 
     /// Ingests one file. `progress` is called with (bytes read, total bytes).
@@ -277,7 +401,22 @@ impl Store {
     ) -> Result<RecordingMeta, IngestError> {
         let hasher = spawn_hasher(path.to_path_buf());
         let copier = spawn_copier(path.to_path_buf(), tmp_original.to_path_buf());
-        let decoded = decode_and_write(path, opts, tmp_wav, tmp_peaks, progress);
+        let decoded = (|| {
+            let decoder = Decoder::open(path, opts.decode)?;
+            let stem = file_name(tmp_peaks);
+            let (summary, frames, wav, peaks) = decode_and_write(
+                decoder,
+                opts,
+                File::create(tmp_wav)?,
+                File::create(tmp_peaks)?,
+                &self.root.join("tmp"),
+                &stem,
+                progress,
+            )?;
+            wav.sync_all()?;
+            peaks.sync_all()?;
+            Ok::<_, IngestError>((summary, frames))
+        })();
         let (sha256, bytes) = hasher
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("hasher panicked")))?;
@@ -292,7 +431,6 @@ impl Store {
             fs::rename(tmp_original, &original)?;
         }
         let rel = Self::analysis_rel(&sha256, opts.rate);
-        File::open(tmp_wav)?.sync_all()?;
         fs::rename(tmp_wav, self.root.join(&rel))?;
         fs::rename(
             tmp_peaks,
@@ -323,24 +461,30 @@ impl Store {
     }
 }
 
-/// Decodes on this thread while another resamples and writes the 16-bit WAV.
-fn decode_and_write(
-    path: &Path,
+/// Decodes on this thread while another resamples and writes the 16-bit WAV to `wav` and the
+/// peak pyramid to `peaks` (its coarser levels staged in `scratch` as `stem.*`). Hands both
+/// outputs back, written but not committed.
+fn decode_and_write<W: Write + Seek + Send + 'static, P: Write + Seek + Send + 'static>(
+    mut decoder: Decoder,
     opts: IngestOptions,
-    wav_path: &Path,
-    peaks_path: &Path,
+    wav: W,
+    peaks: P,
+    scratch: &Path,
+    stem: &str,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<(DecodeSummary, u64), IngestError> {
-    let mut decoder = Decoder::open(path, opts.decode)?;
+) -> Result<(DecodeSummary, u64, W, P), IngestError> {
     let from = decoder.info().sample_rate;
     let (tx, rx) = sync_channel::<Vec<f32>>(IN_FLIGHT);
     let (back_tx, back_rx) = sync_channel::<Vec<f32>>(IN_FLIGHT + 2);
-    let wav_path = wav_path.to_path_buf();
-    let mut peaks = PeakBuilder::create(peaks_path, opts.rate)?;
+    let mut peaks = PeakBuilder::streaming(peaks, scratch, stem, opts.rate)?;
     let writer = thread::spawn(move || {
-        let written = write_analysis(rx, back_tx, from, opts.rate, &wav_path, &mut peaks);
+        let mut wav = wav;
+        let written = write_analysis(rx, back_tx, from, opts.rate, &mut wav, &mut peaks);
         match written {
-            Ok(frames) => peaks.finish().map(|_| frames).map_err(IngestError::from),
+            Ok(frames) => peaks
+                .finish_into()
+                .map(|p| (frames, wav, p))
+                .map_err(IngestError::from),
             Err(e) => {
                 peaks.abandon();
                 Err(e)
@@ -352,8 +496,8 @@ fn decode_and_write(
     drop(tx);
     let written = join(writer);
     decoded?;
-    let frames = written?;
-    Ok((decoder.finish()?, frames))
+    let (frames, wav, peaks) = written?;
+    Ok((decoder.finish()?, frames, wav, peaks))
 }
 
 fn pump(
@@ -382,13 +526,13 @@ fn pump(
     Ok(())
 }
 
-fn write_analysis(
+fn write_analysis<W: Write + Seek, P: Write + Seek>(
     rx: Receiver<Vec<f32>>,
     recycle: SyncSender<Vec<f32>>,
     from: u32,
     to: u32,
-    path: &Path,
-    peaks: &mut PeakBuilder,
+    out: &mut W,
+    peaks: &mut PeakBuilder<P>,
 ) -> Result<u64, IngestError> {
     let spec = hound::WavSpec {
         channels: 1,
@@ -396,7 +540,7 @@ fn write_analysis(
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let file = BufWriter::with_capacity(1 << 16, File::create(path)?);
+    let file = BufWriter::with_capacity(1 << 16, out);
     let mut wav = hound::WavWriter::new(file, spec).map_err(hound_err)?;
     let mut resampler = StreamResampler::new(from, to, DEFAULT_CHUNK)?;
     let mut pcm = Vec::new();

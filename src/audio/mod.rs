@@ -10,13 +10,15 @@ pub mod error;
 pub mod ingest;
 mod matroska;
 mod mix;
+pub mod objects;
 pub mod opus;
 pub mod resample;
 pub mod sniff;
-mod source;
+pub mod source;
 pub mod summary;
 mod validate;
 
 pub use decode::{ChannelMode, DecodeOptions, Decoder, SourceInfo, Warning};
 pub use error::IngestError;
-pub use ingest::{IngestOptions, RecordingMeta, Store, precheck, probe};
+pub use ingest::{IngestOptions, NewObject, Objects, RecordingMeta, Store, precheck, probe};
+pub use source::Source;

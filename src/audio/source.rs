@@ -1,7 +1,6 @@
 //! What the decoder reads from: the codec registry (symphonia's codecs plus our Opus adapter)
-//! and a file wrapper that reports how far it has been read, for progress bars.
+//! and a source wrapper that reports how far it has been read, for progress bars.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -22,9 +21,15 @@ pub(super) fn codecs() -> &'static CodecRegistry {
     })
 }
 
-/// A file as a symphonia source that reports how far it has been read, for progress bars.
+/// Bytes the decoder can read and seek: a local file, or an object read in ranged blocks (the
+/// store's reader, outside the core). Anything `Read + Seek + Send + Sync` is one.
+pub trait Source: Read + Seek + Send + Sync {}
+
+impl<T: Read + Seek + Send + Sync> Source for T {}
+
+/// A source as symphonia's media source that reports how far it has been read, for progress bars.
 pub(super) struct CountingFile {
-    pub(super) file: File,
+    pub(super) file: Box<dyn Source>,
     pub(super) len: u64,
     pub(super) pos: Arc<AtomicU64>,
 }

@@ -213,16 +213,21 @@ pub fn serve(addr: SocketAddr, config: Config) -> anyhow::Result<bool> {
 }
 
 /// `fangyan user …`.
-pub fn user(cmd: UserCommand, db: Option<String>) -> anyhow::Result<bool> {
+pub fn user(cmd: UserCommand, db: Option<String>, store: Option<String>) -> anyhow::Result<bool> {
     let (name, data, admin) = match cmd {
         UserCommand::Add {
             name, data, admin, ..
-        } => return add_user(name, data.checked()?, admin, db),
+        } => return add_user(name, data.checked()?, admin, db, store),
         UserCommand::GrantAdmin { name, data } => (name, data.checked()?, true),
         UserCommand::RevokeAdmin { name, data } => (name, data.checked()?, false),
     };
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
+        let state = AppState::open(
+            Config::new(data)
+                .with_database(db.clone())
+                .with_store(store.clone()),
+        )
+        .await?;
         if !crate::accounts::db::set_instance_admin(&state.db, &name, admin).await? {
             bail!("no user named {name}");
         }
@@ -232,7 +237,13 @@ pub fn user(cmd: UserCommand, db: Option<String>) -> anyhow::Result<bool> {
 }
 
 /// `fangyan user add`.
-fn add_user(name: String, data: PathBuf, admin: bool, db: Option<String>) -> anyhow::Result<bool> {
+fn add_user(
+    name: String,
+    data: PathBuf,
+    admin: bool,
+    db: Option<String>,
+    store: Option<String>,
+) -> anyhow::Result<bool> {
     let mut password = String::new();
     std::io::stdin().read_to_string(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
@@ -240,7 +251,12 @@ fn add_user(name: String, data: PathBuf, admin: bool, db: Option<String>) -> any
         bail!("the password needs at least 8 characters");
     }
     runtime()?.block_on(async {
-        let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
+        let state = AppState::open(
+            Config::new(data)
+                .with_database(db.clone())
+                .with_store(store.clone()),
+        )
+        .await?;
         let hash = crate::accounts::hash_password(password)?;
         let id = crate::accounts::db::create_user(&state.db, &name, &hash)
             .await
@@ -255,12 +271,21 @@ fn add_user(name: String, data: PathBuf, admin: bool, db: Option<String>) -> any
 }
 
 /// `fangyan project …`.
-pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> {
+pub fn project(
+    cmd: ProjectCommand,
+    db: Option<String>,
+    store: Option<String>,
+) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
         match cmd {
             ProjectCommand::Create { name, data } => {
                 let data = data.checked()?;
-                let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
+                let state = AppState::open(
+                    Config::new(data)
+                        .with_database(db.clone())
+                        .with_store(store.clone()),
+                )
+                .await?;
                 let id = crate::projects::db::create(&state.db, &name)
                     .await
                     .context("creating the project")?;
@@ -274,7 +299,12 @@ pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> 
                 data,
             } => {
                 let data = data.checked()?;
-                let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
+                let state = AppState::open(
+                    Config::new(data)
+                        .with_database(db.clone())
+                        .with_store(store.clone()),
+                )
+                .await?;
                 let pid = project_id(&state, &project).await?;
                 let (uid, _) = crate::accounts::db::user_by_name(&state.db, &user)
                     .await?
@@ -292,7 +322,12 @@ pub fn project(cmd: ProjectCommand, db: Option<String>) -> anyhow::Result<bool> 
                 data,
             } => {
                 let data = data.checked()?;
-                let state = AppState::open(Config::new(data).with_database(db.clone())).await?;
+                let state = AppState::open(
+                    Config::new(data)
+                        .with_database(db.clone())
+                        .with_store(store.clone()),
+                )
+                .await?;
                 let pid = project_id(&state, &project).await?;
                 import(&state, pid, &files).await
             }
@@ -342,9 +377,10 @@ pub fn demo(
     data: PathBuf,
     trust: TrustArgs,
     db: Option<String>,
+    store: Option<String>,
 ) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
-        let state = AppState::open(trust.config(&data).with_database(db)).await?;
+        let state = AppState::open(trust.config(&data).with_database(db).with_store(store)).await?;
         let users = [
             ("admin", "admin-demo", Role::Admin),
             ("transcriber", "transcriber-demo", Role::Transcriber),

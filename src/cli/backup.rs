@@ -32,8 +32,20 @@ pub struct RestoreArgs {
 /// Backs up; prints `{"backup":…,"database":…,"objects":…,"bytes":…}`. On Postgres the
 /// database part names the `pg_dump` command, and stderr says to run it first when the
 /// folder held no dump.
-pub fn backup(args: BackupArgs, database_url: Option<String>) -> anyhow::Result<bool> {
+pub fn backup(
+    args: BackupArgs,
+    database_url: Option<String>,
+    store: Option<String>,
+) -> anyhow::Result<bool> {
     super::admin::existing(&args.data, " (backup does not create one)")?;
+    // The objects are copied from the data directory's own store folder; another folder or
+    // a bucket is backed up by its own means (a bucket's versioning or replication).
+    if let Some(url) = store {
+        anyhow::bail!(
+            "backup copies the data directory's own store folder, not --store {url}: back that \
+             up by its own means (a bucket's versioning or replication), the database with pg_dump"
+        );
+    }
     let manifest = tokio::runtime::Runtime::new()?.block_on(backup::backup(
         &args.data,
         database_url.as_deref(),

@@ -66,9 +66,24 @@ pub enum BenchCommand {
     IngestOne {
         /// The recording.
         file: PathBuf,
-        /// Store directory.
+        /// Store directory (with `--store`: the data directory, for scratch files).
         #[arg(long, env = "FANGYAN_OUT")]
         out: PathBuf,
+        /// Ingest through the server's store at this URL instead (upload, then the job).
+        #[arg(long, env = "FANGYAN_VIA")]
+        via: Option<String>,
+    },
+    /// Ingest through the server's store: the local folder against an S3 bucket, with ratio.
+    Store {
+        /// Length of the generated recording in minutes.
+        #[arg(long, env = "FANGYAN_MINUTES", default_value_t = 10)]
+        minutes: u32,
+        /// Working directory for generated audio (kept between runs and reused).
+        #[arg(long, env = "FANGYAN_WORK", default_value = "bench-work")]
+        work: PathBuf,
+        /// The bucket to compare with the folder (s3://bucket/prefix, AWS_* variables).
+        #[arg(long, env = "FANGYAN_BENCH_BUCKET")]
+        bucket: String,
     },
 }
 
@@ -87,7 +102,21 @@ pub fn run(what: BenchCommand) -> anyhow::Result<bool> {
             super::bench_analysis::spectrogram(minutes, python.as_deref())
         }
         BenchCommand::Pitch { minutes } => super::bench_analysis::pitch(minutes),
-        BenchCommand::IngestOne { file, out } => {
+        BenchCommand::Store {
+            minutes,
+            work,
+            bucket,
+        } => super::bench_store::run(minutes, &work, &bucket),
+        BenchCommand::IngestOne {
+            file,
+            out,
+            via: Some(url),
+        } => super::bench_store::ingest_one(&file, &out, &url).map(|()| true),
+        BenchCommand::IngestOne {
+            file,
+            out,
+            via: None,
+        } => {
             let start = Instant::now();
             let meta =
                 Store::open(&out)?.ingest(&file, IngestOptions::default(), &mut |_, _| {})?;
@@ -137,7 +166,7 @@ fn encoder(format: &str) -> anyhow::Result<&'static [&'static str]> {
 }
 
 /// Generates (or reuses) the test recording in `format`.
-fn source(work: &Path, minutes: u32, format: &str) -> anyhow::Result<PathBuf> {
+pub(super) fn source(work: &Path, minutes: u32, format: &str) -> anyhow::Result<PathBuf> {
     let path = work.join(format!("speechlike-{minutes}min-44k1-stereo.{format}"));
     if path.exists() {
         return Ok(path);

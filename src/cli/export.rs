@@ -128,7 +128,7 @@ fn definition(a: &ExportArgs) -> anyhow::Result<Definition> {
 }
 
 /// Runs `fangyan export`.
-pub fn run(a: ExportArgs, db: Option<String>) -> anyhow::Result<bool> {
+pub fn run(a: ExportArgs, db: Option<String>, store: Option<String>) -> anyhow::Result<bool> {
     let def = definition(&a)?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -136,7 +136,8 @@ pub fn run(a: ExportArgs, db: Option<String>) -> anyhow::Result<bool> {
         .build()?
         .block_on(async {
             super::admin::existing(&a.data, " (export does not create one)")?;
-            let state = AppState::open(Config::new(&a.data).with_database(db)).await?;
+            let state =
+                AppState::open(Config::new(&a.data).with_database(db).with_store(store)).await?;
             let project = crate::projects::db::id_by_name(&state.db, &a.project)
                 .await?
                 .with_context(|| format!("no project named {}", a.project))?;

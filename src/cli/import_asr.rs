@@ -48,11 +48,11 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 }
 
 /// Runs the import; `Ok(false)` when a file was refused.
-pub fn run(args: ImportAsrArgs, db: Option<String>) -> anyhow::Result<bool> {
+pub fn run(args: ImportAsrArgs, db: Option<String>, store: Option<String>) -> anyhow::Result<bool> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         super::admin::existing(&args.data, " (import-asr does not create one)")?;
-        let state = AppState::open(Config::new(&args.data).with_database(db)).await?;
+        let state = AppState::open(Config::new(&args.data).with_database(db).with_store(store)).await?;
         let project = crate::projects::db::id_by_name(&state.db, &args.project)
             .await?
             .with_context(|| format!("no project named {}", args.project))?;

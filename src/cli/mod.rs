@@ -9,6 +9,7 @@ mod analyze;
 mod backup;
 mod bench;
 mod bench_analysis;
+mod bench_store;
 mod export;
 mod import_asr;
 mod score;
@@ -48,6 +49,11 @@ pub struct Cli {
         default_value = "text"
     )]
     log_format: crate::ops::logs::LogFormat,
+    /// Where recordings are stored: file:///path or s3://bucket/prefix (with AWS_ENDPOINT_URL,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION); default the data directory's
+    /// store/ folder.
+    #[arg(long, global = true, env = "FANGYAN_STORE")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -173,6 +179,7 @@ impl Cli {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let db = cli.database_url;
+    let store = cli.store;
     let result = match cli.command {
         Command::Serve {
             addr,
@@ -181,16 +188,16 @@ pub fn run(cli: Cli) -> ExitCode {
             public_url,
             trusted_proxies,
         } => data.checked().and_then(|data| {
-            let mut config = trust.config(data).with_database(db);
+            let mut config = trust.config(data).with_database(db).with_store(store);
             config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             admin::serve(addr, config)
         }),
-        Command::Demo { addr, data, trust } => admin::demo(addr, data, trust, db),
-        Command::User { what } => admin::user(what, db),
-        Command::Project { what } => admin::project(what, db),
+        Command::Demo { addr, data, trust } => admin::demo(addr, data, trust, db, store),
+        Command::User { what } => admin::user(what, db, store),
+        Command::Project { what } => admin::project(what, db, store),
         Command::Db { what } => admin::db(what),
-        Command::Backup(args) => backup::backup(args, db),
+        Command::Backup(args) => backup::backup(args, db, store),
         Command::Restore(args) => backup::restore(args),
         Command::Probe { files, decode } => Ok(probe(&files, decode.into())),
         Command::Ingest {
@@ -207,9 +214,9 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Analyze(args) => analyze::run(args),
-        Command::ImportAsr(args) => import_asr::run(args, db),
+        Command::ImportAsr(args) => import_asr::run(args, db, store),
         Command::Score(args) => score::run(args),
-        Command::Export(args) => export::run(*args, db),
+        Command::Export(args) => export::run(*args, db, store),
         Command::Bench { what } => bench::run(what),
     };
     match result {

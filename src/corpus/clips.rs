@@ -129,6 +129,22 @@ pub fn cut_recording(
     jobs: &[ClipJob],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<ClipResult>, ClipError> {
+    let file = File::open(original).map_err(crate::audio::IngestError::from)?;
+    let len = file
+        .metadata()
+        .map_err(crate::audio::IngestError::from)?
+        .len();
+    cut_source(Box::new(file), len, rate, jobs, progress)
+}
+
+/// [`cut_recording`] of an original read from `source` (`len` bytes): a file or a stored object.
+pub fn cut_source(
+    source: Box<dyn crate::audio::Source>,
+    len: u64,
+    rate: u32,
+    jobs: &[ClipJob],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<ClipResult>, ClipError> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| (jobs[i].start, i));
     let mut results: Vec<Option<ClipResult>> = vec![None; jobs.len()];
@@ -136,8 +152,9 @@ pub fn cut_recording(
         return Ok(Vec::new());
     }
     let last_end = jobs.iter().map(|j| j.end).max().unwrap_or(0);
-    let mut decoder = Decoder::open(
-        original,
+    let mut decoder = Decoder::open_source(
+        source,
+        len,
         DecodeOptions {
             channel: ChannelMode::Mix,
             max_secs: f64::MAX,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use clips::{ClipJob, ClipResult, cut_recording};
+pub use clips::{ClipJob, ClipResult, cut_recording, cut_source};
 
 /// Every layout the exporter writes, by folder name.
 pub const LAYOUTS: [&str; 11] = [
@@ -165,7 +165,7 @@ pub struct Recording {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// The original audio file.
+    /// The original audio: a file, or the original's key in the store (`originals/<sha256>`).
     pub original: PathBuf,
     /// Rate of the segment sample positions.
     pub analysis_rate: u32,

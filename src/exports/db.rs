@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::Row;
 
 use super::Filters;
-use crate::audio::Store;
 use crate::corpus::{Feature, RawSegment, Recording, Speaker, recording_id, speaker_ids};
 use crate::db::Db;
+use crate::store::Store;
 
 /// What the loader found.
 pub struct Loaded {
@@ -32,7 +32,7 @@ fn json(s: Option<String>) -> serde_json::Value {
 }
 
 /// Loads everything the export needs.
-pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Result<Loaded> {
+pub async fn load(db: &Db, _store: &Store, project: i64, f: &Filters) -> sqlx::Result<Loaded> {
     let p = sqlx::query("SELECT name, tag_schema, conventions FROM project WHERE id = $1")
         .bind(project)
         .fetch_one(db)
@@ -156,7 +156,7 @@ pub async fn load(db: &Db, store: &Store, project: i64, f: &Filters) -> sqlx::Re
                 recordings.push(Recording {
                     id: recording_id(rec_db),
                     name: r.try_get("rec_name")?,
-                    original: store.original(&sha.unwrap_or_default()),
+                    original: format!("originals/{}", sha.unwrap_or_default()).into(),
                     analysis_rate: rate.max(1) as u32,
                     samples: samples.unwrap_or(0).max(0) as u64,
                 });

@@ -27,11 +27,12 @@ use utoipa_axum::routes;
 
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
-use crate::audio::Store;
+use crate::audio::Objects;
 use crate::corpus::{self, ClipJob, Corpus, ExportOptions, Written, clip_rel, to_rate};
 use crate::db::{Db, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::projects::{self, Role};
+use crate::store::Store;
 
 /// Which segments go into the export.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -106,15 +107,41 @@ pub async fn run(
     let c = corpus(db, store, project, def).await?;
     let opts = def.options.clone();
     let out = out.to_path_buf();
-    tokio::task::spawn_blocking(move || write_dir(&c, &opts, &out, &*progress)).await?
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        // Originals are named by their store keys (see `db::load`).
+        let open = |key: &Path| store.open(&key.to_string_lossy());
+        write_dir_from(&c, &opts, &out, &*progress, &open)
+    })
+    .await?
 }
 
-/// Cuts every clip and writes every layout of `c` into `out` (blocking).
+/// Opens an original named in a [`Corpus`]: returns its bytes and length.
+pub type OpenOriginal<'a> =
+    dyn Fn(&Path) -> std::io::Result<(Box<dyn crate::audio::Source>, u64)> + 'a;
+
+/// Cuts every clip and writes every layout of `c` into `out` (blocking); originals are files.
 pub fn write_dir(
     c: &Corpus,
     opts: &ExportOptions,
     out: &Path,
     progress: &dyn Fn(f64),
+) -> anyhow::Result<Summary> {
+    let open = |path: &Path| -> std::io::Result<(Box<dyn crate::audio::Source>, u64)> {
+        let f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        Ok((Box::new(f), len))
+    };
+    write_dir_from(c, opts, out, progress, &open)
+}
+
+/// [`write_dir`] with originals read through `open` (a store's objects).
+pub fn write_dir_from(
+    c: &Corpus,
+    opts: &ExportOptions,
+    out: &Path,
+    progress: &dyn Fn(f64),
+    open: &OpenOriginal<'_>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     std::fs::create_dir_all(out)?;
@@ -159,7 +186,9 @@ pub fn write_dir(
             let within = rec_samples as f64 * (pos.min(last_end) as f64 / last_end as f64);
             progress(0.95 * (done as f64 + within) / total as f64);
         };
-        let results = corpus::cut_recording(&rec.original, opts.rate, &jobs, &mut advance)
+        let (source, len) = open(&rec.original)
+            .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
+        let results = corpus::cut_source(source, len, opts.rate, &jobs, &mut advance)
             .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
         for (&i, r) in list.iter().zip(results) {
             let u = &c.utterances[i];

@@ -25,10 +25,10 @@ use super::outbound::{self, AllowList};
 use super::plan::{self, Mode};
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
-use crate::audio::Store;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{self, JobEvent};
 use crate::projects::{self, Role};
+use crate::store::Store;
 use crate::text::asr::{self, Format, HypSegment, Hypothesis};
 
 /// How the client treats the server.
@@ -248,9 +248,18 @@ async fn request(
 }
 
 /// `[from, to)` samples of the analysis copy as a WAV file in memory.
-fn chunk_wav(path: &std::path::Path, from: u32, to: u32) -> Result<Vec<u8>, LiveError> {
+fn chunk_wav(
+    store: &crate::store::Store,
+    key: &str,
+    from: u32,
+    to: u32,
+) -> Result<Vec<u8>, LiveError> {
     let audio = |e: hound::Error| LiveError::Audio(e.to_string());
-    let mut reader = hound::WavReader::open(path).map_err(audio)?;
+    let (source, _) = store
+        .reader(key, crate::store::PICK_BLOCK)
+        .map_err(|e| LiveError::Audio(e.to_string()))?;
+    let mut reader =
+        hound::WavReader::new(std::io::BufReader::with_capacity(1 << 16, source)).map_err(audio)?;
     let spec = reader.spec();
     reader
         .seek(from)
@@ -291,7 +300,7 @@ pub async fn transcribe(
         .clone()
         .ok_or_else(|| LiveError::Audio("the recording has no analysis copy".into()))?;
     let rate = u32::try_from(target.rate).unwrap_or(16_000);
-    let path = store.root().join(Store::analysis_rel(&sha, rate));
+    let key = crate::audio::Store::analysis_rel(&sha, rate);
     let total = u32::try_from(target.samples).unwrap_or(0);
     let chunk = config.chunk_seconds.max(1) * rate;
     let client = connect(server, config).await?;
@@ -300,8 +309,8 @@ pub async fn transcribe(
     for i in 0..chunks {
         let from = i * chunk;
         let to = (from + chunk).min(total);
-        let p = path.clone();
-        let wav = tokio::task::spawn_blocking(move || chunk_wav(&p, from, to))
+        let (st, k) = (store.clone(), key.clone());
+        let wav = tokio::task::spawn_blocking(move || chunk_wav(&st, &k, from, to))
             .await
             .map_err(|e| LiveError::Audio(e.to_string()))??;
         let mut attempt = 1;

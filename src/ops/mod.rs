@@ -4,7 +4,7 @@
 //! It owns `/healthz`, `/readyz` and `/metrics` (outside the API and its OpenAPI document,
 //! and outside the in-flight bound, so a busy server still answers its probes), and the layers
 //! that give every request an id, a log line and a latency sample. It does not own the data it
-//! reports on: job rows belong to [`crate::jobs`], the store to [`crate::audio::Store`].
+//! reports on: job rows belong to [`crate::jobs`], the store to [`crate::store::Store`].
 //!
 //! Decisions worth knowing:
 //! - **`/healthz` touches nothing.** It answers 200 while the process can run a handler; a
@@ -27,7 +27,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::audio::Store;
+use crate::store::Store;
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 
@@ -82,26 +82,10 @@ fn database_down() -> AppError {
     AppError::Unavailable("database_unavailable", "the database does not answer")
 }
 
-/// Whether the store answers. The store is a local folder today, so the probe writes a small
-/// file into its `tmp/`, reads it back and removes it. (The object-store backend replaces this
-/// function with a put, get and delete of a probe object.)
+/// Whether the store answers: a probe object written, read back and removed, on the folder
+/// or the bucket alike.
 pub async fn store_ready(store: &Store) -> std::io::Result<()> {
-    let path = store.tmp_path("readyz");
-    tokio::task::spawn_blocking(move || {
-        const PROBE: &[u8] = b"ready";
-        std::fs::write(&path, PROBE)?;
-        let back = std::fs::read(&path);
-        std::fs::remove_file(&path)?;
-        if back? == PROBE {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(
-                "the probe file read back differently",
-            ))
-        }
-    })
-    .await
-    .map_err(std::io::Error::other)?
+    store.probe().await.map_err(std::io::Error::other)
 }
 
 /// Wraps the finished router in the operator's layers: request ids, the access log and the

@@ -8,16 +8,28 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower::ServiceExt;
 
 use super::db;
 use crate::accounts::CurrentUser;
-use crate::analysis::peaks::{PeakFile, Peaks};
+use crate::analysis::peaks::{PeakFile, PeakSource, Peaks};
 use crate::app::AppState;
 use crate::audio::Store;
 use crate::audio::ingest::read_block;
 use crate::error::{AppError, AppResult};
 use crate::projects;
+use crate::store::PICK_BLOCK;
+
+/// A WAV reader of a stored analysis copy, in small ranged blocks (call from a blocking thread).
+fn wav_reader(
+    store: &crate::store::Store,
+    key: &str,
+) -> anyhow::Result<hound::WavReader<std::io::BufReader<Box<dyn crate::audio::Source>>>> {
+    let (source, _) = store.reader(key, PICK_BLOCK)?;
+    Ok(hound::WavReader::new(std::io::BufReader::with_capacity(
+        16 << 10,
+        source,
+    ))?)
+}
 
 pub(super) async fn ready(
     state: &AppState,
@@ -46,15 +58,8 @@ pub(super) async fn audio(
 ) -> AppResult<Response> {
     let r = ready(&state, user, recording).await?;
     let sha = r.sha256.clone().unwrap_or_default();
-    let path = state
-        .store
-        .root()
-        .join(Store::analysis_rel(&sha, r.analysis_rate as u32));
-    let mut response = tower_http::services::ServeFile::new(path)
-        .oneshot(request)
-        .await
-        .map_err(anyhow::Error::from)?
-        .into_response();
+    let key = Store::analysis_rel(&sha, r.analysis_rate as u32);
+    let mut response = state.store.serve(&key, request).await?;
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,
@@ -105,11 +110,17 @@ pub(super) async fn peaks(
     }
     let sha = r.sha256.clone().unwrap_or_default();
     let rate = r.analysis_rate as u32;
-    let root = state.store.root().to_path_buf();
+    let store = state.store.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let mut file = PeakFile::open(
-            &root.join(Store::peaks_rel(&sha, rate)),
-            Some(root.join(Store::analysis_rel(&sha, rate))),
+        let (source, len) = store.reader(&Store::peaks_rel(&sha, rate), PICK_BLOCK)?;
+        let wav_key = Store::analysis_rel(&sha, rate);
+        let mut file = PeakFile::from_source(
+            Box::new(source),
+            len,
+            Some(Box::new(move || {
+                let (wav, _) = store.reader(&wav_key, PICK_BLOCK)?;
+                Ok(Box::new(std::io::BufReader::new(wav)) as Box<dyn PeakSource>)
+            })),
         )?;
         file.query(q.start, q.end, q.width)
     })
@@ -199,7 +210,7 @@ pub(super) async fn spectrogram(
     }
     let rate = r.analysis_rate as u32;
     let sha = r.sha256.clone().unwrap_or_default();
-    let wav_path = state.store.root().join(Store::analysis_rel(&sha, rate));
+    let (store, wav_key) = (state.store.clone(), Store::analysis_rel(&sha, rate));
     let stft = if q.wideband {
         StftConfig::wideband(rate)
     } else {
@@ -226,7 +237,7 @@ pub(super) async fn spectrogram(
     );
     let (raw, gray) = (q.raw, q.gray);
     let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let mut wav = hound::WavReader::open(&wav_path)?;
+        let mut wav = wav_reader(&store, &wav_key)?;
         let margin = stft.window_len as i64;
         let first = (request.start - margin).max(0);
         let block = read_block(
@@ -266,18 +277,9 @@ pub(super) async fn pitch(
 ) -> AppResult<Response> {
     let r = ready(&state, user, recording).await?;
     let sha = r.sha256.clone().unwrap_or_default();
-    let path = state
-        .store
-        .root()
-        .join(format!("analysis/{sha}-{}.pitch.json", r.analysis_rate));
-    let mut response = tower_http::services::ServeFile::new(path)
-        .oneshot(request)
-        .await
-        .map_err(anyhow::Error::from)?
-        .into_response();
-    if response.status() == axum::http::StatusCode::NOT_FOUND {
-        return Err(AppError::NotFound); // in the error shape, not ServeFile's empty body
-    }
+    let key = Store::pitch_rel(&sha, r.analysis_rate as u32);
+    // A missing track is 404 in the error shape, not an empty body.
+    let mut response = state.store.serve(&key, request).await?;
     if response.status().is_success() {
         let headers = response.headers_mut();
         for (name, value) in immutable(
@@ -316,9 +318,9 @@ pub(super) async fn clip(
         ));
     }
     let sha = r.sha256.clone().unwrap_or_default();
-    let wav_path = state.store.root().join(Store::analysis_rel(&sha, rate));
+    let (store, wav_key) = (state.store.clone(), Store::analysis_rel(&sha, rate));
     let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let mut wav = hound::WavReader::open(&wav_path)?;
+        let mut wav = wav_reader(&store, &wav_key)?;
         wav.seek(q.start as u32)?;
         let spec = hound::WavSpec {
             channels: 1,

@@ -4,7 +4,7 @@
 pub mod db;
 mod media;
 
-use std::path::PathBuf;
+use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
@@ -14,17 +14,19 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
 
 use crate::accounts::CurrentUser;
 use crate::analysis::pitch::{PitchParams, PitchTracker};
 use crate::analysis::vad::{self, VadParams};
 use crate::app::AppState;
 use crate::audio::ingest::read_block;
-use crate::audio::{IngestOptions, Store};
+use crate::audio::ingest::{self, Store as Layout};
+use crate::audio::{IngestOptions, Objects};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{self, JobEvent};
 use crate::projects::{self, Role};
+use crate::store::Store;
+use std::io::Write;
 
 /// Routes of this stage. The upload route alone accepts large bodies.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -67,7 +69,8 @@ struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Streams the `file` field of a multipart upload to a temporary file, then queues ingest.
+/// Streams the `file` field of a multipart upload to a temporary object in the store while
+/// hashing it, then queues ingest.
 #[utoipa::path(post, path = "/api/projects/{project}/recordings", tag = "recordings", params(("project" = i64, Path, description = "project id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 202, description = "Queued: `{recording, job, name}`", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
@@ -95,14 +98,9 @@ async fn upload(
             ));
         }
         let name = clean_name(field.file_name().unwrap_or("recording"));
-        let tmp = state
-            .store
-            .root()
-            .join("tmp")
-            .join(format!("upload-{}", crate::accounts::new_secret().1));
-        let mut file = tokio::fs::File::create(&tmp)
-            .await
-            .map_err(anyhow::Error::from)?;
+        let tmp = state.store.tmp_key("upload");
+        let mut upload = state.store.upload(&tmp).await?;
+        let mut hasher = Sha256::new();
         let mut size = 0usize;
         let written: AppResult<()> = async {
             while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
@@ -113,9 +111,9 @@ async fn upload(
                         state.config.max_upload
                     )));
                 }
-                file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
+                hasher.update(&chunk);
+                upload.write(&chunk).await?;
             }
-            file.sync_all().await.map_err(anyhow::Error::from)?;
             Ok(())
         }
         .await;
@@ -134,23 +132,25 @@ async fn upload(
             Err(e) => Err(e),
         };
         if let Err(e) = written {
-            let _ = tokio::fs::remove_file(&tmp).await;
+            upload.abort().await;
             return Err(e);
         }
+        upload.finish().await?;
+        let sha = hex::encode(hasher.finalize());
         // Check the header and the first audio now, so a file that is not usable audio is
         // refused with its ingest code (415/422/413) instead of becoming a failed recording.
         // The full decode runs in the job.
-        let probe_path = tmp.clone();
+        let (store, key) = (state.store.clone(), tmp.clone());
         let checked = tokio::task::spawn_blocking(move || {
-            crate::audio::precheck(&probe_path, Default::default()).map(|_| ())
+            ingest::precheck_object(&store, &key, Default::default()).map(|_| ())
         })
         .await
         .map_err(anyhow::Error::from)?;
         if let Err(e) = checked {
-            let _ = tokio::fs::remove_file(&tmp).await;
+            let _ = state.store.delete(&tmp).await;
             return Err(e.into());
         }
-        let (recording, job) = queue_ingest(&state, project, &name, tmp).await?;
+        let (recording, job) = queue_ingest(&state, project, &name, tmp, Some(sha)).await?;
         let body = json!({ "recording": recording, "job": job, "name": name });
         return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
     }
@@ -161,8 +161,8 @@ async fn upload(
     ))
 }
 
-/// Imports a file from disk through the same job as an upload (the file is copied first, so
-/// the caller's file is never moved). Returns (recording, job).
+/// Imports a file from disk through the same job as an upload (the file is copied into the
+/// store first, so the caller's file is never moved). Returns (recording, job).
 pub async fn import_file(
     state: &AppState,
     project: i64,
@@ -174,56 +174,50 @@ pub async fn import_file(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     );
-    let tmp = state
-        .store
-        .root()
-        .join("tmp")
-        .join(format!("upload-{}", crate::accounts::new_secret().1));
-    tokio::fs::copy(file, &tmp).await?;
-    Ok(queue_ingest(state, project, &name, tmp).await?)
+    let tmp = state.store.tmp_key("upload");
+    state.store.put_file(&tmp, file).await?;
+    Ok(queue_ingest(state, project, &name, tmp, None).await?)
 }
 
-/// Creates the recording (importing) and its job, and starts the job on `file`, which the job
-/// removes when done. Returns (recording, job).
+/// Creates the recording (importing) and its job, and starts the job on the stored upload
+/// `key` (its SHA-256 when known), which the job moves or removes when done. Returns
+/// (recording, job).
 async fn queue_ingest(
     state: &AppState,
     project: i64,
     name: &str,
-    file: PathBuf,
+    key: String,
+    sha: Option<String>,
 ) -> sqlx::Result<(i64, i64)> {
     let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
     let recording = db::create(&state.db, project, name, rate).await?;
-    let input = file
-        .strip_prefix(state.store.root())
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    let job = jobs::create(&state.db, "ingest", recording, input.as_deref()).await?;
+    let job = jobs::create(&state.db, "ingest", recording, Some(&key)).await?;
     let st = state.clone();
     state
         .jobs
-        .spawn(async move { run_ingest(st, job, recording, rate as u32, file).await });
+        .spawn(async move { run_ingest(st, job, recording, rate as u32, key, sha).await });
     Ok((recording, job))
 }
 
 /// Restarts ingests that a crash interrupted (their uploads are still in the store's tmp/),
 /// and removes everything else from tmp/: partial outputs and unacknowledged uploads.
 pub async fn resume(state: &AppState, resumable: Vec<jobs::Resumable>) -> anyhow::Result<()> {
-    let keep: std::collections::HashSet<PathBuf> = resumable
-        .iter()
-        .map(|r| state.store.root().join(&r.input))
-        .collect();
-    for entry in std::fs::read_dir(state.store.root().join("tmp"))? {
-        let path = entry?.path();
-        if !keep.contains(&path) {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
+    let keep: std::collections::HashSet<String> =
+        resumable.iter().map(|r| r.input.clone()).collect();
+    state.store.sweep(&keep).await?;
     for r in resumable {
         let rec = db::get(&state.db, r.recording).await?;
         let st = state.clone();
-        let file = state.store.root().join(&r.input);
         state.jobs.spawn(async move {
-            run_ingest(st, r.job, r.recording, rec.analysis_rate as u32, file).await
+            run_ingest(
+                st,
+                r.job,
+                r.recording,
+                rec.analysis_rate as u32,
+                r.input,
+                None,
+            )
+            .await
         });
     }
     Ok(())
@@ -255,7 +249,14 @@ const VAD_SHARE: f64 = 0.15;
 /// The ingest-and-analysis job: decode, store, peaks; then pitch and the VAD's first segments.
 /// All of it runs on the blocking pool, reading and writing in bounded blocks, so neither the
 /// async workers nor memory depend on the recording's length.
-async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload: PathBuf) {
+async fn run_ingest(
+    state: AppState,
+    job: i64,
+    recording: i64,
+    rate: u32,
+    upload: String,
+    sha: Option<String>,
+) {
     let _ = jobs::set_status(&state.db, job, "running", 0.0, None).await;
     state.jobs.publish(JobEvent {
         job,
@@ -266,10 +267,22 @@ async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload
     let started = std::time::Instant::now();
     let store = state.store.clone();
     let mut report = state.jobs.reporter(state.db.clone(), job);
-    let path = upload.clone();
+    let key = upload.clone();
+    let name = db::get(&state.db, recording)
+        .await
+        .map(|r| r.name)
+        .unwrap_or_default();
     let result = tokio::task::spawn_blocking(move || {
-        let meta = store.ingest(
-            &path,
+        // A resumed upload was hashed before the crash, but the hash was not kept: hash again.
+        let sha = match sha {
+            Some(s) => s,
+            None => ingest::hash_object(&store, &key)?.0,
+        };
+        let meta = ingest::ingest_object(
+            &store,
+            &key,
+            &sha,
+            &name,
             IngestOptions {
                 rate,
                 ..Default::default()
@@ -281,23 +294,20 @@ async fn run_ingest(state: AppState, job: i64, recording: i64, rate: u32, upload
         Ok::<_, crate::audio::IngestError>((meta, spans))
     })
     .await;
-    let _ = tokio::fs::remove_file(&upload).await;
+    // Moved to originals/ when the ingest succeeded; otherwise removed here.
+    if let Err(e) = state.store.delete(&upload).await {
+        tracing::warn!("removing the upload {upload}: {e}");
+    }
     let outcome = match result {
-        Ok(Ok((mut meta, spans))) => {
-            // The stored metadata names the upload, not its temporary file.
-            if let Ok(r) = db::get(&state.db, recording).await {
-                meta.name = r.name;
-            }
-            db::mark_ready(&state.db, recording, &meta, rate, &spans)
-                .await
-                .map_err(|e| {
-                    tracing::error!("recording {recording}: {e}");
-                    (
-                        "internal".to_string(),
-                        "saving the recording failed".to_string(),
-                    )
-                })
-        }
+        Ok(Ok((meta, spans))) => db::mark_ready(&state.db, recording, &meta, rate, &spans)
+            .await
+            .map_err(|e| {
+                tracing::error!("recording {recording}: {e}");
+                (
+                    "internal".to_string(),
+                    "saving the recording failed".to_string(),
+                )
+            }),
         Ok(Err(e)) => Err((e.code().to_string(), e.to_string())),
         Err(e) => Err((
             "internal".to_string(),
@@ -337,26 +347,27 @@ fn follow_up(
     rate: u32,
     report: &mut dyn FnMut(f64),
 ) -> std::io::Result<Vec<(i64, i64)>> {
-    let wav_path = store.root().join(Store::analysis_rel(sha, rate));
-    let mut wav = hound::WavReader::open(&wav_path).map_err(std::io::Error::other)?;
+    let (source, _) = store.open(&Layout::analysis_rel(sha, rate))?;
+    let mut wav = hound::WavReader::new(std::io::BufReader::with_capacity(1 << 16, source))
+        .map_err(std::io::Error::other)?;
     let total = wav.duration() as usize;
     let share =
         |from: f64, width: f64, start: usize| from + width * start as f64 / total.max(1) as f64;
 
-    // The track is written next to the analysis copy under a temporary name, then renamed, so
-    // a crash never leaves half a track; the spill file lives in tmp/, swept at start-up.
-    let pitch_path = store
-        .root()
-        .join(format!("analysis/{sha}-{rate}.pitch.json"));
-    let tmp_track = store.tmp_path("pitch.json");
-    let tmp_spill = store.tmp_path("pitch.spill");
+    // The track is written as a new object, visible only when complete, so a crash never
+    // leaves half a track; the spill file (16 bytes a frame) lives in the scratch folder,
+    // swept at start-up.
+    let tmp_spill = store
+        .scratch()
+        .join(format!("pitch-{}.spill", crate::accounts::new_secret().1));
     let written = (|| {
         let mut spill = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&tmp_spill)?;
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp_track)?);
+        let mut track = store.create(&Layout::pitch_rel(sha, rate))?;
+        let mut out = std::io::BufWriter::new(&mut track);
         PitchTracker::new(rate, PitchParams::default()).write_json_blocks(
             total,
             &mut |s, n| {
@@ -366,13 +377,11 @@ fn follow_up(
             &mut spill,
             &mut out,
         )?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp_track, &pitch_path)
+        out.flush()?;
+        drop(out);
+        track.commit()
     })();
     let _ = std::fs::remove_file(&tmp_spill);
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp_track);
-    }
     written?;
 
     let features = vad::Features::from_blocks(total, rate, &mut |s, n| {

@@ -27,7 +27,9 @@ impl TestApp {
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = super::scratch();
-        let mut config = Config::new(dir.path()).with_database(super::database_url_for(dir.path()));
+        let mut config = Config::new(dir.path())
+            .with_database(super::database_url_for(dir.path()))
+            .with_store(super::store_url_for(dir.path()));
         configure(&mut config);
         Self::start(config, Some(dir)).await
     }
@@ -35,7 +37,10 @@ impl TestApp {
     /// A second app on an existing data directory (the test keeps the directory), on the
     /// given database: e.g. the Postgres copy of another app's SQLite file.
     pub async fn spawn_at(data: &Path, database_url: Option<String>) -> Self {
-        Self::start(Config::new(data).with_database(database_url), None).await
+        let config = Config::new(data)
+            .with_database(database_url)
+            .with_store(super::store_url_for(data));
+        Self::start(config, None).await
     }
 
     async fn start(config: Config, dir: Option<tempfile::TempDir>) -> Self {

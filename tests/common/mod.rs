@@ -120,10 +120,33 @@ pub fn database_url_for(data: &Path) -> Option<String> {
 }
 
 /// Sets `FANGYAN_DATABASE_URL` on a `fangyan` command working on `data`, when the tests run
-/// on Postgres (see [`database_url_for`]).
+/// on Postgres (see [`database_url_for`]), and `FANGYAN_STORE` when they run on S3 (see
+/// [`store_url_for`]).
 pub fn on_test_database<'c>(cmd: &'c mut Command, data: &Path) -> &'c mut Command {
+    match store_url_for(data) {
+        Some(url) => cmd.env("FANGYAN_STORE", url),
+        None => cmd.env_remove("FANGYAN_STORE"),
+    };
     match database_url_for(data) {
         Some(url) => cmd.env("FANGYAN_DATABASE_URL", url),
         None => cmd.env_remove("FANGYAN_DATABASE_URL"),
     }
+}
+
+/// The store for a data directory when the tests run on S3 (`FANGYAN_TEST_STORE_URL`, an
+/// `s3://bucket` URL set by `scripts/s3.sh`, with its `AWS_*` variables), else `None` and the
+/// app uses the folder in the directory. Each data directory gets its own prefix in the
+/// bucket, named after the directory, as it gets its own Postgres schema.
+pub fn store_url_for(data: &Path) -> Option<String> {
+    let base = std::env::var("FANGYAN_TEST_STORE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    Some(format!(
+        "{}/t{:016x}",
+        base.trim_end_matches('/'),
+        h.finish()
+    ))
 }
