@@ -79,8 +79,8 @@ async fn setup(dir: &std::path::Path, users: u64, url: Option<&str>, store: Opti
             .with_database(url.map(str::to_owned))
             .with_store(store.map(str::to_owned)),
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     let project = fangyan::projects::db::create(&state.db, "load")
         .await
         .unwrap();

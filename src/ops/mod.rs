@@ -27,9 +27,9 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::store::Store;
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
+use crate::store::Store;
 
 /// How long `/readyz` waits for the database before calling it down.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
