@@ -178,13 +178,21 @@ async fn sigterm_lets_an_upload_in_flight_finish_runs_its_job_and_exits_0() {
     );
     let half = wav.len() / 2;
     tx.send(Ok(wav[..half].to_vec())).await.unwrap();
-    // In flight: the handler has opened its temporary file in the store.
+    // In flight: the handler has begun its upload into the store (a staging file in `tmp/`;
+    // the bytes arrive in 5 MiB parts, so it may still be empty).
     let tmp = data.join("store/tmp");
     let started = Instant::now();
-    while !std::fs::read_dir(&tmp).unwrap().any(|e| {
-        let e = e.unwrap();
-        e.file_name().to_string_lossy().starts_with("upload-") && e.metadata().unwrap().len() > 0
-    }) {
+    while !std::fs::read_dir(&tmp)
+        .map(|mut d| {
+            d.any(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("upload-")
+            })
+        })
+        .unwrap_or(false)
+    {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the upload never arrived"
