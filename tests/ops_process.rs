@@ -157,9 +157,17 @@ async fn sigterm_lets_an_upload_in_flight_finish_runs_its_job_and_exits_0() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     seeded(&data);
+    // The folder store whatever the test run's store: the test watches its `tmp/`.
+    let folder = format!("file://{}", data.join("store").display());
     let mut server = Server::start(
         &data,
-        &["serve", "--data", data.to_str().unwrap()],
+        &[
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--store",
+            &folder,
+        ],
         dir.path().join("server.log"),
     )
     .await;

@@ -746,7 +746,18 @@ fn fangyan_ok(args: &[&std::ffi::OsStr]) -> Value {
 /// `pg_dump`'s, see tests/backup.rs).
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_into_a_directory_that_answers_every_route_alike() {
-    let live = TestApp::spawn_with(|c| c.database_url = None).await;
+    // `backup` copies the data directory's own store folder; a bucket is backed up by its own
+    // means (README "Backup and restore"), so the S3 pass has nothing here to test.
+    if std::env::var_os("FANGYAN_TEST_STORE_URL").is_some() {
+        eprintln!("the store is a bucket: backup covers the folder store only");
+        return;
+    }
+    // SQLite and the folder store: `backup` copies that folder (a bucket has its own means).
+    let live = TestApp::spawn_with(|c| {
+        c.database_url = None;
+        c.store = None;
+    })
+    .await;
     let fx = fixture(&live).await;
     let wav = std::fs::read(common::fixture("real/zh-funasr-binhai-query.wav")).unwrap();
     let (_, schema) = fx.callers[4]

@@ -189,7 +189,18 @@ pub struct LoginThrottle {
     clients: Kind,
     max_entries: usize,
     census: Mutex<Census>,
+    /// Buckets this server found empty, until when: a storm on one name is refused from
+    /// memory after its first refusal instead of asking the database again for every guess.
+    /// Only ever refuses longer than the database would (another server's give-back is not
+    /// seen until the time runs out), never lets more through.
+    empty: Mutex<std::collections::HashMap<String, i64>>,
+    /// Throttle transactions at once: a storm queues here rather than taking every pooled
+    /// connection from the requests of people already logged in.
+    lanes: tokio::sync::Semaphore,
 }
+
+/// Throttle transactions running at once (see [`LoginThrottle`]).
+const LANES: usize = 4;
 
 /// An attempt's reservation: hand it back through [`LoginThrottle::succeeded`] or
 /// [`LoginThrottle::unchecked`], or drop it to keep it counted as a failure.
@@ -215,7 +226,37 @@ impl LoginThrottle {
                 since: 0,
                 crowded: false,
             }),
+            empty: Mutex::default(),
+            lanes: tokio::sync::Semaphore::new(LANES),
         }
+    }
+
+    /// A refusal remembered for `slot`'s buckets at `now`, if any.
+    fn known_empty(&self, slot: &Slot, now: i64) -> Option<Limited> {
+        let empty = self.empty.lock().unwrap_or_else(|p| p.into_inner());
+        let until = [&slot.name, &slot.client]
+            .iter()
+            .filter_map(|k| empty.get(*k))
+            .copied()
+            .max()?;
+        (until > now).then(|| {
+            Limited(
+                Duration::from_millis(u64::try_from(until - now).unwrap_or(0))
+                    .max(Duration::from_secs(1)),
+            )
+        })
+    }
+
+    /// Remembers that `key` has no token until `until`, in a map bounded like the table.
+    fn remember_empty(&self, key: &str, until: i64, now: i64) {
+        let mut empty = self.empty.lock().unwrap_or_else(|p| p.into_inner());
+        if empty.len() >= self.max_entries {
+            empty.retain(|_, t| *t > now);
+            if empty.len() >= self.max_entries {
+                empty.clear();
+            }
+        }
+        empty.insert(key.to_string(), until);
     }
 
     /// Takes one attempt from both buckets of (client, name), or neither: the check and the
@@ -241,6 +282,18 @@ impl LoginThrottle {
             name: name_key(client, name),
             client: client_key(client),
         };
+        if let Some(limited) = self.known_empty(&slot, now) {
+            return Ok(Err(limited));
+        }
+        let _lane = self
+            .lanes
+            .acquire()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        // Others queued in the same storm may have found the bucket empty meanwhile.
+        if let Some(limited) = self.known_empty(&slot, now) {
+            return Ok(Err(limited));
+        }
         let crowded = self.census(db, now).await?;
         let take = take_sql(!crowded);
         let mut tx = begin(db).await?;
@@ -254,7 +307,10 @@ impl LoginThrottle {
                 .await?;
             if taken.is_none() {
                 tx.rollback().await?;
-                return Ok(Err(self.limited(db, &slot, crowded, now).await?));
+                let limited = self.limited(db, &slot, crowded, now).await?;
+                let until = now + i64::try_from(limited.0.as_millis()).unwrap_or(i64::MAX / 2);
+                self.remember_empty(key, until, now);
+                return Ok(Err(limited));
             }
         }
         tx.commit().await?;
@@ -318,6 +374,11 @@ impl LoginThrottle {
     /// The password was right: the client's attempt is given back and its failures on this
     /// name are forgotten.
     pub async fn succeeded(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
+        let _lane = self
+            .lanes
+            .acquire()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let mut tx = begin(db).await?;
         sqlx::query("DELETE FROM login_bucket WHERE key = $1")
             .bind(&slot.name)
@@ -329,6 +390,11 @@ impl LoginThrottle {
 
     /// The attempt was never checked (the server was busy): both buckets get it back.
     pub async fn unchecked(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
+        let _lane = self
+            .lanes
+            .acquire()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let mut tx = begin(db).await?;
         self.give_back(&mut tx, &slot.name, self.names).await?;
         self.give_back(&mut tx, &slot.client, self.clients).await?;
