@@ -192,7 +192,8 @@ pub struct LoginThrottle {
     /// Buckets this server found empty, until when: a storm on one name is refused from
     /// memory after its first refusal instead of asking the database again for every guess.
     /// Only ever refuses longer than the database would (another server's give-back is not
-    /// seen until the time runs out), never lets more through.
+    /// seen until the time runs out; this server's own give-backs clear it), never lets more
+    /// through.
     empty: Mutex<std::collections::HashMap<String, i64>>,
     /// Throttle transactions at once: a storm queues here rather than taking every pooled
     /// connection from the requests of people already logged in.
@@ -402,6 +403,11 @@ impl LoginThrottle {
     }
 
     async fn give_back(&self, tx: &mut Tx, key: &str, kind: Kind) -> sqlx::Result<()> {
+        // The bucket has a token again: stop refusing it from memory.
+        self.empty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
         sqlx::query(&give_back_sql())
             .bind(key)
             .bind(kind.burst)
