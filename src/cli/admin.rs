@@ -222,12 +222,7 @@ pub fn user(cmd: UserCommand, db: Option<String>, store: Option<String>) -> anyh
         UserCommand::RevokeAdmin { name, data } => (name, data.checked()?, false),
     };
     runtime()?.block_on(async {
-        let state = AppState::open(
-            Config::new(data)
-                .with_database(db.clone())
-                .with_store(store.clone()),
-        )
-        .await?;
+        let state = open(data, &db, &store).await?;
         if !crate::accounts::db::set_instance_admin(&state.db, &name, admin).await? {
             bail!("no user named {name}");
         }
@@ -251,12 +246,7 @@ fn add_user(
         bail!("the password needs at least 8 characters");
     }
     runtime()?.block_on(async {
-        let state = AppState::open(
-            Config::new(data)
-                .with_database(db.clone())
-                .with_store(store.clone()),
-        )
-        .await?;
+        let state = open(data, &db, &store).await?;
         let hash = crate::accounts::hash_password(password)?;
         let id = crate::accounts::db::create_user(&state.db, &name, &hash)
             .await
@@ -280,12 +270,7 @@ pub fn project(
         match cmd {
             ProjectCommand::Create { name, data } => {
                 let data = data.checked()?;
-                let state = AppState::open(
-                    Config::new(data)
-                        .with_database(db.clone())
-                        .with_store(store.clone()),
-                )
-                .await?;
+                let state = open(data, &db, &store).await?;
                 let id = crate::projects::db::create(&state.db, &name)
                     .await
                     .context("creating the project")?;
@@ -299,12 +284,7 @@ pub fn project(
                 data,
             } => {
                 let data = data.checked()?;
-                let state = AppState::open(
-                    Config::new(data)
-                        .with_database(db.clone())
-                        .with_store(store.clone()),
-                )
-                .await?;
+                let state = open(data, &db, &store).await?;
                 let pid = project_id(&state, &project).await?;
                 let (uid, _) = crate::accounts::db::user_by_name(&state.db, &user)
                     .await?
@@ -322,12 +302,7 @@ pub fn project(
                 data,
             } => {
                 let data = data.checked()?;
-                let state = AppState::open(
-                    Config::new(data)
-                        .with_database(db.clone())
-                        .with_store(store.clone()),
-                )
-                .await?;
+                let state = open(data, &db, &store).await?;
                 let pid = project_id(&state, &project).await?;
                 import(&state, pid, &files).await
             }
@@ -415,4 +390,18 @@ pub fn demo(
         crate::app::serve(addr, state).await?;
         Ok(true)
     })
+}
+
+/// The data of an admin command: the data directory on its database and store.
+async fn open(
+    data: impl Into<std::path::PathBuf>,
+    db: &Option<String>,
+    store: &Option<String>,
+) -> anyhow::Result<AppState> {
+    AppState::open(
+        Config::new(data)
+            .with_database(db.clone())
+            .with_store(store.clone()),
+    )
+    .await
 }
