@@ -384,6 +384,7 @@ impl LoginThrottle {
     /// name are forgotten.
     pub async fn succeeded(&self, db: &Db, slot: Slot) -> sqlx::Result<()> {
         let _lane = self.lane().await?;
+        self.empty().remove(&slot.name);
         let mut tx = begin(db).await?;
         sqlx::query("DELETE FROM login_bucket WHERE key = $1")
             .bind(&slot.name)
