@@ -261,7 +261,7 @@ pub trait PeakSource: Read + Seek + Send {}
 impl<T: Read + Seek + Send> PeakSource for T {}
 
 /// Opens the analysis WAV for the deepest zoom, only when a query needs it.
-pub type WavOpener = Box<dyn FnOnce() -> io::Result<Box<dyn PeakSource>> + Send>;
+pub type WavOpener = Box<dyn Fn() -> io::Result<Box<dyn PeakSource>> + Send>;
 
 /// An open peaks file, plus (for the deepest zoom) the analysis WAV it was built from.
 pub struct PeakFile {
@@ -291,7 +291,7 @@ impl PeakFile {
         let len = file.metadata()?.len();
         let wav = wav.map(|p| -> WavOpener {
             Box::new(
-                move || Ok(Box::new(io::BufReader::new(File::open(p)?)) as Box<dyn PeakSource>),
+                move || Ok(Box::new(io::BufReader::new(File::open(&p)?)) as Box<dyn PeakSource>),
             )
         });
         Self::from_source(Box::new(file), len, wav)
@@ -397,7 +397,7 @@ impl PeakFile {
     }
 
     fn samples_in(&mut self, start: u64, end: u64) -> Result<Vec<i16>, PeaksError> {
-        let Some(wav) = self.wav.take() else {
+        let Some(wav) = &self.wav else {
             return Err(PeaksError::Io(io::Error::other(
                 "no analysis copy to read samples from",
             )));
@@ -457,6 +457,33 @@ mod tests {
                 let neg = px.iter().position(|p| p.0 == -20_000).unwrap();
                 assert_eq!(neg, ((at + n / 2) % n) / spb as usize);
             }
+        }
+    }
+
+    #[test]
+    fn one_open_file_answers_every_exact_sample_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let x: Vec<i16> = (0..50_000).map(|i| (i % 1000) as i16).collect();
+        let path = build(&x, dir.path());
+        let wav = dir.path().join("x.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+        for &s in &x {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut f = PeakFile::open(&path, Some(wav)).unwrap();
+        // The analysis copy is opened again for each query at the deepest zoom, not only once.
+        for start in [100u64, 20_000, 100] {
+            let Peaks::Samples(s) = f.query(start, start + 10, 2_000).unwrap() else {
+                panic!("exact samples expected")
+            };
+            assert_eq!(s, x[start as usize..start as usize + 10]);
         }
     }
 
