@@ -290,9 +290,9 @@ impl PeakFile {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
         let wav = wav.map(|p| -> WavOpener {
-            Box::new(
-                move || Ok(Box::new(io::BufReader::new(File::open(&p)?)) as Box<dyn PeakSource>),
-            )
+            Box::new(move || {
+                Ok(Box::new(io::BufReader::new(File::open(&p)?)) as Box<dyn PeakSource>)
+            })
         });
         Self::from_source(Box::new(file), len, wav)
     }
