@@ -14,6 +14,7 @@ use object_store::{GetOptions, GetRange, MultipartId, ObjectStore, PutPayload};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use super::shared::Shared;
 use crate::audio::NewObject;
 
 /// Size of an upload part: S3's smallest (every part but the last must be at least this).
@@ -41,6 +42,7 @@ pub(super) fn io_err(e: object_store::Error) -> io::Error {
 /// proportional to the whole object).
 pub struct ObjectReader {
     streaming: Option<Streaming>,
+    shared: Option<Arc<Shared>>,
     store: Arc<dyn ObjectStore>,
     key: Key,
     runtime: Handle,
@@ -63,17 +65,26 @@ struct Streaming {
 }
 
 impl ObjectReader {
-    /// Opens `key` (one HEAD request for its length); `streaming` as described above.
+    /// Opens `key` (one HEAD request for its length, unless `shared` knows it); `streaming` as
+    /// described above; a picking reader given `shared` (the key is immutable) reads its
+    /// blocks through it.
     pub fn open(
         store: Arc<dyn ObjectStore>,
         key: Key,
         runtime: Handle,
         block: u64,
         streaming: bool,
+        shared: Option<Arc<Shared>>,
     ) -> io::Result<Self> {
-        let len = runtime.block_on(store.head(&key)).map_err(io_err)?.size;
+        let head = || runtime.block_on(store.head(&key)).map(|m| m.size);
+        let len = match &shared {
+            Some(s) => s.lens.get_or_insert_with(&key, head),
+            None => head(),
+        }
+        .map_err(io_err)?;
         Ok(Self {
             streaming: streaming.then(Streaming::default),
+            shared: if streaming { None } else { shared },
             store,
             key,
             runtime,
@@ -110,6 +121,19 @@ impl ObjectReader {
         if let Some((_, b)) = self.cache.iter().find(|(i, _)| *i == idx) {
             return Ok(b.clone());
         }
+        if let Some(shared) = self.shared.clone() {
+            let id = (self.key.clone(), self.block, idx);
+            let bytes = shared
+                .blocks
+                .get_or_insert_with(&id, || self.get_block_now(idx))?;
+            self.last = Some(idx);
+            return Ok(bytes);
+        }
+        self.get_block_now(idx)
+    }
+
+    /// A block from the bucket (or the read-ahead already under way), kept among the last few.
+    fn get_block_now(&mut self, idx: u64) -> io::Result<Bytes> {
         let pending = match self.ahead.take() {
             Some((i, h)) if i == idx => h,
             Some((_, h)) => {
@@ -127,8 +151,9 @@ impl ObjectReader {
             self.cache.pop_front();
         }
         self.cache.push_back((idx, bytes.clone()));
+        // No read-ahead through the shared blocks: another reader may be fetching it already.
         let sequential = idx == 0 || self.last == Some(idx - 1);
-        if sequential && (idx + 1) * self.block < self.len {
+        if sequential && self.shared.is_none() && (idx + 1) * self.block < self.len {
             self.ahead = Some((idx + 1, self.fetch(idx + 1)));
         }
         self.last = Some(idx);

@@ -25,6 +25,7 @@
 
 pub mod io;
 mod serve;
+pub mod shared;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +61,8 @@ struct Inner {
     prefix: String,
     scratch: PathBuf,
     runtime: Handle,
+    /// Blocks of immutable objects shared by this process's readers (bucket only).
+    shared: Arc<shared::Shared>,
 }
 
 enum Backend {
@@ -126,6 +129,7 @@ impl Store {
                 prefix,
                 scratch,
                 runtime,
+                shared: Arc::new(shared::Shared::new(shared::SHARED_BYTES)),
             }),
         })
     }
@@ -203,7 +207,9 @@ impl Store {
 
     /// Removes `key`; a key that is not there is fine.
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        match self.inner.objects.delete(&self.key(key)).await {
+        let key = self.key(key);
+        self.inner.shared.forget(&key);
+        match self.inner.objects.delete(&key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -266,12 +272,15 @@ impl Store {
         match &self.inner.backend {
             Backend::Folder(f) => f.open(key),
             Backend::Bucket(_) => {
+                // Everything but uploads in flight is named by its content.
+                let immutable = !key.starts_with("tmp/");
                 let r = io::ObjectReader::open(
                     self.inner.objects.clone(),
                     self.key(key),
                     self.inner.runtime.clone(),
                     block,
                     block >= STREAM_BLOCK,
+                    immutable.then(|| self.inner.shared.clone()),
                 )?;
                 let len = r.len();
                 Ok((Box::new(r), len))
