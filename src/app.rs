@@ -145,15 +145,15 @@ impl AppState {
             config: Arc::new(config),
             _lock: Arc::new(lock),
         };
+        // Jobs: the server alone on its database (SQLite, data directory locked) takes every
+        // unfinished one over now; on Postgres other replicas may be running them, so only
+        // those whose lease ran out are taken (here, and by `serve`'s takeover loop).
+        if owner && crate::db::backend(&state.db) == crate::db::Backend::Sqlite {
+            crate::recordings::recover_alone(&state).await?;
+        } else if owner {
+            crate::recordings::recover_shared(&state).await?;
+        }
         if owner {
-            let (resumable, failed) = crate::jobs::recover(&state.db, &state.store).await?;
-            if failed > 0 {
-                tracing::warn!("{failed} job(s) were interrupted and could not be resumed");
-            }
-            if !resumable.is_empty() {
-                tracing::info!("resuming {} interrupted ingest job(s)", resumable.len());
-            }
-            crate::recordings::resume(&state, resumable).await?;
             crate::exports::recover(&state).await?;
         }
         Ok(state)
@@ -252,14 +252,26 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
     // The peer address is the login throttle's client (see `accounts::client`).
     let app = crate::ops::shutdown::end_streams(router(state.clone()), stopped)
         .into_make_service_with_connect_info::<SocketAddr>();
+    let takeover = tokio::spawn(crate::recordings::take_over_forever(state.clone()));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             crate::ops::shutdown::signal().await;
             let _ = stop.send(true);
         })
         .await?;
-    tracing::info!("requests finished; waiting for running jobs");
-    state.jobs.drain().await;
+    takeover.abort();
+    // On a shared database another replica takes this one's jobs over now (those the requests
+    // just drained created included), not after a lease; alone on SQLite there is nobody to
+    // hand them to, so they run to their end.
+    if crate::db::backend(&state.db) == crate::db::Backend::Postgres {
+        match crate::jobs::lease::release_all(&state.db, state.jobs.owner()).await {
+            Ok(n) => tracing::info!("requests finished; {n} job(s) handed to the other replicas"),
+            Err(e) => tracing::warn!("releasing job leases: {e}"),
+        }
+    } else {
+        tracing::info!("requests finished; waiting for running jobs");
+        state.jobs.drain().await;
+    }
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -11,7 +11,7 @@
 //! HTTP action commits once. [`accounts`] writes `app_user`, `session`, `api_token` and
 //! `login_bucket` (the shared login throttle);
 //! [`projects`] writes `project`, `membership` and `speaker` (the one speaker get-or-create
-//! included); [`recordings`] writes `recording` (and [`jobs`] its ingest status beside `job`);
+//! included); [`recordings`] writes `recording`; [`jobs`] writes `job` (leases included);
 //! [`segments`] (`segments::write` and `segments::edit`) writes `segment` and
 //! `segment_revision`, for itself and for [`tasks`] (claim leases, submit), [`review`]
 //! (decisions, reopen), [`hypotheses`] (ASR import) and the VAD's first segments;

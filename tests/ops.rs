@@ -162,7 +162,10 @@ async fn the_job_queue_gauges_count_queued_rows_and_their_age() {
     let recording = ready_recording(&app, &admin, project).await;
     let an_hour_ago = fangyan::db::now_ms() - 3_600_000;
     for _ in 0..2 {
-        let job = fangyan::jobs::create(&app.state.db, "ingest", recording, None)
+        let job = app
+            .state
+            .jobs
+            .create(&app.state.db, "ingest", recording, None)
             .await
             .unwrap();
         sqlx::query("UPDATE job SET created_at = $1 WHERE id = $2")

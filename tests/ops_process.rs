@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
+use sqlx::Row;
 
 fn fangyan(data: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fangyan"));
@@ -239,24 +240,64 @@ async fn sigterm_lets_an_upload_in_flight_finish_runs_its_job_and_exits_0() {
         "{}",
         server.log_text()
     );
-    // The job ran to its end before the process left.
+    assert!(
+        server.log_text().contains("SIGTERM"),
+        "{}",
+        server.log_text()
+    );
     let db = fangyan::db::connect(
         common::database_url_for(&data).as_deref(),
         &data.join("fangyan.sqlite"),
     )
     .await
     .unwrap();
-    let status: String = sqlx::query_scalar("SELECT status FROM job WHERE id = $1")
+    let row = sqlx::query("SELECT status, lease_until FROM job WHERE id = $1")
         .bind(job)
         .fetch_one(&db)
         .await
         .unwrap();
-    assert_eq!(status, "done");
-    assert!(
-        server.log_text().contains("SIGTERM"),
-        "{}",
-        server.log_text()
+    let (status, lease): (String, Option<i64>) = (row.get(0), row.get(1));
+    if common::database_url_for(&data).is_none() {
+        // Alone on SQLite: the job ran to its end before the process left.
+        assert_eq!(status, "done");
+        return;
+    }
+    // On Postgres the lease was handed back at once, and the next server to come up (another
+    // replica) finishes the job without waiting for a lease to run out.
+    assert_ne!(
+        status, "done",
+        "the job should have been handed over, not run"
     );
+    assert_eq!(lease, Some(0), "the lease was not released");
+    let next = Server::start(
+        &data,
+        &[
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--store",
+            &folder,
+        ],
+        dir.path().join("server2.log"),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM job WHERE id = $1")
+            .bind(job)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if status == "done" {
+            break;
+        }
+        assert!(
+            started.elapsed() < fangyan::jobs::lease::lease_length(),
+            "not taken over within one lease: {status}\n{}",
+            next.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await; // polling the job row
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,7 @@ use super::plan::{self, Mode};
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::jobs::{self, JobEvent};
+use crate::jobs::JobEvent;
 use crate::projects::{self, Role};
 use crate::store::Store;
 use crate::text::asr::{self, Format, HypSegment, Hypothesis};
@@ -410,7 +410,7 @@ pub(super) async fn pre_annotate(
     }
     let mut started = Vec::new();
     for r in chosen {
-        let job = jobs::create(&state.db, "asr", r.id, None).await?;
+        let job = state.jobs.create(&state.db, "asr", r.id, None).await?;
         started.push(json!({ "job": job, "recording": r.id }));
         let target = db::recording(&state.db, r.id).await?;
         state.jobs.spawn(run(
@@ -434,7 +434,11 @@ async fn run(state: AppState, job: i64, target: Target, server: Server, mode: Mo
             error_code: code,
         });
     };
-    let _ = jobs::set_status(&state.db, job, "running", 0.0, None).await;
+    let _lease = state.jobs.hold(&state.db, job);
+    let _ = state
+        .jobs
+        .set_status(&state.db, job, "running", 0.0, None)
+        .await;
     publish("running", 0.0, None);
     let config = state.config.asr.clone();
     let db_pool = state.db.clone();
@@ -448,14 +452,16 @@ async fn run(state: AppState, job: i64, target: Target, server: Server, mode: Mo
     .await;
     // Retries are visible on the job while it runs and afterwards.
     if let Some((code, message)) = &last_retry {
-        let _ = jobs::set_status(
-            &db_pool,
-            job,
-            "running",
-            0.95,
-            Some((code, &format!("retried after: {message}"))),
-        )
-        .await;
+        let _ = state
+            .jobs
+            .set_status(
+                &db_pool,
+                job,
+                "running",
+                0.95,
+                Some((code, &format!("retried after: {message}"))),
+            )
+            .await;
     }
     let result = match outcome {
         Ok(hyp) => {
@@ -480,12 +486,18 @@ async fn run(state: AppState, job: i64, target: Target, server: Server, mode: Mo
     match result {
         Ok(applied) => {
             tracing::info!("ASR job {job}: {applied:?}");
-            let _ = jobs::set_status(&state.db, job, "done", 1.0, None).await;
+            let _ = state
+                .jobs
+                .set_status(&state.db, job, "done", 1.0, None)
+                .await;
             publish("done", 1.0, None);
         }
         Err((code, message)) => {
             tracing::warn!("ASR job {job} failed: {message}");
-            let _ = jobs::set_status(&state.db, job, "failed", 1.0, Some((&code, &message))).await;
+            let _ = state
+                .jobs
+                .set_status(&state.db, job, "failed", 1.0, Some((&code, &message)))
+                .await;
             publish("failed", 1.0, Some(code));
         }
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::audio::RecordingMeta;
-use crate::db::{Db, begin_write, now_ms};
+use crate::db::{Db, Tx, now_ms};
 
 /// A recording as the API shows it.
 #[derive(Debug, Serialize)]
@@ -91,21 +91,20 @@ pub async fn list(db: &Db, project: i64) -> sqlx::Result<Vec<RecordingRow>> {
 /// Marks a recording ready and inserts its first segments (through `crate::segments::write`),
 /// in one transaction.
 pub async fn mark_ready(
-    db: &Db,
+    tx: &mut Tx,
     id: i64,
     meta: &RecordingMeta,
     rate: u32,
     spans: &[(i64, i64)],
 ) -> anyhow::Result<()> {
     let samples = meta.analysis.as_ref().map(|a| a.frames as i64);
-    let mut tx = begin_write(db).await?;
     sqlx::query("UPDATE recording SET status = 'ready', sha256 = $1, samples = $2, meta = $3, analysis_rate = $4 WHERE id = $5")
         .bind(&meta.sha256)
         .bind(samples)
         .bind(serde_json::to_string(meta)?)
         .bind(i64::from(rate))
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     // The VAD's segments, each with its first revision (by nobody: the server made it).
     for &(start, end) in spans {
@@ -118,9 +117,22 @@ pub async fn mark_ready(
             asr: None,
             assignee: None,
         };
-        crate::segments::write::insert(&mut tx, &new, None).await?;
+        crate::segments::write::insert(tx, &new, None).await?;
     }
-    tx.commit().await?;
+    Ok(())
+}
+
+/// Fails a recording that is still importing (its ingest job could not go on).
+pub async fn fail_importing(db: &Db, id: i64, code: &str, message: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE recording SET status = 'failed', error_code = $1, error_message = $2 \
+         WHERE id = $3 AND status = 'importing'",
+    )
+    .bind(code)
+    .bind(message)
+    .bind(id)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

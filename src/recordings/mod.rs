@@ -191,7 +191,10 @@ async fn queue_ingest(
 ) -> sqlx::Result<(i64, i64)> {
     let rate = crate::projects::db::analysis_rate(&state.db, project).await?;
     let recording = db::create(&state.db, project, name, rate).await?;
-    let job = jobs::create(&state.db, "ingest", recording, Some(&key)).await?;
+    let job = state
+        .jobs
+        .create(&state.db, "ingest", recording, Some(&key))
+        .await?;
     let st = state.clone();
     state
         .jobs
@@ -199,26 +202,77 @@ async fn queue_ingest(
     Ok((recording, job))
 }
 
-/// Restarts ingests that a crash interrupted (their uploads are still in the store's tmp/),
-/// and removes everything else from tmp/: partial outputs and unacknowledged uploads.
-pub async fn resume(state: &AppState, resumable: Vec<jobs::Resumable>) -> anyhow::Result<()> {
-    let keep: std::collections::HashSet<String> =
-        resumable.iter().map(|r| r.input.clone()).collect();
-    state.store.sweep(&keep).await?;
-    for r in resumable {
-        let rec = db::get(&state.db, r.recording).await?;
+/// Claims and starts every job nobody holds (queued, released by a stopping server, or whose
+/// server died: its lease ran out). An ingest starts again from its stored upload; a job that
+/// cannot (its upload is gone, its kind does not resume, or it has lost its runner too often)
+/// ends failed as `interrupted`. Returns the number claimed. Every server runs this every
+/// quarter lease ([`take_over_forever`]), and once at start-up.
+pub async fn take_over(state: &AppState) -> anyhow::Result<usize> {
+    let mut claimed = 0;
+    while let Some(c) =
+        jobs::lease::claim(&state.db, state.jobs.owner(), state.jobs.lease_length()).await?
+    {
+        claimed += 1;
+        let input = match (&c.input, c.recording) {
+            (Some(key), Some(_))
+                if c.kind == "ingest" && c.attempts <= jobs::lease::MAX_ATTEMPTS =>
+            {
+                state.store.exists(key).await?.then(|| key.clone())
+            }
+            _ => None,
+        };
+        let (Some(input), Some(recording)) = (input, c.recording) else {
+            tracing::warn!(
+                "job {} ({}) cannot start again: failed as interrupted",
+                c.job,
+                c.kind
+            );
+            jobs::fail_interrupted(&state.jobs, &state.db, c.job, c.recording).await?;
+            continue;
+        };
+        tracing::info!("taking over ingest job {} (attempt {})", c.job, c.attempts);
+        let rec = db::get(&state.db, recording).await?;
         let st = state.clone();
         state.jobs.spawn(async move {
-            run_ingest(
-                st,
-                r.job,
-                r.recording,
-                rec.analysis_rate as u32,
-                r.input,
-                None,
-            )
-            .await
+            run_ingest(st, c.job, recording, rec.analysis_rate as u32, input, None).await
         });
+    }
+    Ok(claimed)
+}
+
+/// At start-up on a shared database: jobs whose lease ran out are taken over, and `tmp/`
+/// objects that no unfinished job needs are swept once they are an hour old (younger ones may
+/// be another replica's upload whose job row is not written yet).
+pub async fn recover_shared(state: &AppState) -> anyhow::Result<()> {
+    take_over(state).await?;
+    let keep = jobs::unfinished_inputs(&state.db).await?;
+    state
+        .store
+        .sweep(&keep, Some(std::time::Duration::from_secs(3600)))
+        .await
+}
+
+/// [`take_over`] every quarter lease, for as long as the server runs.
+pub async fn take_over_forever(state: AppState) {
+    let mut tick = tokio::time::interval(state.jobs.lease_length() / 4);
+    loop {
+        tick.tick().await;
+        if let Err(e) = take_over(&state).await {
+            tracing::warn!("taking over jobs: {e:#}");
+        }
+    }
+}
+
+/// At start-up, for the server alone on its database (SQLite, data directory locked):
+/// every unfinished job is let go (nobody else can be running it) and taken over at once, and
+/// `tmp/` is swept of everything but their uploads: partial outputs and unacknowledged uploads.
+pub async fn recover_alone(state: &AppState) -> anyhow::Result<()> {
+    jobs::lease::expire_all(&state.db).await?;
+    let keep = jobs::unfinished_inputs(&state.db).await?;
+    state.store.sweep(&keep, None).await?;
+    let n = take_over(state).await?;
+    if n > 0 {
+        tracing::info!("{n} interrupted job(s) taken over at start-up");
     }
     Ok(())
 }
@@ -257,7 +311,11 @@ async fn run_ingest(
     upload: String,
     sha: Option<String>,
 ) {
-    let _ = jobs::set_status(&state.db, job, "running", 0.0, None).await;
+    let _lease = state.jobs.hold(&state.db, job);
+    let _ = state
+        .jobs
+        .set_status(&state.db, job, "running", 0.0, None)
+        .await;
     state.jobs.publish(JobEvent {
         job,
         status: "running",
@@ -294,12 +352,8 @@ async fn run_ingest(
         Ok::<_, crate::audio::IngestError>((meta, spans))
     })
     .await;
-    // Moved to originals/ when the ingest succeeded; otherwise removed here.
-    if let Err(e) = state.store.delete(&upload).await {
-        tracing::warn!("removing the upload {upload}: {e}");
-    }
     let outcome = match result {
-        Ok(Ok((meta, spans))) => db::mark_ready(&state.db, recording, &meta, rate, &spans)
+        Ok(Ok((meta, spans))) => finish(&state, job, recording, &meta, rate, &spans)
             .await
             .map_err(|e| {
                 tracing::error!("recording {recording}: {e}");
@@ -314,21 +368,35 @@ async fn run_ingest(
             format!("the ingest worker stopped: {e}"),
         )),
     };
+    let owned = match &outcome {
+        Ok(owned) => *owned,
+        Err((code, message)) => state
+            .jobs
+            .set_status(&state.db, job, "failed", 1.0, Some((code, message)))
+            .await
+            .unwrap_or(false),
+    };
+    if !owned {
+        // Another server took the job over (this one was presumed dead): its run counts, and
+        // it still needs the upload.
+        tracing::warn!("ingest job {job} was taken over by another server; this run is discarded");
+        return;
+    }
+    // Copied to originals/ when the ingest succeeded; no longer needed either way.
+    if let Err(e) = state.store.delete(&upload).await {
+        tracing::warn!("removing the upload {upload}: {e}");
+    }
     let label = if outcome.is_ok() { "done" } else { "failed" };
     state.metrics.observe_ingest(label, started.elapsed());
     match outcome {
-        Ok(()) => {
-            let _ = jobs::set_status(&state.db, job, "done", 1.0, None).await;
-            state.jobs.publish(JobEvent {
-                job,
-                status: "done",
-                progress: 1.0,
-                error_code: None,
-            });
-        }
+        Ok(_) => state.jobs.publish(JobEvent {
+            job,
+            status: "done",
+            progress: 1.0,
+            error_code: None,
+        }),
         Err((code, message)) => {
             let _ = db::mark_failed(&state.db, recording, &code, &message).await;
-            let _ = jobs::set_status(&state.db, job, "failed", 1.0, Some((&code, &message))).await;
             state.jobs.publish(JobEvent {
                 job,
                 status: "failed",
@@ -337,6 +405,27 @@ async fn run_ingest(
             });
         }
     }
+}
+
+/// The recording ready with its first segments, and its job done, in one transaction, if
+/// this server still holds the job's lease; false (nothing written) when another server has
+/// taken it over.
+async fn finish(
+    state: &AppState,
+    job: i64,
+    recording: i64,
+    meta: &crate::audio::RecordingMeta,
+    rate: u32,
+    spans: &[(i64, i64)],
+) -> anyhow::Result<bool> {
+    let mut tx = crate::db::begin_write(&state.db).await?;
+    if !state.jobs.finish_in(&mut tx, job).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    db::mark_ready(&mut tx, recording, meta, rate, spans).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// After ingest: the pitch track stored per recording, and VAD segments (in samples) returned.

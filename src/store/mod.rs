@@ -217,6 +217,16 @@ impl Store {
 
     /// The keys under `dir/` (relative store keys).
     pub async fn list(&self, dir: &str) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .list_dated(dir)
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+
+    /// The keys under `dir/` with the time each was last written (ms since the epoch).
+    async fn list_dated(&self, dir: &str) -> anyhow::Result<Vec<(String, i64)>> {
         let prefix = self.key(dir);
         let strip = if self.inner.prefix.is_empty() {
             String::new()
@@ -232,7 +242,10 @@ impl Store {
                 Err(e) => return Err(e.into()),
             };
             let full = meta.location.to_string();
-            out.push(full.strip_prefix(&strip).unwrap_or(&full).to_string());
+            out.push((
+                full.strip_prefix(&strip).unwrap_or(&full).to_string(),
+                meta.last_modified.timestamp_millis(),
+            ));
         }
         Ok(out)
     }
@@ -288,11 +301,18 @@ impl Store {
         }
     }
 
-    /// Removes the scratch files and `tmp/` objects not in `keep` (start-up, by the process
-    /// that owns recovery).
-    pub async fn sweep(&self, keep: &std::collections::HashSet<String>) -> anyhow::Result<()> {
-        for key in self.list("tmp").await? {
-            if !keep.contains(&key) {
+    /// Removes this process's scratch files and the `tmp/` objects not in `keep` (start-up,
+    /// by the process that owns recovery). With `older_than`, only `tmp/` objects at least that
+    /// old go: other replicas sharing the store may have just finished an upload whose job row
+    /// is not written yet.
+    pub async fn sweep(
+        &self,
+        keep: &std::collections::HashSet<String>,
+        older_than: Option<std::time::Duration>,
+    ) -> anyhow::Result<()> {
+        let cutoff = older_than.map(|age| crate::db::now_ms() - age.as_millis() as i64);
+        for (key, written) in self.list_dated("tmp").await? {
+            if !keep.contains(&key) && cutoff.is_none_or(|c| written < c) {
                 self.delete(&key).await?;
             }
         }

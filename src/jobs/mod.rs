@@ -1,6 +1,9 @@
 //! Background jobs: the `job` table, live progress for Server-Sent Events and in the job row
-//! (so `GET /api/jobs/{id}` shows it without the stream), recovery after a crash, and a way
-//! for tests to wait for all work without sleeping.
+//! (so `GET /api/jobs/{id}` shows it without the stream, and a stream on any replica follows
+//! it), leases that let another server take over a dead one's jobs ([`lease`]), and a way for
+//! tests to wait for all work without sleeping.
+
+pub mod lease;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -40,18 +43,113 @@ pub struct JobEvent {
 pub struct Jobs {
     events: broadcast::Sender<JobEvent>,
     running: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// This process's name on the leases it holds: unique per process start.
+    owner: Arc<str>,
+    /// How long a lease lasts unless renewed.
+    lease: Duration,
 }
 
 impl Default for Jobs {
     fn default() -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_default();
         Self {
             events: broadcast::channel(1024).0,
             running: Arc::default(),
+            owner: format!(
+                "{host}:{}:{}",
+                std::process::id(),
+                crate::accounts::new_secret().1
+            )
+            .into(),
+            lease: lease::lease_length(),
         }
     }
 }
 
 impl Jobs {
+    /// This process's name on its leases.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// How long a lease lasts unless renewed.
+    pub fn lease_length(&self) -> Duration {
+        self.lease
+    }
+
+    /// Creates a job, queued and leased to this server, which runs it now (holding a
+    /// [`lease::Lease`]); `input` is the stored file it works on, relative to the store root,
+    /// kept so another server (or this one after a crash) can start it again.
+    pub async fn create(
+        &self,
+        db: &Db,
+        kind: &str,
+        recording: i64,
+        input: Option<&str>,
+    ) -> sqlx::Result<i64> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO job (kind, recording_id, status, input, created_at, updated_at, lease_owner, lease_until, attempts) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, 1) RETURNING id",
+        )
+        .bind(kind)
+        .bind(recording)
+        .bind(input)
+        .bind(now)
+        .bind(now)
+        .bind(&*self.owner)
+        .bind(now + self.lease.as_millis() as i64)
+        .fetch_one(db)
+        .await?
+        .try_get("id")
+    }
+
+    /// Keeps this server's lease on `job` renewed until the returned guard is dropped.
+    pub fn hold(&self, db: &Db, job: i64) -> lease::Lease {
+        lease::Lease::hold(db.clone(), job, self.owner.clone(), self.lease)
+    }
+
+    /// Records a job's status, if this server still holds its lease; false when another server
+    /// has taken the job over (this one's result then does not count).
+    pub async fn set_status(
+        &self,
+        db: &Db,
+        job: i64,
+        status: &str,
+        progress: f64,
+        error: Option<(&str, &str)>,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE job SET status = $1, progress = $2, error_code = $3, error_message = $4, updated_at = $5 \
+             WHERE id = $6 AND lease_owner = $7",
+        )
+        .bind(status)
+        .bind(progress)
+        .bind(error.map(|e| e.0))
+        .bind(error.map(|e| e.1))
+        .bind(now_ms())
+        .bind(job)
+        .bind(&*self.owner)
+        .execute(db)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks `job` done inside `tx` (with the job's other results), if this server still holds
+    /// its lease; false means another server took it over, and `tx` should be rolled back.
+    pub async fn finish_in(&self, tx: &mut crate::db::Tx, job: i64) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE job SET status = 'done', progress = 1, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND status IN ('queued', 'running')",
+        )
+        .bind(now_ms())
+        .bind(job)
+        .bind(&*self.owner)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Publishes an event (nobody listening is fine).
     pub fn publish(&self, event: JobEvent) {
         let _ = self.events.send(event);
@@ -107,44 +205,6 @@ impl Jobs {
     }
 }
 
-/// Creates a queued job. `input` is the file it works on, relative to the store root, kept so
-/// the job can start again after a crash.
-pub async fn create(db: &Db, kind: &str, recording: i64, input: Option<&str>) -> sqlx::Result<i64> {
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO job (kind, recording_id, status, input, created_at, updated_at) \
-         VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING id",
-    )
-    .bind(kind)
-    .bind(recording)
-    .bind(input)
-    .bind(now)
-    .bind(now)
-    .fetch_one(db)
-    .await?
-    .try_get("id")
-}
-
-/// Records a job's status.
-pub async fn set_status(
-    db: &Db,
-    job: i64,
-    status: &str,
-    progress: f64,
-    error: Option<(&str, &str)>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE job SET status = $1, progress = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6")
-        .bind(status)
-        .bind(progress)
-        .bind(error.map(|e| e.0))
-        .bind(error.map(|e| e.1))
-        .bind(now_ms())
-        .bind(job)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 /// Records a running job's progress in its row. Progress only moves forward and only while the
 /// job runs, so a late write never undoes a newer one or a finish.
 pub async fn set_progress(db: &Db, job: i64, progress: f64) -> sqlx::Result<()> {
@@ -188,87 +248,42 @@ impl Throttle {
     }
 }
 
-/// An ingest that was cut short by a crash and can start again: its upload is still on disk.
-#[derive(Debug, Clone)]
-pub struct Resumable {
-    /// The job, reset to queued.
-    pub job: i64,
-    /// Its recording, back to importing.
-    pub recording: i64,
-    /// The upload, relative to the store root.
-    pub input: String,
+/// Fails a job that cannot start again (its runner died and its input is gone, or its kind
+/// cannot resume), if this server holds it; its recording, if still importing, fails with it.
+pub async fn fail_interrupted(
+    jobs: &Jobs,
+    db: &Db,
+    job: i64,
+    recording: Option<i64>,
+) -> sqlx::Result<()> {
+    let message =
+        "the server stopped while this job ran and it could not start again; run it again";
+    if !jobs
+        .set_status(db, job, "failed", 1.0, Some(("interrupted", message)))
+        .await?
+    {
+        return Ok(());
+    }
+    if let Some(recording) = recording {
+        crate::recordings::db::fail_importing(db, recording, "interrupted", message).await?;
+    }
+    jobs.publish(JobEvent {
+        job,
+        status: "failed",
+        progress: 1.0,
+        error_code: Some("interrupted".into()),
+    });
+    Ok(())
 }
 
-/// At start-up: ingest jobs that were queued or running when the server died start again if
-/// their acknowledged upload is still on disk; any other unfinished job is marked failed
-/// (`interrupted`), and so is its recording, so nothing stays half-done. Returns the jobs to
-/// restart and the number failed.
-pub async fn recover(
-    db: &Db,
-    store: &crate::store::Store,
-) -> anyhow::Result<(Vec<Resumable>, u64)> {
+/// The stored inputs of unfinished jobs (kept by the start-up sweep of `tmp/`).
+pub async fn unfinished_inputs(db: &Db) -> sqlx::Result<std::collections::HashSet<String>> {
     let rows = sqlx::query(
-        "SELECT id, kind, recording_id, input FROM job WHERE status IN ('queued', 'running') ORDER BY id",
+        "SELECT input FROM job WHERE status IN ('queued', 'running') AND input IS NOT NULL",
     )
     .fetch_all(db)
     .await?;
-    let message =
-        "the server stopped while this job ran and its input is gone; upload the file again";
-    let mut resumable = Vec::new();
-    let mut failed = 0;
-    for row in rows {
-        let input: Option<String> = row.try_get("input")?;
-        let kept = match &input {
-            Some(key) => store.exists(key).await?,
-            None => false,
-        };
-        let job: i64 = row.try_get("id")?;
-        let kind: String = row.try_get("kind")?;
-        let recording: Option<i64> = row.try_get("recording_id")?;
-        let now = now_ms();
-        match (kind.as_str(), recording, input) {
-            ("ingest", Some(recording), Some(input)) if kept => {
-                sqlx::query(
-                    "UPDATE job SET status = 'queued', progress = 0, updated_at = $1 WHERE id = $2",
-                )
-                .bind(now)
-                .bind(job)
-                .execute(db)
-                .await?;
-                sqlx::query("UPDATE recording SET status = 'importing' WHERE id = $1")
-                    .bind(recording)
-                    .execute(db)
-                    .await?;
-                resumable.push(Resumable {
-                    job,
-                    recording,
-                    input,
-                });
-            }
-            (_, recording, _) => {
-                sqlx::query(
-                    "UPDATE job SET status = 'failed', error_code = 'interrupted', error_message = $1, updated_at = $2 WHERE id = $3",
-                )
-                .bind(message)
-                .bind(now)
-                .bind(job)
-                .execute(db)
-                .await?;
-                if let Some(recording) = recording {
-                    sqlx::query(
-                        "UPDATE recording SET status = 'failed', error_code = 'interrupted', error_message = $1 \
-                         WHERE id = $2 AND status = 'importing'",
-                    )
-                    .bind(message)
-                    .bind(recording)
-                    .execute(db)
-                    .await?;
-                }
-                failed += 1;
-            }
-        }
-    }
-    Ok((resumable, failed))
+    rows.iter().map(|r| r.try_get("input")).collect()
 }
 
 /// Routes: job state and its event stream.
@@ -319,35 +334,48 @@ async fn events(
     let (project, status, progress, error_code) = job_project(&state.db, job).await?;
     crate::projects::role_in(&state, project, user).await?;
     let mut rx = state.jobs.events.subscribe();
+    let db = state.db.clone();
     let stream = async_stream(move |tx| async move {
-        // The current state first, so a late subscriber still learns how the job ended.
-        let first = serde_json::json!({ "job": job, "status": status, "progress": progress, "error_code": error_code });
-        let finished = status == "done" || status == "failed";
-        if tx
-            .send(Event::default().json_data(first).unwrap_or_default())
-            .await
-            .is_err()
-            || finished
-        {
+        // The current state first, so a late subscriber still learns how the job ended. Then
+        // this server's own events as they happen, and the job row every poll: the job may be
+        // running on another replica, whose events never reach this one.
+        let mut last = (status, progress, error_code);
+        let event = |(status, progress, error_code): &(String, f64, Option<String>)| {
+            let body = serde_json::json!({ "job": job, "status": status, "progress": progress, "error_code": error_code });
+            Event::default().json_data(body).unwrap_or_default()
+        };
+        if tx.send(event(&last)).await.is_err() {
             return;
         }
-        while let Ok(ev) = rx.recv().await {
-            if ev.job != job {
-                continue;
-            }
-            let end = ev.status != "running";
-            if tx
-                .send(Event::default().json_data(&ev).unwrap_or_default())
-                .await
-                .is_err()
-                || end
-            {
+        let mut poll = tokio::time::interval(POLL);
+        loop {
+            if last.0 == "done" || last.0 == "failed" {
                 return;
+            }
+            let next = tokio::select! {
+                ev = rx.recv() => match ev {
+                    Ok(ev) if ev.job == job => (ev.status.to_string(), ev.progress, ev.error_code),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = poll.tick() => match job_project(&db, job).await {
+                    Ok((_, status, progress, code)) => (status, progress, code),
+                    Err(_) => continue,
+                },
+            };
+            if next != last {
+                last = next;
+                if tx.send(event(&last)).await.is_err() {
+                    return;
+                }
             }
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
+
+/// How often an event stream reads its job's row (the job may run on another replica).
+const POLL: Duration = Duration::from_millis(500);
 
 /// A stream fed by an async producer through a small channel.
 fn async_stream<F, Fut>(producer: F) -> impl Stream<Item = Result<Event, Infallible>>
