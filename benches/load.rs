@@ -21,7 +21,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/cluster.rs"]
+mod cluster;
 mod common;
+
+use cluster::Cluster;
 
 use common::{arg, arg_str, database_url};
 
@@ -390,46 +394,6 @@ enum Target {
     Cluster(u64),
 }
 
-/// A cluster started by `scripts/cluster`, stopped on drop.
-struct Cluster {
-    env: HashMap<String, String>,
-}
-
-impl Cluster {
-    fn start(replicas: u64) -> Self {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(root.join("scripts/cluster"))
-            .args(["start", &replicas.to_string()])
-            .env("FANGYAN_BIN", env!("CARGO_BIN_EXE_fangyan"))
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "scripts/cluster start failed");
-        let env = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Self { env }
-    }
-
-    fn get(&self, key: &str) -> &str {
-        &self.env[key]
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let _ = Command::new(root.join("scripts/cluster"))
-            .arg("stop")
-            .envs(&self.env)
-            .status();
-    }
-}
-
 /// CPU seconds this process has used (user + system), from /proc.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -451,7 +415,7 @@ async fn run(users: u64, seconds: u64, target: &Target) -> Outcome {
     let (cluster, url, data) = match target {
         Target::Single(url) => (None, url.clone(), dir.path().to_path_buf()),
         Target::Cluster(replicas) => {
-            let c = Cluster::start(*replicas);
+            let c = Cluster::start(*replicas as u32, env!("CARGO_BIN_EXE_fangyan"), 15_000);
             let url = Some(c.get("CLUSTER_DATABASE_URL").to_string());
             let data = std::path::PathBuf::from(c.get("CLUSTER_DATA"));
             (Some(c), url, data)

@@ -10,89 +10,16 @@
 
 mod common;
 
-use std::collections::HashMap;
+use common::cluster::Cluster;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fangyan::app::{AppState, Config};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Row;
-
-/// A cluster from `scripts/cluster`, stopped on drop.
-struct Cluster {
-    env: HashMap<String, String>,
-}
-
-impl Cluster {
-    fn start(replicas: u32) -> Self {
-        let out = Command::new(root().join("scripts/cluster"))
-            .args(["start", &replicas.to_string()])
-            .env("FANGYAN_BIN", env!("CARGO_BIN_EXE_fangyan"))
-            // Short leases, so a dead replica's job is taken over within seconds.
-            .env("FANGYAN_JOB_LEASE_MS", "2000")
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "scripts/cluster start failed");
-        let env = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Self { env }
-    }
-
-    fn get(&self, key: &str) -> &str {
-        &self.env[key]
-    }
-
-    fn work(&self) -> PathBuf {
-        PathBuf::from(self.get("CLUSTER_WORK"))
-    }
-
-    /// Replica `n`'s own address (1-based), bypassing nginx.
-    fn replica(&self, n: u32) -> String {
-        let port = std::fs::read_to_string(self.work().join(format!("replica{n}.port"))).unwrap();
-        format!("http://127.0.0.1:{}", port.trim())
-    }
-
-    fn pid(&self, n: u32) -> u32 {
-        std::fs::read_to_string(self.work().join(format!("replica{n}.pid")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    fn script(&self, args: &[&str]) {
-        let ok = Command::new(root().join("scripts/cluster"))
-            .args(args)
-            .envs(&self.env)
-            .env("FANGYAN_JOB_LEASE_MS", "2000")
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "scripts/cluster {args:?} failed");
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(root().join("scripts/cluster"))
-            .arg("stop")
-            .envs(&self.env)
-            .status();
-    }
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The real speech fixture repeated to `minutes` (ffmpeg), long enough to kill mid-ingest.
 fn long_recording(dir: &Path, minutes: u32) -> PathBuf {
@@ -204,7 +131,8 @@ async fn an_ingest_outlives_the_replica_running_it_and_saves_survive_a_replica_r
     }
     let scratch = common::scratch();
     let audio = long_recording(scratch.path(), 40);
-    let cluster = Cluster::start(3);
+    // Short leases, so a dead replica's job is taken over within seconds.
+    let cluster = Cluster::start(3, env!("CARGO_BIN_EXE_fangyan"), 2000);
     let store = Some(cluster.get("CLUSTER_STORE").to_string()).filter(|s| !s.is_empty());
     let state = AppState::open(
         Config::new(cluster.get("CLUSTER_DATA"))

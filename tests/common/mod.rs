@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 pub mod app;
+pub mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
