@@ -58,6 +58,31 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
             spk.len()
         );
     }
+    let partial: Vec<&str> = SPLITS
+        .iter()
+        .enumerate()
+        .filter(|(si, _)| {
+            let mut in_split = c.utterances.iter().filter(|u| u.split == *si).peekable();
+            in_split.peek().is_some()
+                && !super::layouts::genders_complete(in_split.map(|u| &c.speakers[u.speaker]))
+        })
+        .map(|(_, name)| *name)
+        .collect();
+    if o.wants("kaldi") {
+        if partial.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nKaldi `spk2gender` lists every speaker of every split."
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "\nKaldi `spk2gender` is omitted for {}: a speaker there has no known gender \
+                 (`m` or `f`), and Kaldi accepts only a complete file.",
+                partial.join(", ")
+            );
+        }
+    }
     let _ = writeln!(s, "\n## Text\n");
     let _ = writeln!(
         s,

@@ -52,6 +52,14 @@ pub(super) fn kaldi_gender(g: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// Whether every one of `speakers` has a Kaldi gender (`m` or `f`). Kaldi's `spk2gender` must
+/// list every speaker of the split or none: `validate_data_dir.sh` fails on a partial one,
+/// `fix_data_dir.sh` drops the missing speakers' utterances and lhotse raises `KeyError`. So a
+/// split with a speaker of unknown (or other) gender gets no `spk2gender` (the datasheet says so).
+pub(super) fn genders_complete<'a>(mut speakers: impl Iterator<Item = &'a super::Speaker>) -> bool {
+    speakers.all(|s| kaldi_gender(s.gender.as_deref()).is_some())
+}
+
 fn kaldi(
     root: &Path,
     c: &Corpus,
@@ -73,6 +81,7 @@ fn kaldi(
     }
     let mut spk2utt = String::new();
     let mut s2g = String::new();
+    let complete = genders_complete(utts.iter().map(|u| &c.speakers[u.speaker]));
     for (s, list) in &s2u {
         let _ = writeln!(spk2utt, "{s} {}", list.join(" "));
         if let Some(sp) = c.speakers.iter().find(|x| x.id == *s)
@@ -87,7 +96,7 @@ fn kaldi(
     w.put(root, &format!("{d}/utt2spk"), u2s.as_bytes())?;
     w.put(root, &format!("{d}/spk2utt"), spk2utt.as_bytes())?;
     w.put(root, &format!("{d}/utt2dur"), u2d.as_bytes())?;
-    if !s2g.is_empty() {
+    if complete {
         w.put(root, &format!("{d}/spk2gender"), s2g.as_bytes())?;
     }
     Ok(())

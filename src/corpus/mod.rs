@@ -10,6 +10,9 @@
 pub mod clips;
 mod datasheet;
 mod layouts;
+pub mod nist;
+#[cfg(test)]
+mod tests_issue19;
 mod timed;
 
 use std::collections::BTreeMap;
@@ -228,6 +231,9 @@ pub struct Utterance {
     pub end: u64,
     /// Transcript (text layer, markers mapped, whitespace collapsed).
     pub text: String,
+    /// The same text with its markers as stored (`[laughter]`), for the layouts that have
+    /// their own marker convention (NIST).
+    pub marked: String,
     /// The normalised text (`text_norm`).
     pub normalised: String,
     /// Segment tags (field, value), sorted.
@@ -482,6 +488,7 @@ pub fn build(
             start: s.start,
             end: s.end,
             text,
+            marked: clean_text(source),
             normalised: clean_text(&s.norm),
             labels,
             features: s.features,
