@@ -146,7 +146,7 @@ fn lhotse(
             "duration": d,
             "channel": 0,
             "text": u.text,
-            "language": "Chinese",
+            "language": super::language::lhotse_name(&u.language),
             "speaker": spk.id,
             "custom": custom(c, u),
         });
@@ -186,7 +186,7 @@ fn nemo(
             "duration": dur(u, o.rate),
             "text": u.text,
             "speaker": c.speakers[u.speaker].id,
-            "lang": "zh",
+            "lang": u.language,
             "variety": u.variety,
             "utt_id": u.id,
         });

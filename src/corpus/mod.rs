@@ -9,6 +9,7 @@
 
 pub mod clips;
 mod datasheet;
+pub mod language;
 mod layouts;
 pub mod nist;
 #[cfg(test)]
@@ -242,6 +243,8 @@ pub struct Utterance {
     pub features: Vec<Feature>,
     /// Dialect label: tag `variety`, else the speaker's native variety, else empty.
     pub variety: String,
+    /// ISO 639 code of the language (see [`language::detect`]).
+    pub language: String,
     /// 0 train, 1 dev, 2 test.
     pub split: usize,
     /// Clip length in output samples.
@@ -479,6 +482,7 @@ pub fn build(
             .map(|(_, v)| v.clone())
             .or_else(|| spk.variety.clone())
             .unwrap_or_default();
+        let language = language::detect(source, &s.labels, &opts.locale);
         let mut labels = s.labels;
         labels.sort();
         utts.push(Utterance {
@@ -493,6 +497,7 @@ pub fn build(
             labels,
             features: s.features,
             variety,
+            language,
             split: 0,
             clip_samples,
         });
@@ -580,13 +585,26 @@ impl Written {
     }
 }
 
+/// Relative path of a recording's whole audio (written with the timed layouts, whose times
+/// are positions in the recording: ELAN and Praat open it beside the EAF or TextGrid).
+pub fn audio_rel(recording_id: &str) -> String {
+    format!("audio/{recording_id}.wav")
+}
+
+/// Whether the export writes the recordings' whole audio (`audio/`): with a timed layout that
+/// points at it or is read beside it.
+pub fn wants_audio(opts: &ExportOptions) -> bool {
+    opts.wants("eaf") || opts.wants("textgrid")
+}
+
 /// Relative path of an utterance's clip.
 pub fn clip_rel(id: &str) -> String {
     format!("clips/{id}.wav")
 }
 
-/// Writes every manifest layout, the datasheet and SHA256SUMS into `root`. `clips` gives the
-/// hash of every clip already written under `clips/` (by utterance id).
+/// Writes every manifest layout, the datasheet and SHA256SUMS into `root`. `clip_hashes` gives
+/// the hash of every clip already written under `clips/` (by utterance id) and of every
+/// recording's audio under `audio/` (by its [`audio_rel`] path).
 pub fn write_all(
     root: &Path,
     corpus: &Corpus,
@@ -597,6 +615,12 @@ pub fn write_all(
     for u in &corpus.utterances {
         if let Some(h) = clip_hashes.get(&u.id) {
             written.files.push((clip_rel(&u.id), h.clone()));
+        }
+    }
+    for r in &corpus.recordings {
+        let rel = audio_rel(&r.id);
+        if let Some(h) = clip_hashes.get(&rel) {
+            written.files.push((rel, h.clone()));
         }
     }
     layouts::write(root, corpus, opts, clip_hashes, written)?;

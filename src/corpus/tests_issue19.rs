@@ -234,3 +234,60 @@ fn stm_and_ctm_tokenise_alike_and_the_stm_validates_under_every_marker_option() 
         assert!(stm.contains(" And so my fellow Americans\n"), "{stm}");
     }
 }
+
+#[test]
+fn eaf_names_the_recording_audio_relative_to_itself() {
+    let out = export(&one_split(), true);
+    let eaf = read(out.path(), "eaf/r000001.eaf");
+    assert!(
+        eaf.contains(
+            "<MEDIA_DESCRIPTOR MEDIA_URL=\"../audio/r000001.wav\" MIME_TYPE=\"audio/x-wav\" \
+             RELATIVE_MEDIA_URL=\"../audio/r000001.wav\"/>"
+        ),
+        "{eaf}"
+    );
+    // Inside HEADER, before its PROPERTY (the schema's order).
+    let header = &eaf[eaf.find("<HEADER").unwrap()..eaf.find("</HEADER>").unwrap()];
+    assert!(header.find("MEDIA_DESCRIPTOR").unwrap() < header.find("PROPERTY").unwrap());
+    assert!(read(out.path(), "README.md").contains("`audio/`"));
+}
+
+#[test]
+fn lhotse_and_nemo_give_each_utterance_its_own_language() {
+    let out = export(&one_split(), true);
+    let lang = |rel: &str, key: &str| -> BTreeMap<String, String> {
+        read(out.path(), rel)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let text = v["text"].as_str().unwrap().to_string();
+                (text, v[key].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let lhotse = lang("lhotse/fangyan_supervisions_train.jsonl", "language");
+    let nemo = lang("nemo/train_manifest.json", "lang");
+    assert_eq!(lhotse["And so my fellow-Americans"], "English");
+    assert_eq!(nemo["And so my fellow-Americans"], "en");
+    assert_eq!(lhotse["唔该 ask not"], "Chinese");
+    assert_eq!(nemo["𠝹开 两半"], "zh");
+    // The project default comes from the locale.
+    let yue = ExportOptions {
+        locale: "yue".into(),
+        ..one_split()
+    };
+    let out = export(&yue, true);
+    let nemo = read(out.path(), "nemo/train_manifest.json");
+    assert!(nemo.contains(r#""lang":"yue","#) && nemo.contains(r#""lang":"en","#));
+}
+
+#[test]
+fn the_datasheet_prints_the_default_schema_rather_than_an_empty_one() {
+    let out = export(&one_split(), true);
+    let sheet = read(out.path(), "README.md");
+    let schema =
+        &sheet[sheet.find("## Tag schema").unwrap()..sheet.find("## Conventions").unwrap()];
+    assert!(!schema.contains("```json\n{}\n```"), "{schema}");
+    assert!(schema.contains("default schema"), "{schema}");
+    assert!(schema.contains("\"segment_fields\""), "{schema}");
+}

@@ -291,6 +291,9 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
             fields.entry(f.as_str()).or_default().insert(v.clone());
         }
     }
+    // The recording's audio, written beside the layouts (`audio/<recording-id>.wav`), relative
+    // to the `.eaf` so the export opens in ELAN wherever it is unpacked.
+    let media = xml(&format!("../{}", super::audio_rel(rec_id)));
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -298,7 +301,7 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
     );
     let _ = writeln!(
         out,
-        "    <HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\">\n        <PROPERTY NAME=\"lastUsedAnnotationId\">{}</PROPERTY>\n    </HEADER>",
+        "    <HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\">\n        <MEDIA_DESCRIPTOR MEDIA_URL=\"{media}\" MIME_TYPE=\"audio/x-wav\" RELATIVE_MEDIA_URL=\"{media}\"/>\n        <PROPERTY NAME=\"lastUsedAnnotationId\">{}</PROPERTY>\n    </HEADER>",
         rows.len() * (TIERS.len() + fields.len())
     );
     let _ = writeln!(out, "    <TIME_ORDER>");
@@ -419,7 +422,6 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
         let _ = writeln!(out, "    </CONTROLLED_VOCABULARY>");
     }
     let _ = writeln!(out, "</ANNOTATION_DOCUMENT>");
-    let _ = rec_id;
     out
 }
 

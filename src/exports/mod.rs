@@ -146,7 +146,7 @@ pub fn write_dir_from(
     let started = Instant::now();
     std::fs::create_dir_all(out)?;
     // A re-run into the same folder starts clean, so nothing stale is left behind.
-    for d in corpus::LAYOUTS.iter().chain(&["clips"]) {
+    for d in corpus::LAYOUTS.iter().chain(&["clips", "audio"]) {
         let p = out.join(d);
         if p.exists() {
             std::fs::remove_dir_all(&p)?;
@@ -167,7 +167,7 @@ pub fn write_dir_from(
     let mut hashes = BTreeMap::new();
     for (ri, list) in &by_rec {
         let rec = &c.recordings[*ri];
-        let jobs: Vec<ClipJob> = list
+        let mut jobs: Vec<ClipJob> = list
             .iter()
             .map(|&i| {
                 let u = &c.utterances[i];
@@ -179,6 +179,16 @@ pub fn write_dir_from(
                 }
             })
             .collect();
+        // The whole recording too, cut in the same pass, for the timed layouts (see
+        // `corpus::audio_rel`).
+        let audio = corpus::wants_audio(opts).then(|| corpus::audio_rel(&rec.id));
+        if let Some(rel) = &audio {
+            jobs.push(ClipJob {
+                path: out.join(rel),
+                start: 0,
+                end: to_rate(rec.samples, rec.analysis_rate, opts.rate),
+            });
+        }
         // Within a recording, progress follows the decoder through it up to its last clip.
         let rec_samples: u64 = list.iter().map(|&i| c.utterances[i].clip_samples).sum();
         let last_end = jobs.iter().map(|j| j.end).max().unwrap_or(0).max(1);
@@ -190,10 +200,14 @@ pub fn write_dir_from(
             .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
         let results = corpus::cut_source(source, len, opts.rate, &jobs, &mut advance)
             .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
-        for (&i, r) in list.iter().zip(results) {
+        let mut results = results.into_iter();
+        for (&i, r) in list.iter().zip(results.by_ref()) {
             let u = &c.utterances[i];
             done += u.clip_samples;
             hashes.insert(u.id.clone(), r.sha256);
+        }
+        if let (Some(rel), Some(r)) = (audio, results.next()) {
+            hashes.insert(rel, r.sha256);
         }
         progress(0.95 * done as f64 / total as f64);
     }
