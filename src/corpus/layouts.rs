@@ -195,14 +195,6 @@ fn nemo(
     w.put(root, &format!("nemo/{split}_manifest.json"), out.as_bytes())
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn hf(
     root: &Path,
     c: &Corpus,
@@ -212,24 +204,25 @@ fn hf(
     hashes: &BTreeMap<String, String>,
     w: &mut Written,
 ) -> io::Result<()> {
-    let mut csv = String::from("file_name,id,transcription,speaker_id,gender,variety,duration\n");
+    // The `csv` crate quotes what needs it (commas, quotes, newlines in transcripts). No BOM
+    // and no formula guard: `datasets` reads this file, not a spreadsheet.
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "file_name",
+        "id",
+        "transcription",
+        "speaker_id",
+        "gender",
+        "variety",
+        "duration",
+    ])?;
     let mut jsonl = String::new();
     for u in utts {
         let spk = &c.speakers[u.speaker];
         let file = format!("{}.wav", u.id);
         let g = spk.gender.clone().unwrap_or_default();
         let d = secs(u.clip_samples, o.rate);
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{},{}",
-            csv_field(&file),
-            csv_field(&u.id),
-            csv_field(&u.text),
-            csv_field(&spk.id),
-            csv_field(&g),
-            csv_field(&u.variety),
-            d
-        );
+        csv.write_record([&file, &u.id, &u.text, &spk.id, &g, &u.variety, &d])?;
         let _ = writeln!(
             jsonl,
             "{}",
@@ -240,7 +233,10 @@ fn hf(
             w.link(root, &clip_rel(&u.id), &format!("hf/{split}/{file}"), h)?;
         }
     }
-    w.put(root, &format!("hf/{split}/metadata.csv"), csv.as_bytes())?;
+    let csv = csv
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    w.put(root, &format!("hf/{split}/metadata.csv"), &csv)?;
     // The JSON-lines copy sits beside the split folders (`file_name` relative to `hf/`):
     // `datasets` refuses a folder holding metadata files of two extensions.
     w.put(

@@ -358,9 +358,14 @@ pub fn map_markers(text: &str, map: MarkerMap) -> String {
 }
 
 /// Collapses all whitespace (ideographic space, tabs, newlines included) to single ASCII
-/// spaces and trims: Kaldi's `validate_text.pl` rejects anything else.
+/// spaces and trims: Kaldi's `validate_text.pl` rejects anything else. Other control
+/// characters (older rows, imports; a save refuses them) become spaces too: XML (EAF) cannot
+/// hold them at all.
 pub fn clean_text(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether the text holds the unintelligible marker `[unk]`.
@@ -648,6 +653,7 @@ mod tests {
         );
         assert_eq!(map_markers("a [noise] b", MarkerMap::Drop), "a   b");
         assert_eq!(clean_text("a\u{3000}b\t c"), "a b c");
+        assert_eq!(clean_text("a\u{1}b\u{7F}"), "a b");
     }
 
     #[test]
