@@ -700,3 +700,61 @@ async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
         );
     }
 }
+
+/// Issue 19, item 8: an export that matched no segment wrote only `clips/` and a README and
+/// printed `"seconds": -0.0`. It now says why (the segments by status) and fails: the CLI
+/// exits non-zero, the API job is `failed` with the reason, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_that_matches_nothing_says_why_and_fails() {
+    let dir = common::scratch();
+    let app =
+        common::app::TestApp::spawn_at(dir.path(), common::database_url_for(dir.path())).await;
+    let (project, admin, _, _) = app.project("nothing").await;
+    // The VAD's segments of a real recording: all `new`, none approved.
+    common::app::ready_recording(&app, &admin, project).await;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM segment s JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = $1 AND s.status = 'new' AND s.deleted = 0",
+    )
+    .bind(project)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert!(n > 0, "the VAD made segments");
+
+    let out = dir.path().join("cli-out");
+    let run =
+        common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), dir.path())
+            .args([
+                "export",
+                "--data",
+                dir.path().to_str().unwrap(),
+                "--project",
+                "nothing",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("-0.0"), "{stdout}");
+    let why = format!("status approved; segments by status: new {n}; 0 passed the filters");
+    assert!(stderr.contains(&why), "{stderr}");
+    assert!(!out.join("README.md").exists() && !out.join("clips").exists());
+
+    let (s, started) = admin
+        .post(
+            &format!("/api/projects/{project}/exports"),
+            json!({"options": {}}),
+        )
+        .await;
+    assert!(s.is_success(), "{started}");
+    app.state.jobs.drain().await;
+    let (_, e) = admin
+        .get(&format!("/api/exports/{}", started["export"]))
+        .await;
+    assert_eq!(e["status"], "failed", "{e}");
+    assert!(e["error"].as_str().unwrap().contains(&why), "{e}");
+}

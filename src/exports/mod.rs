@@ -83,7 +83,8 @@ pub async fn corpus(
     def: &Definition,
 ) -> anyhow::Result<Corpus> {
     let l = db::load(db, store, project, &def.filters).await?;
-    Ok(corpus::build(
+    let (by_status, matched) = (l.by_status.clone(), l.matched);
+    let c = corpus::build(
         &l.project,
         l.recordings,
         l.speakers,
@@ -91,7 +92,46 @@ pub async fn corpus(
         l.tag_schema,
         l.conventions,
         &def.options,
-    ))
+    );
+    if c.utterances.is_empty() {
+        anyhow::bail!("{}", nothing_matched(def, &by_status, matched, &c.dropped));
+    }
+    Ok(c)
+}
+
+/// Why an export has no utterance: what the filters asked for, the project's segments by
+/// status, and what the corpus builder dropped of those that matched.
+fn nothing_matched(
+    def: &Definition,
+    by_status: &BTreeMap<String, u64>,
+    matched: u64,
+    dropped: &BTreeMap<String, u64>,
+) -> String {
+    let wanted = def
+        .filters
+        .status
+        .clone()
+        .unwrap_or_else(|| vec!["approved".into()])
+        .join(", ");
+    let counts = |m: &BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let project = if by_status.is_empty() {
+        "the project has no segment on a ready recording".to_string()
+    } else {
+        format!("segments by status: {}", counts(by_status))
+    };
+    let mut why = format!(
+        "no segment matches this export (status {wanted}; {project}; {matched} passed the filters"
+    );
+    if !dropped.is_empty() {
+        why.push_str(&format!(", then dropped: {}", counts(dropped)));
+    }
+    why.push_str("): nothing was written");
+    why
 }
 
 /// Runs an export of `project` into `out`; `progress` gets 0..1.
@@ -216,11 +256,12 @@ pub fn write_dir_from(
     progress(1.0);
     Ok(Summary {
         utterances: c.utterances.len(),
+        // A fold from +0.0: an empty `f64` sum is -0.0, printed `"seconds": -0.0`.
         seconds: c
             .utterances
             .iter()
             .map(|u| u.clip_samples as f64 / f64::from(opts.rate))
-            .sum(),
+            .fold(0.0, |a, b| a + b),
         elapsed: started.elapsed().as_secs_f64(),
     })
 }
