@@ -71,6 +71,8 @@ async fn every_format_imports_into_a_recording_with_its_source_and_model() {
         ("eaf-zh-two-tiers.eaf", "eaf"),
         ("labelstudio-zh-regions.json", "label_studio"),
         ("audacity-zh-labels.txt", "audacity"),
+        // Issue 19: whisper's `.tsv` was refused as `unknown_format`.
+        ("whisper-zh-ms.tsv", "whisper_tsv"),
     ];
     for (file, format) in cases {
         // A fresh recording each: the import creates segments (no VAD segments in silence).
@@ -109,6 +111,16 @@ async fn every_format_imports_into_a_recording_with_its_source_and_model() {
                 .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
             "{file}: Chinese text arrives intact"
         );
+        // Issue 19: Label Studio regions with a label and no text are no empty segments.
+        assert!(
+            segs.iter()
+                .all(|s| !s["text_verbatim"].as_str().unwrap().is_empty()),
+            "{file}: {segs:?}"
+        );
+        if format == "whisper_tsv" {
+            // Milliseconds: the second line starts at 1580 ms = sample 25 280 at 16 kHz.
+            assert_eq!(segs[1]["start_sample"], 25_280, "{segs:?}");
+        }
         if format == "funasr" {
             // Milliseconds: the first sentence starts at 430 ms = sample 6880 at 16 kHz.
             assert_eq!(segs[0]["start_sample"], 6880, "{segs:?}");

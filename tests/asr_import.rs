@@ -111,6 +111,30 @@ fn funasr_space_separated_tokens() {
     assert_eq!(h.segments[0].words[3].start_s, Some(1.04));
 }
 
+/// Issue 19: whisper's `.tsv` (header `start end text`, integer milliseconds) was refused as
+/// `unknown_format`; without its header it would read as Audacity seconds.
+#[test]
+fn whisper_tsv_in_milliseconds_by_content_or_name() {
+    let h = ok("whisper-zh-ms.tsv");
+    assert_eq!(h.format, Format::WhisperTsv);
+    assert_eq!(times(&h), [(0.0, 1.58), (1.58, 3.2), (3.2, 5.01)]);
+    assert_eq!(
+        texts(&h),
+        [
+            "今天天气很好。",
+            "我们去𠭶公园吧。",
+            "And so, my fellow Americans"
+        ]
+    );
+    let bytes = std::fs::read(dir().join("whisper-zh-ms.tsv")).unwrap();
+    assert_eq!(
+        asr::parse(&bytes, None, None).unwrap().format,
+        Format::WhisperTsv
+    );
+    let bad = asr::parse(b"start\tend\ttext\n0.5\t1\tx\n", Some("a.tsv"), None).unwrap_err();
+    assert!(bad.to_string().contains("line 2"), "{bad}");
+}
+
 #[test]
 fn label_studio_regions_joined_by_id() {
     let h = ok("labelstudio-zh-regions.json");
@@ -207,6 +231,28 @@ fn eaf_alignable_and_reference_tiers() {
         load("eaf-zh-two-tiers.eaf", Some("x")).unwrap_err().code(),
         "no_such_tier"
     );
+}
+
+/// Issue 19: speakers survive an EAF as ELAN writes it, one tier per speaker.
+#[test]
+fn eaf_tiers_per_speaker_are_read_together_with_their_participants() {
+    let h = ok("eaf-zh-speaker-tiers.eaf");
+    let got: Vec<(f64, &str, Option<&str>)> = h
+        .segments
+        .iter()
+        .map(|s| (s.start_s, s.text.as_str(), s.speaker.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0.5, "今天天气很好", Some("张三")),
+            (1.5, "我们去公园吧", Some("李四")),
+            (3.2, "好啊", Some("张三"))
+        ]
+    );
+    // A tier asked for by name is read alone.
+    let one = load("eaf-zh-speaker-tiers.eaf", Some("李四")).unwrap();
+    assert_eq!(texts(&one), ["我们去公园吧"]);
 }
 
 #[test]

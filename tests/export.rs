@@ -45,6 +45,123 @@ fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+/// The first field of every line of a Kaldi file.
+fn keys(dir: &Path, rel: &str) -> Vec<String> {
+    read(dir, rel)
+        .lines()
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
+/// The checks of Kaldi's `utils/validate_data_dir.sh --no-feats` (and what `fix_data_dir.sh`
+/// would filter), written out: the Kaldi scripts cannot be fetched here (the network reaches
+/// package registries only). Every file sorted in byte order without duplicates (checked by
+/// the caller with `sort -c`, and here for `spk2gender`); `text`, `wav.scp`, `utt2spk` and
+/// `utt2dur` list the same utterances (so `fix_data_dir.sh` has nothing to drop); `spk2utt`
+/// is keyed by the speakers of `utt2spk`; `spk2gender`, when present, lists exactly those
+/// speakers, each `m` or `f` (issue 19: a partial one fails validation, makes
+/// `fix_data_dir.sh` drop utterances and lhotse raise `KeyError`); `utt2dur` positive; every
+/// `wav.scp` path exists relative to the export root.
+fn validate_data_dir(root: &Path, d: &str) {
+    let utts = keys(root, &format!("{d}/text"));
+    let mut sorted = utts.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(utts, sorted, "{d}/text sorted, no duplicates");
+    for f in ["wav.scp", "utt2spk", "utt2dur"] {
+        assert_eq!(keys(root, &format!("{d}/{f}")), utts, "{d}/{f} vs text");
+    }
+    let mut speakers: Vec<String> = read(root, &format!("{d}/utt2spk"))
+        .lines()
+        .map(|l| l.split(' ').nth(1).unwrap().to_string())
+        .collect();
+    speakers.sort();
+    speakers.dedup();
+    assert_eq!(keys(root, &format!("{d}/spk2utt")), speakers, "{d}/spk2utt");
+    let gender = root.join(d).join("spk2gender");
+    if gender.exists() {
+        assert_eq!(
+            keys(root, &format!("{d}/spk2gender")),
+            speakers,
+            "{d}/spk2gender"
+        );
+        let g = read(root, &format!("{d}/spk2gender"));
+        assert!(
+            g.lines().all(|l| l.ends_with(" m") || l.ends_with(" f")),
+            "{g}"
+        );
+    } else {
+        let split = d.rsplit('/').next().unwrap();
+        let sheet = read(root, "README.md");
+        let line = sheet
+            .lines()
+            .find(|l| l.contains("`spk2gender` is omitted for"))
+            .unwrap_or_else(|| panic!("{d}: no spk2gender and the datasheet says nothing"));
+        assert!(line.contains(split), "{line}");
+    }
+    for l in read(root, &format!("{d}/utt2dur")).lines() {
+        let secs: f64 = l.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(secs > 0.0, "{l}");
+    }
+    for l in read(root, &format!("{d}/wav.scp")).lines() {
+        let path = l.split_once(' ').unwrap().1;
+        assert!(root.join(path).is_file(), "{d}/wav.scp: {path}");
+    }
+}
+
+/// A tool of Debian's `sctk` (scripts/test installs it): on the PATH, or where Debian puts it.
+fn sctk(tool: &str) -> PathBuf {
+    let debian = Path::new("/usr/lib/sctk/bin").join(tool);
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from(tool)
+    }
+}
+
+/// Issue 19: the NIST pair that sclite reads. The CTM sorted by file, channel and begin
+/// (`LC_ALL=C sort -c -k1,1 -k2,2 -k3,3n`); `stmValidator.pl -l mandarin` and
+/// `ctmValidator.pl -l mandarin` accept them; and `sclite -e utf-8 -D` scores the CTM against
+/// the STM at 0 % (the pair tokenises Chinese alike, one character a word; `-D` counts the
+/// optionally deletable markers, `(laughter)`, as correct when the CTM leaves them out).
+fn check_nist(root: &Path) -> String {
+    let stm = root.join("nist/fangyan.stm");
+    let ctm = root.join("nist/fangyan.ctm");
+    run(Command::new("sort")
+        .env("LC_ALL", "C")
+        .args(["-c", "-k1,1", "-k2,2", "-k3,3n"])
+        .arg(&ctm));
+    let v = run(Command::new(sctk("stmValidator.pl"))
+        .args(["-l", "mandarin", "-i"])
+        .arg(&stm));
+    assert!(v.contains("Validated"), "{v}");
+    let v = run(Command::new(sctk("ctmValidator.pl"))
+        .args(["-l", "mandarin", "-i"])
+        .arg(&ctm));
+    assert!(v.contains("Validated"), "{v}");
+    let out = run(Command::new(sctk("sclite"))
+        .arg("-r")
+        .arg(&stm)
+        .arg("stm")
+        .arg("-h")
+        .arg(&ctm)
+        .arg("ctm")
+        .args(["-e", "utf-8", "-D", "-o", "sum", "stdout"]));
+    let sum = out
+        .lines()
+        .find(|l| l.contains("Sum/Avg"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let cells: Vec<&str> = sum.split('|').map(str::trim).collect();
+    // | Sum/Avg | #Snt #Wrd | Corr Sub Del Ins Err S.Err |
+    let scores: Vec<f64> = cells[3]
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(scores[4], 0.0, "sclite error rate: {sum}\n{out}");
+    assert_eq!(scores[0], 100.0, "sclite correct: {sum}");
+    sum.to_string()
+}
+
 /// Every file under `dir` except clips (relative path → bytes).
 fn manifests(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -441,11 +558,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
             let (u, t) = l.split_once(' ').unwrap();
             durs.insert(u.to_string(), t.parse().unwrap());
         }
-        let g = read(root, &format!("{d}/spk2gender"));
-        assert!(
-            g.lines().all(|l| l.ends_with(" m") || l.ends_with(" f")),
-            "{g}"
-        );
+        validate_data_dir(root, &d);
     }
     assert_eq!(texts.len(), 7);
     assert!(split_of_speaker.values().collect::<BTreeSet<_>>().len() >= 2);
@@ -626,6 +739,101 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     ] {
         assert_eq!(counts[k], n, "{check}");
     }
+
+    // Issue 19: each recording's audio beside the EAF (its MEDIA_DESCRIPTOR, checked with
+    // pympi above), as long as the recording.
+    for &rec in &recs {
+        let wav = root.join(format!("audio/r{rec:06}.wav"));
+        let reader = hound::WavReader::open(&wav).unwrap();
+        let (samples,): (i64,) = sqlx::query_as("SELECT samples FROM recording WHERE id = $1")
+            .bind(rec)
+            .fetch_one(db)
+            .await
+            .unwrap();
+        assert_eq!(i64::from(reader.duration()), samples, "{}", wav.display());
+    }
+
+    // Issue 19: the NIST pair under every marker option, the `[unk]` segment kept too, and
+    // the Kaldi directories of each.
+    let mut sums = vec![check_nist(root)];
+    for markers in ["keep", "angle", "upper", "drop"] {
+        let out = dir.path().join(format!("markers-{markers}"));
+        run(
+            common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), dir.path())
+                .args([
+                    "export",
+                    "--data",
+                    dir.path().to_str().unwrap(),
+                    "--project",
+                    "柳州",
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--layouts",
+                    "nist,kaldi",
+                    "--keep-unintelligible",
+                    "--markers",
+                    markers,
+                ]),
+        );
+        sums.push(check_nist(&out));
+        let stm = read(&out, "nist/fangyan.stm");
+        let want = if markers == "drop" { 0 } else { 1 };
+        assert_eq!(stm.matches("(unk)").count(), want, "{markers}: {stm}");
+        assert_eq!(stm.matches("(laughter)").count(), want, "{markers}: {stm}");
+        for split in ["train", "dev", "test"] {
+            if out.join(format!("kaldi/{split}")).exists() {
+                validate_data_dir(&out, &format!("kaldi/{split}"));
+            }
+        }
+    }
+    eprintln!("sclite: {sums:?}");
+
+    // Issue 19: speakers survive the TextGrid and EAF round trip. Read by default (every
+    // transcript layer), each file gives back its recording's segments with their times,
+    // texts and speaker codes.
+    let code_of: BTreeMap<i64, &str> = spk
+        .iter()
+        .zip(["1", "10", "2", "A 7", "B"])
+        .map(|(&id, code)| (id, code))
+        .collect();
+    for &rec in &recs {
+        let mut want: Vec<(i64, i64, String, String)> = segs
+            .iter()
+            .filter(|s| s.rec == rec && s.status == "approved" && !s.text.contains("[unk]"))
+            .map(|s| {
+                let ms = |x: i64| (x * 1000 + 8000) / 16_000;
+                (
+                    ms(s.start),
+                    ms(s.end),
+                    fangyan::corpus::clean_text(s.text),
+                    code_of[&s.speaker].to_string(),
+                )
+            })
+            .collect();
+        want.sort();
+        for path in [
+            format!("textgrid/r{rec:06}.TextGrid"),
+            format!("eaf/r{rec:06}.eaf"),
+        ] {
+            let h =
+                fangyan::text::asr::parse(&std::fs::read(root.join(&path)).unwrap(), None, None)
+                    .unwrap();
+            let mut got: Vec<(i64, i64, String, String)> = h
+                .segments
+                .iter()
+                .map(|x| {
+                    (
+                        (x.start_s * 1000.0).round() as i64,
+                        (x.end_s * 1000.0).round() as i64,
+                        x.text.clone(),
+                        x.speaker.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            got.sort();
+            assert_eq!(got, want, "{path}");
+        }
+    }
 }
 
 /// Issue 13, item 10: an export killed mid-run left its files (71 MB seen) behind for good.
@@ -699,4 +907,62 @@ async fn an_export_killed_mid_run_leaves_no_files_after_the_next_start() {
             "the export says it can be restarted"
         );
     }
+}
+
+/// Issue 19, item 8: an export that matched no segment wrote only `clips/` and a README and
+/// printed `"seconds": -0.0`. It now says why (the segments by status) and fails: the CLI
+/// exits non-zero, the API job is `failed` with the reason, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_that_matches_nothing_says_why_and_fails() {
+    let dir = common::scratch();
+    let app =
+        common::app::TestApp::spawn_at(dir.path(), common::database_url_for(dir.path())).await;
+    let (project, admin, _, _) = app.project("nothing").await;
+    // The VAD's segments of a real recording: all `new`, none approved.
+    common::app::ready_recording(&app, &admin, project).await;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM segment s JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = $1 AND s.status = 'new' AND s.deleted = 0",
+    )
+    .bind(project)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert!(n > 0, "the VAD made segments");
+
+    let out = dir.path().join("cli-out");
+    let run =
+        common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), dir.path())
+            .args([
+                "export",
+                "--data",
+                dir.path().to_str().unwrap(),
+                "--project",
+                "nothing",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("-0.0"), "{stdout}");
+    let why = format!("status approved; segments by status: new {n}; 0 passed the filters");
+    assert!(stderr.contains(&why), "{stderr}");
+    assert!(!out.join("README.md").exists() && !out.join("clips").exists());
+
+    let (s, started) = admin
+        .post(
+            &format!("/api/projects/{project}/exports"),
+            json!({"options": {}}),
+        )
+        .await;
+    assert!(s.is_success(), "{started}");
+    app.state.jobs.drain().await;
+    let (_, e) = admin
+        .get(&format!("/api/exports/{}", started["export"]))
+        .await;
+    assert_eq!(e["status"], "failed", "{e}");
+    assert!(e["error"].as_str().unwrap().contains(&why), "{e}");
 }

@@ -19,6 +19,44 @@ from praatio import textgrid
 TOL = 0.0011 + 1 / 16000
 
 
+def is_cjk(ch):
+    c = ord(ch)
+    return 0x3400 <= c <= 0x9FFF or 0xF900 <= c <= 0xFAFF or 0x20000 <= c <= 0x3FFFF
+
+
+def nist_tokens(text):
+    """The STM's tokens of a transcript (issue 19): one per CJK character, words of letters,
+    digits and apostrophes, markers `[x]` as the optionally deletable `(x)`, punctuation
+    dropped. The same rule as src/corpus/nist.rs, written again to check it."""
+    out, word, k = [], "", 0
+    while k < len(text):
+        ch = text[k]
+        close = text.find("]", k) if ch == "[" else -1
+        if close >= 0:
+            if word:
+                out.append(word)
+                word = ""
+            name = "".join(c for c in text[k + 1 : close] if c.isalnum()).lower()
+            if name:
+                out.append(f"({name})")
+            k = close + 1
+            continue
+        if is_cjk(ch):
+            if word:
+                out.append(word)
+                word = ""
+            out.append(ch)
+        elif ch.isalnum() or ch == "'":
+            word += ch
+        elif word:
+            out.append(word)
+            word = ""
+        k += 1
+    if word:
+        out.append(word)
+    return out
+
+
 def main(root):
     errors = []
 
@@ -39,9 +77,14 @@ def main(root):
                 if line.startswith(";;"):
                     continue
                 parts = line.rstrip("\n").split(" ", 5)
-                stm.setdefault(parts[0], []).append((float(parts[3]), float(parts[4]), parts[5]))
+                text = parts[5] if len(parts) > 5 else ""
+                stm.setdefault(parts[0], []).append((float(parts[3]), float(parts[4]), text))
     if not kaldi or not stm:
         err("no kaldi text or no stm")
+
+    # The timed formats must agree exactly with each other (the TextGrid is read first) and,
+    # tokenised as sclite reads them, with the STM.
+    exact = {}
 
     def compare(fmt, rec, got):
         want = sorted(stm.get(rec, []))
@@ -52,8 +95,11 @@ def main(root):
         for (ws, we, wt), (gs, ge, gt) in zip(want, got):
             if abs(ws - gs) > TOL or abs(we - ge) > TOL:
                 err(f"{fmt} {rec}: times {gs}-{ge} vs stm {ws}-{we}")
-            if wt != gt:
-                err(f"{fmt} {rec}: text {gt!r} vs stm {wt!r}")
+            if " ".join(nist_tokens(gt)) != wt:
+                err(f"{fmt} {rec}: text {gt!r} tokenises to {nist_tokens(gt)} vs stm {wt!r}")
+            key = (rec, round(ws, 3), round(we, 3))
+            if exact.setdefault(key, gt) != gt:
+                err(f"{fmt} {rec}: text {gt!r} vs {exact[key]!r} in the TextGrid")
 
     counts = {}
     # Praat TextGrid through praatio.
@@ -77,6 +123,14 @@ def main(root):
     for path in sorted(glob.glob(os.path.join(root, "eaf", "*.eaf"))):
         rec = os.path.basename(path)[: -len(".eaf")]
         eaf = pympi.Elan.Eaf(path)
+        # Issue 19: the recording's audio is linked, relative to the .eaf, and exists.
+        media = eaf.media_descriptors
+        if not media:
+            err(f"eaf {rec}: no MEDIA_DESCRIPTOR")
+        for m in media:
+            rel = m.get("RELATIVE_MEDIA_URL", "")
+            if not rel or not os.path.isfile(os.path.join(os.path.dirname(path), rel)):
+                err(f"eaf {rec}: media {rel!r} does not exist beside the .eaf")
         got = []
         for name in eaf.get_tier_names():
             if name == "transcript" or name.startswith("transcript "):

@@ -568,3 +568,93 @@ async fn concordance_finds_spans_and_text_in_context_with_clips_and_csv() {
         "{csv}"
     );
 }
+
+/// Issue 19, text hygiene: a C0 control character in segment text made the EAF export
+/// invalid XML; it is refused at save with a stable code (tab and newline, which a textarea
+/// types and every export collapses, are kept).
+#[tokio::test]
+async fn segment_text_with_a_control_character_is_refused_at_save() {
+    let app = TestApp::spawn().await;
+    let (_, seg, _, t) = segment_with(&app, "我是\t广西人\n").await;
+    for (field, text) in [
+        ("text_verbatim", "我是\u{1}广西人"),
+        ("text_display", "我是\u{b}"),
+        // (NUL has its own code, `nul_character`, from the request edge.)
+        ("text_norm", "\u{1b}[31m"),
+    ] {
+        let (_, cur) = t.get(&format!("/api/segments/{seg}")).await;
+        let (s, body) = t
+            .put(
+                &format!("/api/segments/{seg}"),
+                json!({ "version": cur["version"], "save_id": format!("c0-{field}"), field: text }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert_eq!(body["error"]["code"], "control_character", "{body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+    let (_, cur) = t.get(&format!("/api/segments/{seg}")).await;
+    assert_eq!(cur["text_verbatim"], "我是\t广西人\n");
+}
+
+/// Issue 19, text hygiene: the human-facing CSV downloads start with a UTF-8 BOM (Excel on a
+/// Chinese Windows reads GBK without one) and guard cells a spreadsheet would run as a
+/// formula; they are written by the `csv` crate, so quotes and commas survive.
+#[tokio::test]
+async fn csv_downloads_have_a_bom_and_guard_formulas() {
+    let app = TestApp::spawn().await;
+    let (project, _, admin, t) = segment_with(&app, "=SUM(1,\"a\")是-1+2").await;
+    let (s, ctype, csv) = t
+        .get_text(&format!(
+            "/api/projects/{project}/concordance?text=%E6%98%AF&format=csv"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    let body = csv
+        .strip_prefix('\u{FEFF}')
+        .unwrap_or_else(|| panic!("no BOM: {csv:?}"));
+    let rows: Vec<csv_row::Row> = csv_row::parse(body);
+    assert_eq!(rows[0][6..9], ["left", "match", "right"]);
+    assert_eq!(rows[1][6], "'=SUM(1,\"a\")");
+    assert_eq!(rows[1][7], "是");
+    assert_eq!(rows[1][8], "'-1+2");
+    let (s, _, csv) = admin
+        .get_text(&format!("/api/projects/{project}/progress?format=csv"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(csv.starts_with('\u{FEFF}'), "{csv:?}");
+}
+
+/// A tiny CSV reader for the test (RFC 4180 quoting), so the test does not trust the writer.
+mod csv_row {
+    pub type Row = Vec<String>;
+
+    pub fn parse(text: &str) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let (mut row, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cell.push('"');
+                }
+                (true, '"') => quoted = false,
+                (true, c) => cell.push(c),
+                (false, '"') => quoted = true,
+                (false, ',') => row.push(std::mem::take(&mut cell)),
+                (false, '\n') => {
+                    row.push(std::mem::take(&mut cell));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (false, c) => cell.push(c),
+            }
+        }
+        if !cell.is_empty() || !row.is_empty() {
+            row.push(cell);
+            rows.push(row);
+        }
+        rows
+    }
+}

@@ -249,7 +249,7 @@ async fn feature_statistics_match_hand_counts() {
     assert!(ctype.starts_with("text/csv"));
     assert!(
         csv.starts_with(
-            "feature,spans,chars,errors,cer,outside_cer,ratio\nINIT_RETRO_TO_DENTAL,1,1,1,1.0,"
+            "\u{FEFF}feature,spans,chars,errors,cer,outside_cer,ratio\nINIT_RETRO_TO_DENTAL,1,1,1,1.0,"
         ),
         "{csv}"
     );

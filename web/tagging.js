@@ -128,7 +128,9 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
       featLabel.dataset.code = feature.code;
     };
     showFeature();
-    const expected = h('input', { type: 'text', id: 'tag-expected', 'aria-label': 'Expected (pinyin)', autocomplete: 'off' });
+    // Heteronyms (行, 长, 了, 还): the other readings are offered in a list under the box.
+    const readingsList = h('datalist', { id: 'tag-expected-alternatives' });
+    const expected = h('input', { type: 'text', id: 'tag-expected', 'aria-label': 'Expected (pinyin)', autocomplete: 'off', list: 'tag-expected-alternatives' });
     const realised = h('input', { type: 'text', id: 'tag-realised', 'aria-label': 'Realised (pinyin or IPA)', autocomplete: 'off' });
     const script = h('select', { id: 'tag-script', 'aria-label': 'Script of the realised form' },
       h('option', { value: 'pinyin' }, 'pinyin'), h('option', { value: 'ipa' }, 'IPA'));
@@ -154,6 +156,9 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
         const r = await api.suggestTags(chars, realised.value, expected.value || undefined);
         if (n !== seq) return;
         if (!expected.value && r.expected) expected.value = r.expected;
+        clear(readingsList);
+        [r.expected, ...(r.alternatives || [])].filter(Boolean)
+          .forEach((p) => readingsList.appendChild(h('option', { value: p })));
         suggestions = (r.suggestions || []).filter((s) => all.some((x) => x.code === s.code));
         clear(sugg);
         suggestions.slice(0, 9).forEach((s, i) => {
@@ -174,7 +179,7 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
     const saveBtn = h('button', { type: 'submit', id: 'tag-save' }, 'Save (Enter)');
     const form = h('form', { class: 'tag-form', id: 'tag-form' },
       featLabel,
-      h('label', {}, 'Expected ', expected),
+      h('label', {}, 'Expected ', expected, readingsList),
       h('label', {}, 'Realised ', realised, ' ', script),
       palette,
       h('div', {}, h('span', { class: 'muted' }, 'Suggestions (click or Alt+number to use): '), sugg),

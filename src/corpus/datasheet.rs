@@ -58,6 +58,31 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
             spk.len()
         );
     }
+    let partial: Vec<&str> = SPLITS
+        .iter()
+        .enumerate()
+        .filter(|(si, _)| {
+            let mut in_split = c.utterances.iter().filter(|u| u.split == *si).peekable();
+            in_split.peek().is_some()
+                && !super::layouts::genders_complete(in_split.map(|u| &c.speakers[u.speaker]))
+        })
+        .map(|(_, name)| *name)
+        .collect();
+    if o.wants("kaldi") {
+        if partial.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nKaldi `spk2gender` lists every speaker of every split."
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "\nKaldi `spk2gender` is omitted for {}: a speaker there has no known gender \
+                 (`m` or `f`), and Kaldi accepts only a complete file.",
+                partial.join(", ")
+            );
+        }
+    }
     let _ = writeln!(s, "\n## Text\n");
     let _ = writeln!(
         s,
@@ -82,6 +107,12 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
     for l in LAYOUTS.iter().filter(|l| o.wants(l)) {
         let _ = writeln!(s, "- `{l}/`");
     }
+    if super::wants_audio(o) {
+        let _ = writeln!(
+            s,
+            "- `audio/`: each recording whole, the media of the EAF (`RELATIVE_MEDIA_URL`) and TextGrid times"
+        );
+    }
     let _ = writeln!(
         s,
         "\nUtterance ids are `<speaker>-<recording>-<start sample>-<segment>`, sorted in byte order (`LC_ALL=C`). \
@@ -89,10 +120,22 @@ pub(super) fn render(c: &Corpus, o: &ExportOptions) -> String {
          CTM word times are spread evenly over each segment (no forced alignment). \
          `SHA256SUMS` checks every file (`sha256sum -c SHA256SUMS`)."
     );
+    // A project that never changed its schema stores `{}` and tags with the default one.
+    let default = c.tag_schema.as_object().is_none_or(|o| o.is_empty());
+    let schema = if default {
+        serde_json::from_str(crate::text::features::DEFAULT_SCHEMA_JSON).unwrap_or_default()
+    } else {
+        c.tag_schema.clone()
+    };
     let _ = writeln!(
         s,
-        "\n## Tag schema\n\n```json\n{}\n```",
-        pretty(&c.tag_schema)
+        "\n## Tag schema\n\n{}```json\n{}\n```",
+        if default {
+            "The project uses fangyan's default schema:\n\n"
+        } else {
+            ""
+        },
+        pretty(&schema)
     );
     let _ = writeln!(
         s,

@@ -52,6 +52,14 @@ pub(super) fn kaldi_gender(g: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// Whether every one of `speakers` has a Kaldi gender (`m` or `f`). Kaldi's `spk2gender` must
+/// list every speaker of the split or none: `validate_data_dir.sh` fails on a partial one,
+/// `fix_data_dir.sh` drops the missing speakers' utterances and lhotse raises `KeyError`. So a
+/// split with a speaker of unknown (or other) gender gets no `spk2gender` (the datasheet says so).
+pub(super) fn genders_complete<'a>(mut speakers: impl Iterator<Item = &'a super::Speaker>) -> bool {
+    speakers.all(|s| kaldi_gender(s.gender.as_deref()).is_some())
+}
+
 fn kaldi(
     root: &Path,
     c: &Corpus,
@@ -73,6 +81,7 @@ fn kaldi(
     }
     let mut spk2utt = String::new();
     let mut s2g = String::new();
+    let complete = genders_complete(utts.iter().map(|u| &c.speakers[u.speaker]));
     for (s, list) in &s2u {
         let _ = writeln!(spk2utt, "{s} {}", list.join(" "));
         if let Some(sp) = c.speakers.iter().find(|x| x.id == *s)
@@ -87,7 +96,7 @@ fn kaldi(
     w.put(root, &format!("{d}/utt2spk"), u2s.as_bytes())?;
     w.put(root, &format!("{d}/spk2utt"), spk2utt.as_bytes())?;
     w.put(root, &format!("{d}/utt2dur"), u2d.as_bytes())?;
-    if !s2g.is_empty() {
+    if complete {
         w.put(root, &format!("{d}/spk2gender"), s2g.as_bytes())?;
     }
     Ok(())
@@ -137,7 +146,7 @@ fn lhotse(
             "duration": d,
             "channel": 0,
             "text": u.text,
-            "language": "Chinese",
+            "language": super::language::lhotse_name(&u.language),
             "speaker": spk.id,
             "custom": custom(c, u),
         });
@@ -177,21 +186,13 @@ fn nemo(
             "duration": dur(u, o.rate),
             "text": u.text,
             "speaker": c.speakers[u.speaker].id,
-            "lang": "zh",
+            "lang": u.language,
             "variety": u.variety,
             "utt_id": u.id,
         });
         let _ = writeln!(out, "{line}");
     }
     w.put(root, &format!("nemo/{split}_manifest.json"), out.as_bytes())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn hf(
@@ -203,24 +204,25 @@ fn hf(
     hashes: &BTreeMap<String, String>,
     w: &mut Written,
 ) -> io::Result<()> {
-    let mut csv = String::from("file_name,id,transcription,speaker_id,gender,variety,duration\n");
+    // The `csv` crate quotes what needs it (commas, quotes, newlines in transcripts). No BOM
+    // and no formula guard: `datasets` reads this file, not a spreadsheet.
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "file_name",
+        "id",
+        "transcription",
+        "speaker_id",
+        "gender",
+        "variety",
+        "duration",
+    ])?;
     let mut jsonl = String::new();
     for u in utts {
         let spk = &c.speakers[u.speaker];
         let file = format!("{}.wav", u.id);
         let g = spk.gender.clone().unwrap_or_default();
         let d = secs(u.clip_samples, o.rate);
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{},{}",
-            csv_field(&file),
-            csv_field(&u.id),
-            csv_field(&u.text),
-            csv_field(&spk.id),
-            csv_field(&g),
-            csv_field(&u.variety),
-            d
-        );
+        csv.write_record([&file, &u.id, &u.text, &spk.id, &g, &u.variety, &d])?;
         let _ = writeln!(
             jsonl,
             "{}",
@@ -231,7 +233,10 @@ fn hf(
             w.link(root, &clip_rel(&u.id), &format!("hf/{split}/{file}"), h)?;
         }
     }
-    w.put(root, &format!("hf/{split}/metadata.csv"), csv.as_bytes())?;
+    let csv = csv
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    w.put(root, &format!("hf/{split}/metadata.csv"), &csv)?;
     // The JSON-lines copy sits beside the split folders (`file_name` relative to `hf/`):
     // `datasets` refuses a folder holding metadata files of two extensions.
     w.put(

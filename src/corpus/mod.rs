@@ -9,7 +9,11 @@
 
 pub mod clips;
 mod datasheet;
+pub mod language;
 mod layouts;
+pub mod nist;
+#[cfg(test)]
+mod tests_issue19;
 mod timed;
 
 use std::collections::BTreeMap;
@@ -228,6 +232,9 @@ pub struct Utterance {
     pub end: u64,
     /// Transcript (text layer, markers mapped, whitespace collapsed).
     pub text: String,
+    /// The same text with its markers as stored (`[laughter]`), for the layouts that have
+    /// their own marker convention (NIST).
+    pub marked: String,
     /// The normalised text (`text_norm`).
     pub normalised: String,
     /// Segment tags (field, value), sorted.
@@ -236,6 +243,8 @@ pub struct Utterance {
     pub features: Vec<Feature>,
     /// Dialect label: tag `variety`, else the speaker's native variety, else empty.
     pub variety: String,
+    /// ISO 639 code of the language (see [`language::detect`]).
+    pub language: String,
     /// 0 train, 1 dev, 2 test.
     pub split: usize,
     /// Clip length in output samples.
@@ -349,9 +358,14 @@ pub fn map_markers(text: &str, map: MarkerMap) -> String {
 }
 
 /// Collapses all whitespace (ideographic space, tabs, newlines included) to single ASCII
-/// spaces and trims: Kaldi's `validate_text.pl` rejects anything else.
+/// spaces and trims: Kaldi's `validate_text.pl` rejects anything else. Other control
+/// characters (older rows, imports; a save refuses them) become spaces too: XML (EAF) cannot
+/// hold them at all.
 pub fn clean_text(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether the text holds the unintelligible marker `[unk]`.
@@ -473,6 +487,7 @@ pub fn build(
             .map(|(_, v)| v.clone())
             .or_else(|| spk.variety.clone())
             .unwrap_or_default();
+        let language = language::detect(source, &s.labels, &opts.locale);
         let mut labels = s.labels;
         labels.sort();
         utts.push(Utterance {
@@ -482,10 +497,12 @@ pub fn build(
             start: s.start,
             end: s.end,
             text,
+            marked: clean_text(source),
             normalised: clean_text(&s.norm),
             labels,
             features: s.features,
             variety,
+            language,
             split: 0,
             clip_samples,
         });
@@ -573,13 +590,26 @@ impl Written {
     }
 }
 
+/// Relative path of a recording's whole audio (written with the timed layouts, whose times
+/// are positions in the recording: ELAN and Praat open it beside the EAF or TextGrid).
+pub fn audio_rel(recording_id: &str) -> String {
+    format!("audio/{recording_id}.wav")
+}
+
+/// Whether the export writes the recordings' whole audio (`audio/`): with a timed layout that
+/// points at it or is read beside it.
+pub fn wants_audio(opts: &ExportOptions) -> bool {
+    opts.wants("eaf") || opts.wants("textgrid")
+}
+
 /// Relative path of an utterance's clip.
 pub fn clip_rel(id: &str) -> String {
     format!("clips/{id}.wav")
 }
 
-/// Writes every manifest layout, the datasheet and SHA256SUMS into `root`. `clips` gives the
-/// hash of every clip already written under `clips/` (by utterance id).
+/// Writes every manifest layout, the datasheet and SHA256SUMS into `root`. `clip_hashes` gives
+/// the hash of every clip already written under `clips/` (by utterance id) and of every
+/// recording's audio under `audio/` (by its [`audio_rel`] path).
 pub fn write_all(
     root: &Path,
     corpus: &Corpus,
@@ -590,6 +620,12 @@ pub fn write_all(
     for u in &corpus.utterances {
         if let Some(h) = clip_hashes.get(&u.id) {
             written.files.push((clip_rel(&u.id), h.clone()));
+        }
+    }
+    for r in &corpus.recordings {
+        let rel = audio_rel(&r.id);
+        if let Some(h) = clip_hashes.get(&rel) {
+            written.files.push((rel, h.clone()));
         }
     }
     layouts::write(root, corpus, opts, clip_hashes, written)?;
@@ -617,6 +653,7 @@ mod tests {
         );
         assert_eq!(map_markers("a [noise] b", MarkerMap::Drop), "a   b");
         assert_eq!(clean_text("a\u{3000}b\t c"), "a b c");
+        assert_eq!(clean_text("a\u{1}b\u{7F}"), "a b");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Per-recording timed layouts: Praat TextGrid, ELAN EAF, WebVTT, SRT and Audacity labels
-//! (`<recording-id>.<ext>`), and NIST STM/CTM (one file each, sorted by file, channel, begin).
+//! (`<recording-id>.<ext>`), and NIST STM/CTM through [`super::nist`].
 //! Times are positions in the original recording. Overlapping segments go to extra tier
 //! layers (`transcript 2`, ...) because a Praat interval tier and an ELAN tier cannot overlap.
 
@@ -18,8 +18,6 @@ pub(super) fn write(root: &Path, c: &Corpus, o: &ExportOptions, w: &mut Written)
     for u in &c.utterances {
         by_rec.entry(u.recording).or_default().push(u);
     }
-    let (mut stm, mut ctm) = (String::new(), String::new());
-    let _ = writeln!(stm, ";; fangyan export of {}", c.project.replace('\n', " "));
     for (&ri, utts) in &mut by_rec {
         utts.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
         let rec = &c.recordings[ri];
@@ -85,29 +83,9 @@ pub(super) fn write(root: &Path, c: &Corpus, o: &ExportOptions, w: &mut Written)
             }
             w.put(root, &format!("audacity/{}.txt", rec.id), v.as_bytes())?;
         }
-        for (r, u) in rows.iter().zip(utts.iter()) {
-            let spk = &c.speakers[u.speaker].id;
-            let _ = writeln!(
-                stm,
-                "{} A {} {:.3} {:.3} {}",
-                rec.id, spk, r.start, r.end, r.values[0]
-            );
-            let tokens = tokens(&r.values[0]);
-            let n = tokens.len().max(1) as f64;
-            let step = (r.end - r.start) / n;
-            for (k, tok) in tokens.iter().enumerate() {
-                let _ = writeln!(
-                    ctm,
-                    "{} A {:.3} {:.3} {}",
-                    rec.id,
-                    r.start + step * k as f64,
-                    step,
-                    tok
-                );
-            }
-        }
     }
     if o.wants("nist") && !by_rec.is_empty() {
+        let (stm, ctm) = super::nist::render(c, o.markers);
         w.put(root, &format!("nist/{}.stm", o.corpus), stm.as_bytes())?;
         w.put(root, &format!("nist/{}.ctm", o.corpus), ctm.as_bytes())?;
     }
@@ -152,31 +130,6 @@ pub fn tier_values(c: &Corpus, u: &Utterance) -> [String; 5] {
             .collect::<Vec<_>>()
             .join("; "),
     ]
-}
-
-/// CTM tokens: each CJK character alone, other runs split at spaces.
-fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    for ch in text.chars() {
-        let cjk = ('\u{3400}'..='\u{9FFF}').contains(&ch)
-            || ('\u{F900}'..='\u{FAFF}').contains(&ch)
-            || ('\u{20000}'..='\u{3FFFF}').contains(&ch);
-        if ch.is_whitespace() || cjk {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
-            if cjk {
-                out.push(ch.to_string());
-            }
-        } else {
-            word.push(ch);
-        }
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
 }
 
 fn clock(ms: u64, sep: char) -> String {
@@ -338,6 +291,9 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
             fields.entry(f.as_str()).or_default().insert(v.clone());
         }
     }
+    // The recording's audio, written beside the layouts (`audio/<recording-id>.wav`), relative
+    // to the `.eaf` so the export opens in ELAN wherever it is unpacked.
+    let media = xml(&format!("../{}", super::audio_rel(rec_id)));
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -345,7 +301,7 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
     );
     let _ = writeln!(
         out,
-        "    <HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\">\n        <PROPERTY NAME=\"lastUsedAnnotationId\">{}</PROPERTY>\n    </HEADER>",
+        "    <HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\">\n        <MEDIA_DESCRIPTOR MEDIA_URL=\"{media}\" MIME_TYPE=\"audio/x-wav\" RELATIVE_MEDIA_URL=\"{media}\"/>\n        <PROPERTY NAME=\"lastUsedAnnotationId\">{}</PROPERTY>\n    </HEADER>",
         rows.len() * (TIERS.len() + fields.len())
     );
     let _ = writeln!(out, "    <TIME_ORDER>");
@@ -466,7 +422,6 @@ fn eaf(c: &Corpus, rec_id: &str, rows: &[Row]) -> String {
         let _ = writeln!(out, "    </CONTROLLED_VOCABULARY>");
     }
     let _ = writeln!(out, "</ANNOTATION_DOCUMENT>");
-    let _ = rec_id;
     out
 }
 
@@ -475,9 +430,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clock_and_tokens() {
+    fn clock_pads_every_field() {
         assert_eq!(clock(3_723_004, ','), "01:02:03,004");
-        assert_eq!(tokens("今天 ok 天"), ["今", "天", "ok", "天"]);
     }
 
     #[test]

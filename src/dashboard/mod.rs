@@ -9,12 +9,12 @@
 //! approved): the ASR against what the people wrote.
 
 mod db;
+pub(crate) mod download;
 
 use std::collections::BTreeMap;
 
 use crate::extract::{Json, Path, Query};
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -91,28 +91,15 @@ pub(crate) fn table(
     match format.unwrap_or_default() {
         TableFormat::Json => Ok(Json(body).into_response()),
         TableFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(columns).map_err(anyhow::Error::from)?;
+            let mut w = download::HumanCsv::new(columns)?;
             for row in rows {
-                w.write_record(columns.iter().map(|c| match &row[*c] {
+                w.row(columns.iter().map(|c| match &row[*c] {
                     Value::Null => String::new(),
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
-                }))
-                .map_err(anyhow::Error::from)?;
+                }))?;
             }
-            let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}.csv\""),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response())
+            w.into_response(name)
         }
     }
 }

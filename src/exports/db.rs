@@ -24,6 +24,11 @@ pub struct Loaded {
     pub tag_schema: serde_json::Value,
     /// Conventions.
     pub conventions: serde_json::Value,
+    /// Every segment of the project's ready recordings by status, filtered or not: what an
+    /// export that matched nothing says.
+    pub by_status: BTreeMap<String, u64>,
+    /// How many of those the filters let through.
+    pub matched: u64,
 }
 
 fn json(s: Option<String>) -> serde_json::Value {
@@ -119,6 +124,7 @@ pub async fn load(db: &Db, _store: &Store, project: i64, f: &Filters) -> sqlx::R
     let mut recordings: Vec<Recording> = Vec::new();
     let mut rec_index: BTreeMap<i64, usize> = BTreeMap::new();
     let mut segments = Vec::new();
+    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let want_labels: BTreeSet<(String, String)> = f
         .labels
         .iter()
@@ -133,6 +139,7 @@ pub async fn load(db: &Db, _store: &Store, project: i64, f: &Filters) -> sqlx::R
         let changed: Option<i64> = r.try_get("changed")?;
         let labels = tags.remove(&id).unwrap_or_default();
         let features = feats.remove(&id).unwrap_or_default();
+        *by_status.entry(st.clone()).or_default() += 1;
         if !status.contains(&st)
             || (!f.recordings.is_empty() && !f.recordings.contains(&rec_db))
             || (!f.speakers.is_empty() && !spk_db.is_some_and(|s| f.speakers.contains(&s)))
@@ -179,6 +186,7 @@ pub async fn load(db: &Db, _store: &Store, project: i64, f: &Filters) -> sqlx::R
             features,
         });
     }
+    let matched = segments.len() as u64;
     Ok(Loaded {
         project: name,
         recordings,
@@ -186,5 +194,7 @@ pub async fn load(db: &Db, _store: &Store, project: i64, f: &Filters) -> sqlx::R
         segments,
         tag_schema,
         conventions,
+        by_status,
+        matched,
     })
 }

@@ -83,7 +83,8 @@ pub async fn corpus(
     def: &Definition,
 ) -> anyhow::Result<Corpus> {
     let l = db::load(db, store, project, &def.filters).await?;
-    Ok(corpus::build(
+    let (by_status, matched) = (l.by_status.clone(), l.matched);
+    let c = corpus::build(
         &l.project,
         l.recordings,
         l.speakers,
@@ -91,7 +92,46 @@ pub async fn corpus(
         l.tag_schema,
         l.conventions,
         &def.options,
-    ))
+    );
+    if c.utterances.is_empty() {
+        anyhow::bail!("{}", nothing_matched(def, &by_status, matched, &c.dropped));
+    }
+    Ok(c)
+}
+
+/// Why an export has no utterance: what the filters asked for, the project's segments by
+/// status, and what the corpus builder dropped of those that matched.
+fn nothing_matched(
+    def: &Definition,
+    by_status: &BTreeMap<String, u64>,
+    matched: u64,
+    dropped: &BTreeMap<String, u64>,
+) -> String {
+    let wanted = def
+        .filters
+        .status
+        .clone()
+        .unwrap_or_else(|| vec!["approved".into()])
+        .join(", ");
+    let counts = |m: &BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let project = if by_status.is_empty() {
+        "the project has no segment on a ready recording".to_string()
+    } else {
+        format!("segments by status: {}", counts(by_status))
+    };
+    let mut why = format!(
+        "no segment matches this export (status {wanted}; {project}; {matched} passed the filters"
+    );
+    if !dropped.is_empty() {
+        why.push_str(&format!(", then dropped: {}", counts(dropped)));
+    }
+    why.push_str("): nothing was written");
+    why
 }
 
 /// Runs an export of `project` into `out`; `progress` gets 0..1.
@@ -146,7 +186,7 @@ pub fn write_dir_from(
     let started = Instant::now();
     std::fs::create_dir_all(out)?;
     // A re-run into the same folder starts clean, so nothing stale is left behind.
-    for d in corpus::LAYOUTS.iter().chain(&["clips"]) {
+    for d in corpus::LAYOUTS.iter().chain(&["clips", "audio"]) {
         let p = out.join(d);
         if p.exists() {
             std::fs::remove_dir_all(&p)?;
@@ -167,7 +207,7 @@ pub fn write_dir_from(
     let mut hashes = BTreeMap::new();
     for (ri, list) in &by_rec {
         let rec = &c.recordings[*ri];
-        let jobs: Vec<ClipJob> = list
+        let mut jobs: Vec<ClipJob> = list
             .iter()
             .map(|&i| {
                 let u = &c.utterances[i];
@@ -179,6 +219,16 @@ pub fn write_dir_from(
                 }
             })
             .collect();
+        // The whole recording too, cut in the same pass, for the timed layouts (see
+        // `corpus::audio_rel`).
+        let audio = corpus::wants_audio(opts).then(|| corpus::audio_rel(&rec.id));
+        if let Some(rel) = &audio {
+            jobs.push(ClipJob {
+                path: out.join(rel),
+                start: 0,
+                end: to_rate(rec.samples, rec.analysis_rate, opts.rate),
+            });
+        }
         // Within a recording, progress follows the decoder through it up to its last clip.
         let rec_samples: u64 = list.iter().map(|&i| c.utterances[i].clip_samples).sum();
         let last_end = jobs.iter().map(|j| j.end).max().unwrap_or(0).max(1);
@@ -190,10 +240,14 @@ pub fn write_dir_from(
             .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
         let results = corpus::cut_source(source, len, opts.rate, &jobs, &mut advance)
             .map_err(|e| anyhow::anyhow!("recording {} ({}): {e}", rec.id, rec.name))?;
-        for (&i, r) in list.iter().zip(results) {
+        let mut results = results.into_iter();
+        for (&i, r) in list.iter().zip(results.by_ref()) {
             let u = &c.utterances[i];
             done += u.clip_samples;
             hashes.insert(u.id.clone(), r.sha256);
+        }
+        if let (Some(rel), Some(r)) = (audio, results.next()) {
+            hashes.insert(rel, r.sha256);
         }
         progress(0.95 * done as f64 / total as f64);
     }
@@ -202,11 +256,12 @@ pub fn write_dir_from(
     progress(1.0);
     Ok(Summary {
         utterances: c.utterances.len(),
+        // A fold from +0.0: an empty `f64` sum is -0.0, printed `"seconds": -0.0`.
         seconds: c
             .utterances
             .iter()
             .map(|u| u.clip_samples as f64 / f64::from(opts.rate))
-            .sum(),
+            .fold(0.0, |a, b| a + b),
         elapsed: started.elapsed().as_secs_f64(),
     })
 }

@@ -153,6 +153,9 @@ pub async fn apply(
         add_segment_tags(&mut tx, *id, "label", labels, author).await?;
         applied.attached += 1;
     }
+    for (id, labels) in &plan.label {
+        add_segment_tags(&mut tx, *id, "label", labels, author).await?;
+    }
     tx.commit().await?;
     Ok(applied)
 }

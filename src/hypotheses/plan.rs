@@ -6,6 +6,10 @@
 //!   units joined in time order. Units that overlap no segment are counted, not lost
 //!   silently.
 //! - **create**: one new segment per hypothesis segment, clamped to the recording.
+//! - **label-only regions** (a Label Studio region marked `Noise` with no text) never become
+//!   segments of their own, which would be empty ones in the transcription queue: their labels
+//!   go to every segment they overlap (the new ones when creating, the existing ones when
+//!   attaching), and a region that overlaps none is counted as unplaced.
 //! - **auto**: when every existing segment is untouched (VAD output nobody has claimed,
 //!   typed in or saved), those are replaced by the ASR's own segmentation; otherwise the text
 //!   is attached, so no one's work is ever moved.
@@ -78,6 +82,8 @@ pub struct Plan {
     pub create: Vec<NewSegment>,
     /// ASR text for existing segments (and labels to add).
     pub attach: Vec<(i64, String, Vec<String>)>,
+    /// Labels alone for existing segments (from label-only regions), their text untouched.
+    pub label: Vec<(i64, Vec<String>)>,
     /// Hypothesis units that fell outside every segment (attach) or the recording (create).
     pub unplaced: usize,
 }
@@ -110,10 +116,10 @@ fn plan_create(hyp: &Hypothesis, existing: &[Existing], rate: i64, samples: i64)
             .collect(),
         ..Plan::default()
     };
-    for seg in &hyp.segments {
+    for seg in hyp.segments.iter().filter(|s| !label_only(s)) {
         let start = to_sample(seg.start_s, rate).clamp(0, samples);
         let end = to_sample(seg.end_s, rate).clamp(0, samples);
-        if end <= start || seg.text.is_empty() && seg.labels.is_empty() {
+        if end <= start || seg.text.is_empty() {
             plan.unplaced += 1;
             continue;
         }
@@ -125,7 +131,38 @@ fn plan_create(hyp: &Hypothesis, existing: &[Existing], rate: i64, samples: i64)
             labels: seg.labels.clone(),
         });
     }
+    for seg in hyp.segments.iter().filter(|s| label_only(s)) {
+        let (start, end) = (to_sample(seg.start_s, rate), to_sample(seg.end_s, rate));
+        let mut placed = false;
+        for new in plan
+            .create
+            .iter_mut()
+            .filter(|n| overlaps(start, end, n.start, n.end))
+        {
+            add_labels(&mut new.labels, &seg.labels);
+            placed = true;
+        }
+        plan.unplaced += usize::from(!placed);
+    }
     plan
+}
+
+/// A region with labels and no text.
+fn label_only(seg: &crate::text::asr::HypSegment) -> bool {
+    seg.text.trim().is_empty() && !seg.labels.is_empty()
+}
+
+/// Whether `a..b` and `c..d` share time; a point counts when it lies inside.
+fn overlaps(a: i64, b: i64, c: i64, d: i64) -> bool {
+    a.max(c) < b.min(d) || (a == b && c <= a && a < d)
+}
+
+fn add_labels(into: &mut Vec<String>, labels: &[String]) {
+    for l in labels {
+        if !into.contains(l) {
+            into.push(l.clone());
+        }
+    }
 }
 
 /// One timed piece of hypothesis text.
@@ -138,7 +175,7 @@ struct Unit<'a> {
 
 fn units(hyp: &Hypothesis, rate: i64) -> Vec<Unit<'_>> {
     let mut out = Vec::new();
-    for seg in &hyp.segments {
+    for seg in hyp.segments.iter().filter(|s| !label_only(s)) {
         let timed = !seg.words.is_empty()
             && seg
                 .words
@@ -207,6 +244,24 @@ fn plan_attach(hyp: &Hypothesis, existing: &[Existing], rate: i64) -> Plan {
         if hit {
             plan.attach.push((e.id, text, labels));
         }
+    }
+    for seg in hyp.segments.iter().filter(|s| label_only(s)) {
+        let (start, end) = (to_sample(seg.start_s, rate), to_sample(seg.end_s, rate));
+        let mut placed = false;
+        for e in existing
+            .iter()
+            .filter(|e| overlaps(start, end, e.start, e.end))
+        {
+            placed = true;
+            match plan.attach.iter_mut().find(|a| a.0 == e.id) {
+                Some(a) => add_labels(&mut a.2, &seg.labels),
+                None => match plan.label.iter_mut().find(|l| l.0 == e.id) {
+                    Some(l) => add_labels(&mut l.1, &seg.labels),
+                    None => plan.label.push((e.id, seg.labels.clone())),
+                },
+            }
+        }
+        plan.unplaced += usize::from(!placed);
     }
     plan
 }
@@ -284,6 +339,57 @@ mod tests {
             ]
         );
         assert_eq!(p.unplaced, 1, "the cue at 9 s overlaps no segment");
+    }
+
+    /// Issue 19: a Label Studio region with a label and no text (Noise) labels the segments it
+    /// overlaps; it is not a segment of its own.
+    #[test]
+    fn label_only_regions_label_the_segments_they_overlap() {
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/asr/labelstudio-zh-noise-over-speech.json"),
+        )
+        .unwrap();
+        let hyp = parse(&bytes, None, None).unwrap();
+        let p = plan(&hyp, &[], 16000, 12 * 16000, Mode::Create);
+        let made: Vec<(&str, Vec<&str>)> = p
+            .create
+            .iter()
+            .map(|n| {
+                (
+                    n.text.as_str(),
+                    n.labels.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            made,
+            [
+                ("今天天气很好", vec!["Speech", "Noise"]),
+                ("我们去公园吧", vec!["Noise"])
+            ]
+        );
+        assert_eq!(p.unplaced, 1, "the noise at 10 s overlaps no segment");
+
+        // Attaching: the labels go to the existing segments, the text where it overlaps most.
+        let existing = [seg(1, 0, 52_000, true), seg(2, 60_000, 100_000, true)];
+        let p = plan(&hyp, &existing, 16000, 12 * 16000, Mode::Attach);
+        assert_eq!(
+            p.attach,
+            vec![
+                (
+                    1,
+                    "今天天气很好".to_string(),
+                    vec!["Speech".to_string(), "Noise".to_string()]
+                ),
+                (2, "我们去公园吧".to_string(), vec!["Noise".to_string()])
+            ]
+        );
+        assert!(p.label.is_empty(), "{:?}", p.label);
+        // A segment the noise overlaps but no text reaches gets the label alone.
+        let existing = [seg(1, 0, 8_000, true), seg(2, 50_000, 56_000, true)];
+        let p = plan(&hyp, &existing, 16000, 12 * 16000, Mode::Attach);
+        assert_eq!(p.label, vec![(2, vec!["Noise".to_string()])]);
     }
 
     #[test]

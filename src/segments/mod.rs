@@ -99,12 +99,34 @@ fn check_bounds(start: i64, end: i64, samples: i64) -> AppResult<()> {
     Ok(())
 }
 
-fn check_text(text: &str) -> AppResult<()> {
+/// The C0 control characters a segment text may not hold: all but tab, line feed and carriage
+/// return (which a textarea can type and every export collapses to a space). The others are
+/// not allowed in XML 1.0, so one of them would make the project's EAF export unreadable.
+fn forbidden_control(c: char) -> bool {
+    c <= '\u{1F}' && !matches!(c, '\t' | '\n' | '\r')
+}
+
+fn check_text(field: &'static str, text: &str) -> AppResult<()> {
     if text.len() > MAX_TEXT_BYTES {
         return Err(AppError::bad(
             "text_too_long",
-            "text_verbatim",
+            field,
             "segment text is limited to 64 KiB",
+        ));
+    }
+    if let Some((at, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| forbidden_control(*c))
+    {
+        return Err(AppError::bad(
+            "control_character",
+            field,
+            format!(
+                "the text holds the control character U+{:04X} at character {}; remove it",
+                u32::from(c),
+                at + 1
+            ),
         ));
     }
     Ok(())
@@ -120,7 +142,7 @@ async fn create(
     let (viewer, samples) = recording_access(&state, user, recording).await?;
     state::may_ever(viewer.role, Action::Edit)?;
     check_bounds(req.start_sample, req.end_sample, samples)?;
-    check_text(&req.text_verbatim)?;
+    check_text("text_verbatim", &req.text_verbatim)?;
     // A segment made with text is its author's first pass (its assignee, without a lease:
     // anyone may still claim it).
     let new = write::NewSegment {
@@ -184,11 +206,14 @@ async fn save(
             "save_id is 1 to 100 characters",
         ));
     }
-    for text in [&req.text_verbatim, &req.text_display, &req.text_norm]
-        .into_iter()
-        .flatten()
-    {
-        check_text(text)?;
+    for (field, text) in [
+        ("text_verbatim", &req.text_verbatim),
+        ("text_display", &req.text_display),
+        ("text_norm", &req.text_norm),
+    ] {
+        if let Some(text) = text {
+            check_text(field, text)?;
+        }
     }
     let current = &a.segment;
     check_bounds(

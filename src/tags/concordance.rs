@@ -109,14 +109,6 @@ async fn scan_chunk(
     state.work.run(deadline.clone(), job).await
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 #[utoipa::path(get, path = "/api/projects/{project}/concordance", tag = "tags", params(("project" = i64, Path, description = "project id"), db::Filters), responses((status = 200, description = "Keyword-in-context hits (`hits`, `next_offset`), or CSV with format=csv", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn concordance(
     State(state): State<AppState>,
@@ -210,11 +202,21 @@ pub(super) async fn concordance(
     }
     hits.truncate(limit);
     if csv {
-        let mut out = String::from(
-            "segment_id,recording_id,span_id,feature,expected,realised,left,match,right,clip_start,clip_end\n",
-        );
+        let mut out = crate::dashboard::download::HumanCsv::new(&[
+            "segment_id",
+            "recording_id",
+            "span_id",
+            "feature",
+            "expected",
+            "realised",
+            "left",
+            "match",
+            "right",
+            "clip_start",
+            "clip_end",
+        ])?;
         for h in &hits {
-            let row = [
+            out.row([
                 h.segment_id.to_string(),
                 h.recording_id.to_string(),
                 h.span_id.map(|v| v.to_string()).unwrap_or_default(),
@@ -226,22 +228,9 @@ pub(super) async fn concordance(
                 h.right.clone(),
                 format!("{:.3}", h.clip_start),
                 format!("{:.3}", h.clip_end),
-            ];
-            let line: Vec<String> = row.iter().map(|v| csv_field(v)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+            ])?;
         }
-        return Ok((
-            [
-                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"concordance.csv\"",
-                ),
-            ],
-            out,
-        )
-            .into_response());
+        return out.into_response("concordance");
     }
     let next = if exhausted || scanned == 0 {
         None

@@ -441,7 +441,16 @@ async fn suggest(
     }
     let expected = q.expected.unwrap_or_else(|| pinyin::expected(&q.chars));
     let suggestions = pinyin::suggest(&q.chars, &expected, &q.realised);
-    Ok(Json(
-        json!({ "expected": expected, "suggestions": suggestions }),
-    ))
+    // Heteronyms: the other readings, so a wrong first guess is one click away.
+    let alternatives = pinyin::alternatives(&q.chars);
+    let readings: Vec<_> = pinyin::readings(&q.chars)
+        .into_iter()
+        .map(|(c, list)| json!({ "char": c.to_string(), "pinyin": list }))
+        .collect();
+    Ok(Json(json!({
+        "expected": expected,
+        "alternatives": alternatives,
+        "readings": readings,
+        "suggestions": suggestions,
+    })))
 }

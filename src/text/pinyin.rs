@@ -2,7 +2,7 @@
 //! the `pinyin` crate's dictionary, MIT) and rule-based feature suggestions from an expected
 //! and a realised form (DIALECT.md §2). Pure: no database or web code.
 
-use pinyin::ToPinyin;
+use pinyin::{ToPinyin, ToPinyinMulti};
 use serde::Serialize;
 
 /// The expected pinyin of `chars`, syllables separated by spaces, tones as trailing digits
@@ -18,6 +18,56 @@ pub fn expected(chars: &str) -> String {
         }
     }
     out.join(" ")
+}
+
+/// Every reading of each character of `chars` that has one (whitespace dropped), the one
+/// [`expected`] uses first: heteronyms (多音字: 行 `xing2 hang2 …`, 长, 了, 还) have several.
+pub fn readings(chars: &str) -> Vec<(char, Vec<String>)> {
+    chars
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| {
+            let mut list: Vec<String> = Vec::new();
+            if let Some(multi) = c.to_pinyin_multi() {
+                for p in multi {
+                    let r = p.with_tone_num_end().to_string();
+                    if !list.contains(&r) {
+                        list.push(r);
+                    }
+                }
+            }
+            (c, list)
+        })
+        .filter(|(_, list)| !list.is_empty())
+        .collect()
+}
+
+/// At most this many alternatives are offered.
+pub const MAX_ALTERNATIVES: usize = 20;
+
+/// Other expected forms of `chars`: [`expected`] with one heteronym read another way, in
+/// character then dictionary order (at most [`MAX_ALTERNATIVES`]).
+pub fn alternatives(chars: &str) -> Vec<String> {
+    let syllables: Vec<String> = expected(chars).split(' ').map(str::to_string).collect();
+    let mut readings = readings(chars).into_iter();
+    let mut out = Vec::new();
+    // `expected` keeps characters without a reading as they are: walk both together.
+    let mut next = readings.next();
+    for (i, syllable) in syllables.iter().enumerate() {
+        let Some((_, list)) = next.as_ref().filter(|(_, l)| l[0] == *syllable) else {
+            continue;
+        };
+        for other in &list[1..] {
+            let mut alt = syllables.clone();
+            alt[i] = other.clone();
+            out.push(alt.join(" "));
+            if out.len() == MAX_ALTERNATIVES {
+                return out;
+            }
+        }
+        next = readings.next();
+    }
+    out
 }
 
 /// One pinyin syllable split into initial, final and tone.
@@ -299,6 +349,37 @@ pub fn suggest(chars: &str, expected: &str, realised: &str) -> Vec<Suggestion> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn heteronyms_offer_their_other_readings_issue19() {
+        let r = readings("行长");
+        assert_eq!(r[0].0, '行');
+        assert!(
+            r[0].1.len() > 1 && r[0].1.contains(&"hang2".to_string()),
+            "{r:?}"
+        );
+        assert!(r[1].1.contains(&"zhang3".to_string()), "{r:?}");
+        assert!(r[1].1.contains(&"chang2".to_string()), "{r:?}");
+        let alts = alternatives("行长");
+        let first = expected("行长");
+        assert!(!alts.contains(&first), "{alts:?}");
+        assert!(alts.iter().all(|a| a.split(' ').count() == 2), "{alts:?}");
+        for want in ["hang2", "chang2", "zhang3"] {
+            assert!(
+                alts.iter().any(|a| a.contains(want)) || first.contains(want),
+                "{want} in {alts:?} / {first}"
+            );
+        }
+        assert!(alternatives("了").iter().any(|a| a == "liao3" || a == "le"));
+        assert!(
+            alternatives("还")
+                .iter()
+                .any(|a| a == "huan2" || a == "hai2")
+        );
+        // A character without a reading keeps its place.
+        assert!(alternatives("A行").iter().all(|a| a.starts_with("A ")));
+        assert!(alternatives("是").is_empty() || readings("是")[0].1.len() > 1);
+    }
 
     #[test]
     fn expected_forms() {

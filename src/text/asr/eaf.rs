@@ -4,7 +4,9 @@
 //! Alignable annotations take their times from their two slots; reference annotations (child
 //! tiers) from the annotation they point to, followed up to the aligned ancestor. A missing slot,
 //! a slot without a value, a dangling reference or an end before the start is an error naming
-//! the XML line and the attribute. The tier's `PARTICIPANT` is the segments' speaker. Parsed with
+//! the XML line and the attribute. The tier's `PARTICIPANT` is the segments' speaker (ELAN's
+//! per-speaker tiers); in a fangyan export, the `speaker` child tier's value is, and all the
+//! transcript layers (`transcript`, `transcript 2`, …) are read by default. Parsed with
 //! `roxmltree` (a read-only tree with line:column positions; no DTDs, no external entities),
 //! after a pre-scan that refuses a file whose tree would pass the parse budget (`limits`).
 
@@ -77,7 +79,9 @@ pub(super) fn parse(
 
     // Every annotation of every tier, by id (references may point into any tier).
     let mut all: HashMap<&str, Annotation> = HashMap::new();
-    let mut tiers: Vec<(&str, Option<&str>, Vec<&str>)> = Vec::new();
+    // (id, participant, parent tier, annotation ids)
+    type TierRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Vec<&'a str>);
+    let mut tiers: Vec<TierRow> = Vec::new();
     for t in root.children().filter(|n| n.has_tag_name("TIER")) {
         let mut ids = Vec::new();
         for a in t.children().filter(|n| n.has_tag_name("ANNOTATION")) {
@@ -118,22 +122,68 @@ pub(super) fn parse(
                 ids.push(id);
             }
         }
-        tiers.push((attr(t, "TIER_ID")?, t.attribute("PARTICIPANT"), ids));
+        tiers.push((
+            attr(t, "TIER_ID")?,
+            t.attribute("PARTICIPANT"),
+            t.attribute("PARENT_REF"),
+            ids,
+        ));
     }
 
-    let chosen = match tier {
-        Some(name) => tiers.iter().find(|t| t.0 == name),
-        None => tiers
+    let chosen: Vec<&TierRow> = match tier {
+        Some(name) => tiers.iter().filter(|t| t.0 == name).take(1).collect(),
+        // A fangyan export: every layer of the transcript (overlapping speech is in layers).
+        None if tiers.iter().any(|t| t.0 == "transcript" && t.2.is_none()) => tiers
             .iter()
-            .find(|t| t.2.iter().any(|id| all[id].slots.is_some()))
-            .or(tiers.first()),
+            .filter(|t| t.2.is_none() && super::export_layer(t.0).is_some())
+            .collect(),
+        None => {
+            // ELAN's one tier per speaker: top-level tiers with a PARTICIPANT each, read
+            // together; else the first tier with aligned annotations.
+            let per_speaker: Vec<&TierRow> = tiers
+                .iter()
+                .filter(|t| t.2.is_none() && t.1.is_some_and(|p| !p.is_empty()))
+                .filter(|t| t.3.iter().any(|id| all[id].slots.is_some()))
+                .collect();
+            let participants: std::collections::HashSet<_> =
+                per_speaker.iter().map(|t| t.1).collect();
+            if per_speaker.len() > 1 && participants.len() == per_speaker.len() {
+                per_speaker
+            } else {
+                tiers
+                    .iter()
+                    .find(|t| t.3.iter().any(|id| all[id].slots.is_some()))
+                    .or(tiers.first())
+                    .into_iter()
+                    .collect()
+            }
+        }
     };
-    let Some((tier_id, participant, ids)) = chosen else {
+    let Some(&&(tier_id, ..)) = chosen.first() else {
         return Err(AsrError::NoSuchTier {
             requested: tier.map(String::from),
             available: tiers.iter().map(|t| t.0.to_string()).collect(),
         });
     };
+    // Speakers from the `speaker` child tier the export writes beside each transcript layer:
+    // transcript annotation id → speaker.
+    let mut speaker_of: HashMap<&str, &str> = HashMap::new();
+    for &&(id, ..) in &chosen {
+        let Some(suffix) = super::export_layer(id) else {
+            continue;
+        };
+        let name = format!("speaker{suffix}");
+        for child in tiers.iter().filter(|t| t.0 == name && t.2 == Some(id)) {
+            for a in &child.3 {
+                let ann = &all[a];
+                if let Some(parent) = ann.parent
+                    && !ann.value.is_empty()
+                {
+                    speaker_of.insert(parent, ann.value.as_str());
+                }
+            }
+        }
+    }
 
     let slot_time = |id: &str, ann: &Annotation, which: &str| -> Result<f64, AsrError> {
         let err = |msg: String| AsrError::Field {
@@ -150,8 +200,11 @@ pub(super) fn parse(
             Some(Some(ms)) => Ok(ms / 1000.0),
         }
     };
-    let mut segments = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut segments = Vec::new();
+    for (id, participant) in chosen
+        .iter()
+        .flat_map(|t| t.3.iter().map(move |id| (*id, t.1)))
+    {
         let ann = &all[id];
         // Follow references up to the aligned ancestor (bounded: a cycle is an error).
         let mut cur = ann;
@@ -190,7 +243,11 @@ pub(super) fn parse(
             end_s: end,
             text: ann.value.clone(),
             words: Vec::new(),
-            speaker: participant.filter(|p| !p.is_empty()).map(String::from),
+            speaker: speaker_of
+                .get(id)
+                .copied()
+                .or(participant.filter(|p| !p.is_empty()))
+                .map(String::from),
             labels: Vec::new(),
             recording: None,
         });

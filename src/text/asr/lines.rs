@@ -1,15 +1,22 @@
-//! Line formats: NIST CTM words and Audacity label tracks (FORMATS.md §10, 11, 16).
+//! Line formats: NIST CTM words, Audacity label tracks and openai-whisper's `.tsv` (FORMATS.md
+//! §10, 11, 12, 16).
 //!
 //! CTM lines are `<file> <channel> <begin> <duration> <word> [<confidence>]` (a **duration**,
 //! not an end). Consecutive words of one file and channel become one segment until a pause of
 //! more than [`CTM_GAP_S`]; each word keeps its time and confidence. `;;` comments are skipped.
 //! Audacity lines are `start<TAB>end<TAB>label` in seconds; the `\<TAB>low<TAB>high` spectral
-//! lines are skipped, and a decimal comma (`1,5`) is refused rather than misread.
+//! lines are skipped, and a decimal comma (`1,5`) is refused rather than misread. Whisper's
+//! `.tsv` has the header `start<TAB>end<TAB>text` and **integer milliseconds**; the header is
+//! what tells it from an Audacity track, whose seconds it would otherwise be read as.
 
 use super::{AsrError, Format, HypSegment, Hypothesis, Word, check_range, join_text};
 
 const CTM: &str = "CTM";
 const AUDACITY: &str = "Audacity labels";
+const WHISPER_TSV: &str = "Whisper TSV";
+
+/// The header line openai-whisper's `WriteTSV` prints.
+const WHISPER_TSV_HEADER: &str = "start\tend\ttext";
 
 /// Pause that starts a new CTM segment, seconds.
 pub const CTM_GAP_S: f64 = 1.0;
@@ -24,6 +31,9 @@ fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// CTM or Audacity, by the shape of the first content line.
 pub(super) fn detect(text: &str) -> Option<Format> {
     let (_, first) = content_lines(text).next()?;
+    if first.trim_end() == WHISPER_TSV_HEADER {
+        return Some(Format::WhisperTsv);
+    }
     let fields: Vec<&str> = first.split('\t').collect();
     if fields.len() >= 2
         && fields[0].trim().parse::<f64>().is_ok()
@@ -113,6 +123,61 @@ pub(super) fn parse_ctm(text: &str) -> Result<Hypothesis, AsrError> {
     }
     Ok(Hypothesis {
         format: Format::Ctm,
+        model: None,
+        language: None,
+        tier: None,
+        segments,
+        warnings: Vec::new(),
+    })
+}
+
+pub(super) fn parse_whisper_tsv(text: &str) -> Result<Hypothesis, AsrError> {
+    let mut lines = content_lines(text);
+    match lines.next() {
+        Some((_, h)) if h.trim_end() == WHISPER_TSV_HEADER => {}
+        Some((line, _)) => {
+            return Err(AsrError::syntax(
+                WHISPER_TSV,
+                line,
+                "expected the header `start<TAB>end<TAB>text`",
+            ));
+        }
+        None => return Err(AsrError::Empty),
+    }
+    let mut segments = Vec::new();
+    for (line, l) in lines {
+        let f: Vec<&str> = l.splitn(3, '\t').collect();
+        if f.len() < 3 {
+            return Err(AsrError::syntax(
+                WHISPER_TSV,
+                line,
+                "expected `start<TAB>end<TAB>text` (milliseconds)",
+            ));
+        }
+        let ms = |k: usize, name: &str| {
+            let s = f[k].trim();
+            s.parse::<u64>().map(|v| v as f64 / 1000.0).map_err(|_| {
+                AsrError::syntax(
+                    WHISPER_TSV,
+                    line,
+                    format!("{name} `{s}` is not a whole number of milliseconds"),
+                )
+            })
+        };
+        let (start, end) = (ms(0, "start")?, ms(1, "end")?);
+        check_range(start, end, |m| AsrError::syntax(WHISPER_TSV, line, m))?;
+        segments.push(HypSegment {
+            start_s: start,
+            end_s: end,
+            text: f[2].trim().to_string(),
+            words: Vec::new(),
+            speaker: None,
+            labels: Vec::new(),
+            recording: None,
+        });
+    }
+    Ok(Hypothesis {
+        format: Format::WhisperTsv,
         model: None,
         language: None,
         tier: None,

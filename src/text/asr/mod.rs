@@ -12,6 +12,7 @@
 //! | Label Studio JSON export | `labelstudio` | s | regions joined by id: `labels` + per-region `textarea` |
 //! | SRT, WebVTT | `subtitles` | `hh:mm:ss,mmm` | tags stripped, `<v>` speakers, entities, NOTE/STYLE blocks |
 //! | NIST CTM, Audacity labels | `lines` | s | CTM words grouped into segments at gaps over 1 s |
+//! | openai-whisper `.tsv` | `lines` | **ms** | header `start end text` (tab-separated) |
 //! | Praat TextGrid | `textgrid` | s | long and short text formats, UTF-8 or UTF-16 |
 //! | ELAN EAF | `eaf` | ms slots | alignable and reference tiers |
 //!
@@ -56,6 +57,8 @@ pub enum Format {
     Ctm,
     /// Audacity label track.
     Audacity,
+    /// openai-whisper `.tsv` (`start end text`, milliseconds).
+    WhisperTsv,
     /// Praat TextGrid.
     TextGrid,
     /// ELAN EAF.
@@ -75,6 +78,7 @@ impl Format {
             Format::WebVtt => "webvtt",
             Format::Ctm => "ctm",
             Format::Audacity => "audacity",
+            Format::WhisperTsv => "whisper_tsv",
             Format::TextGrid => "textgrid",
             Format::Eaf => "eaf",
         }
@@ -201,6 +205,7 @@ fn parse_as_with(
         Format::WebVtt => subtitles::parse_vtt(text),
         Format::Ctm => lines::parse_ctm(text),
         Format::Audacity => lines::parse_audacity(text),
+        Format::WhisperTsv => lines::parse_whisper_tsv(text),
         Format::TextGrid => textgrid::parse(text, tier),
         Format::Eaf => eaf::parse(text, tier, limits),
     }
@@ -239,6 +244,7 @@ fn by_name(filename: Option<&str>) -> Option<Format> {
         "textgrid" => Some(Format::TextGrid),
         "eaf" => Some(Format::Eaf),
         "txt" => Some(Format::Audacity),
+        "tsv" => Some(Format::WhisperTsv),
         "json" => Some(Format::Whisper),
         _ => None,
     }
@@ -290,6 +296,17 @@ fn utf16(b: &[u8], f: fn([u8; 2]) -> u16) -> Result<String, AsrError> {
         }
     }
     Ok(out)
+}
+
+/// The layer suffix of a transcript tier of a fangyan export: `transcript` → `""`,
+/// `transcript 2` → `" 2"`; None for any other name. Its speaker tier is `speaker<suffix>`.
+pub(crate) fn export_layer(tier: &str) -> Option<&str> {
+    let rest = tier.strip_prefix("transcript")?;
+    (rest.is_empty()
+        || rest
+            .strip_prefix(' ')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    .then_some(rest)
 }
 
 /// Joins text pieces with a space, except between two CJK characters (`今天` + `天气`).

@@ -5,7 +5,8 @@
 //! order. We do the same, so one reader covers both formats, and an error names the line of
 //! the token that was not what the order requires. `!` starts a comment outside strings.
 //! An interval tier gives one segment per non-empty interval; a point tier one per point
-//! (start = end).
+//! (start = end). A fangyan export (tiers `transcript`, `transcript 2`, …, each with its
+//! `speaker` layer) is read whole by default, with each segment's speaker.
 
 use super::{AsrError, Format, HypSegment, Hypothesis, check_range};
 
@@ -225,38 +226,58 @@ pub(super) fn parse(text: &str, tier: Option<&str>) -> Result<Hypothesis, AsrErr
             items,
         });
     }
-    let chosen = match tier {
-        Some(name) => tiers.iter().find(|t| t.name == name),
+    let chosen: Vec<&Tier> = match tier {
+        Some(name) => tiers.iter().filter(|t| t.name == name).take(1).collect(),
+        // A fangyan export: every layer of the transcript (overlapping speech is in layers).
+        None if tiers.iter().any(|t| t.name == "transcript") => tiers
+            .iter()
+            .filter(|t| t.intervals && super::export_layer(&t.name).is_some())
+            .collect(),
         None => tiers
             .iter()
             .find(|t| t.intervals && t.items.iter().any(|i| !i.3.trim().is_empty()))
-            .or(tiers.first()),
+            .or(tiers.first())
+            .into_iter()
+            .collect(),
     };
-    let Some(chosen) = chosen else {
+    let Some(first) = chosen.first() else {
         return Err(AsrError::NoSuchTier {
             requested: tier.map(String::from),
             available: tiers.iter().map(|t| t.name.clone()).collect(),
         });
     };
-    let segments = chosen
-        .items
-        .iter()
-        .filter(|i| !i.3.trim().is_empty())
-        .map(|(_, start, end, label)| HypSegment {
-            start_s: *start,
-            end_s: *end,
-            text: label.trim().to_string(),
-            words: Vec::new(),
-            speaker: None,
-            labels: Vec::new(),
-            recording: None,
-        })
-        .collect();
+    let tier_name = first.name.clone();
+    let mut segments: Vec<HypSegment> = Vec::new();
+    for t in chosen {
+        // The speaker tier the export writes beside each transcript layer: its interval at
+        // the same times names the speaker.
+        let speakers = super::export_layer(&t.name)
+            .map(|suffix| format!("speaker{suffix}"))
+            .and_then(|name| tiers.iter().find(|s| s.name == name));
+        segments.extend(t.items.iter().filter(|i| !i.3.trim().is_empty()).map(
+            |(_, start, end, label)| HypSegment {
+                start_s: *start,
+                end_s: *end,
+                text: label.trim().to_string(),
+                words: Vec::new(),
+                speaker: speakers.and_then(|s| {
+                    s.items
+                        .iter()
+                        .find(|i| (i.1 - start).abs() < 1e-6 && (i.2 - end).abs() < 1e-6)
+                        .map(|i| i.3.trim().to_string())
+                        .filter(|v| !v.is_empty())
+                }),
+                labels: Vec::new(),
+                recording: None,
+            },
+        ));
+    }
+    segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     Ok(Hypothesis {
         format: Format::TextGrid,
         model: None,
         language: None,
-        tier: Some(chosen.name.clone()),
+        tier: Some(tier_name),
         segments,
         warnings: Vec::new(),
     })
