@@ -451,7 +451,7 @@ export async function render(main, params) {
   };
   for (const m of Object.keys(keys.MARKERS)) handlers[m] = () => insertMarker(keys.MARKERS[m]);
   const onKey = (e) => {
-    if (keys.composing(e) || keys.helpOpen() || document.getElementById('conflict')) return;
+    if (keys.composing(e) || keys.helpOpen() || document.getElementById('conflict') || document.getElementById('relogin')) return;
     const action = keys.actionOf(e);
     if (!action || !handlers[action]) return;
     const t = e.target;
