@@ -348,6 +348,37 @@ const steps = [
     await context.close();
   }],
 
+  ['8 an input method composing 今天 for 10 s sends nothing until it commits, then one save', async () => {
+    const { context, page } = await loginContext(browser, base, 'transcriber');
+    const id = free();
+    await openSegment(page, id);
+    const before = await segment(id);
+    const requests = [];
+    page.on('request', (r) => { if (r.url().includes('/api/segments/') && r.method() !== 'GET') requests.push(r); });
+    await page.click('li.seg.selected textarea.text');
+    const cdp = await context.newCDPSession(page);
+    const t0 = Date.now();
+    for (const text of ['j', 'jin', 'jintian', 'jintian', '今天']) {
+      await cdp.send('Input.imeSetComposition', { text, selectionStart: text.length, selectionEnd: text.length });
+      await page.waitForTimeout(2000);
+    }
+    assert(Date.now() - t0 >= 10000, 'composed for 10 s');
+    assertEq(requests.length, 0, 'no request while composing');
+    assertEq(await page.textContent(`li.seg[data-id="${id}"] .preview`), '', 'the list shows nothing composed');
+    assertEq(await headerState(page), 'saved', 'no status change while composing');
+    assertEq(await page.evaluate(() => window.__fangyan.selected().text_verbatim), '', 'the lane draws nothing composed');
+    assertEq((await segment(id)).status, before.status, 'the segment status is unchanged');
+    await cdp.send('Input.insertText', { text: '今天' });
+    await waitFor(() => requests.some((r) => r.method() === 'PUT'), 'the save after the commit');
+    await saved(page);
+    await page.waitForTimeout(1500);
+    const puts = requests.filter((r) => r.method() === 'PUT');
+    assertEq(puts.length, 1, 'exactly one save');
+    assertEq(JSON.parse(puts[0].postData()).text_verbatim, '今天', 'the save carries the committed text');
+    assertEq((await segment(id)).text_verbatim, '今天', 'the server has 今天');
+    await context.close();
+  }],
+
 ];
 
 let results;

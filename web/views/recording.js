@@ -225,14 +225,20 @@ export async function render(main, params) {
       cerEl.textContent = c === null ? '' : `CER of ASR vs your text: ${(c * 100).toFixed(1)}%`;
       cerEl.dataset.cer = c === null ? '' : c.toFixed(4);
     };
-    area.addEventListener('input', () => {
-      if (!canEdit) return;
+    // While an input method composes (pinyin "jintian" before 今天 is chosen) nothing is
+    // saved, shown in the list or drawn in the lane: the committed text is, on compositionend.
+    let composing = false;
+    const commit = () => {
+      if (!canEdit || composing || area.value === s.text_verbatim) return;
       s.text_verbatim = area.value;
       outbox.queue(s.id, { text_verbatim: area.value });
       li.querySelector('.preview').textContent = area.value;
       refresh();
       tl.dirty = true;
-    });
+    };
+    area.addEventListener('compositionstart', () => { composing = true; });
+    area.addEventListener('compositionend', () => { composing = false; commit(); });
+    area.addEventListener('input', (e) => { if (!e.isComposing) commit(); });
     refresh();
     const el = h('div', { class: 'editor' }, area,
       h('div', { class: 'meta' }, h('label', {}, 'Speaker ', spkSel), cerEl,
