@@ -171,6 +171,7 @@ async function start() {
   outbox.hooks.onConflict = conflictDialog;
   outbox.hooks.onSaved = (s) => window.dispatchEvent(new CustomEvent('fangyan:segment', { detail: s }));
   outbox.hooks.onError = (e) => toast('A change was refused: ' + e.message);
+  outbox.hooks.onPending = () => window.dispatchEvent(new CustomEvent('fangyan:pending'));
   window.addEventListener('fangyan:toast', (e) => toast(e.detail));
   document.getElementById('help-button').addEventListener('click', keys.toggleHelp);
   document.getElementById('logout').addEventListener('click', async () => {

@@ -63,8 +63,11 @@ let conflictOpen = 0;
 let seqCounter = 0;
 const idleWaiters = [];
 
-/** Hooks the shell sets: onSaved(segment), onConflict({seg, mine, theirs}, resolve), onError(err). */
-export const hooks = { onSaved: () => {}, onConflict: () => {}, onError: () => {} };
+/**
+ * Hooks the shell sets: onSaved(segment), onConflict({seg, mine, theirs}, resolve), onError(err),
+ * onPending() when another tab queued something.
+ */
+export const hooks = { onSaved: () => {}, onConflict: () => {}, onError: () => {}, onPending: () => {} };
 
 // ---- tabs ---------------------------------------------------------------------------------------
 
@@ -83,7 +86,7 @@ if (channel) {
     if (data.kind === 'saved') {
       setVersion(data.segment.id, data.segment.version);
       hooks.onSaved(data.segment);
-    }
+    } else hooks.onPending();
   };
 }
 

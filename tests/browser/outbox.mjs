@@ -287,6 +287,8 @@ const steps = [
     for (const p of [page, other]) {
       await waitFor(async () => (await p.getAttribute('#save-status', 'data-count')) === '2', 'each tab counts both tabs\' edits');
     }
+    await waitFor(async () => (await page.textContent(`li.seg[data-id="${b}"] .preview`)) === '第二个标签页', 'the first tab lists the second tab\'s pending edit');
+    await waitFor(async () => (await other.textContent(`li.seg[data-id="${a}"] .preview`)) === '第一个标签页', 'the second tab lists the first tab\'s pending edit');
     await context.setOffline(false);
     await saved(page);
     await saved(other);
@@ -376,6 +378,90 @@ const steps = [
     assertEq(puts.length, 1, 'exactly one save');
     assertEq(JSON.parse(puts[0].postData()).text_verbatim, '今天', 'the save carries the committed text');
     assertEq((await segment(id)).text_verbatim, '今天', 'the server has 今天');
+    await context.close();
+  }],
+
+  ['9 undo: text, marker, boundary, delete and split are undone and redone as new revisions', async () => {
+    const { context, page } = await loginContext(browser, base, 'transcriber');
+    const id = free();
+    await openSegment(page, id);
+    await typeInto(page, '今天天气很好');
+    await saved(page);
+    const orig = await segment(id);
+    const count = async () => (await admin.get(`/api/recordings/${recId}/segments`)).data.segments.length;
+    // Text typed after a pause is one step; Ctrl+Z brings the text before it back.
+    await page.waitForTimeout(1100);
+    await typeInto(page, '我们', { replace: false });
+    await saved(page);
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await segment(id)).text_verbatim === '今天天气很好', 'the typed text to be undone on the server');
+    assertEq(await page.$eval('li.seg.selected textarea', (a) => a.value), '今天天气很好', 'the text box shows the undone text');
+    await page.keyboard.press('Control+Shift+KeyZ');
+    await waitFor(async () => (await segment(id)).text_verbatim === '今天天气很好我们', 'redo');
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await segment(id)).text_verbatim === '今天天气很好', 'undo again');
+    // A marker (setRangeText) is undone too.
+    await page.keyboard.press('Alt+Shift+KeyL');
+    await waitFor(async () => (await segment(id)).text_verbatim === '今天天气很好[laughter]', 'the marker saved');
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await segment(id)).text_verbatim === '今天天气很好', 'the marker undone');
+    // A boundary nudge.
+    await page.keyboard.press('Alt+2');
+    await waitFor(async () => (await segment(id)).start_sample > orig.start_sample, 'the start moved');
+    await page.waitForTimeout(1100);
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await segment(id)).start_sample === orig.start_sample, 'the boundary move undone');
+    // Split, then Ctrl+Z: one segment with the original text and boundaries, as a new revision.
+    await page.evaluate(() => { window.__fangyan.audio.pause(); window.__fangyan.audio.currentTime = 0; });
+    await page.evaluate(() => { const a = document.querySelector('li.seg.selected textarea'); a.focus(); a.setSelectionRange(2, 2); });
+    const n = await count();
+    const revsBefore = (await revisions(id)).length;
+    await page.keyboard.press('Alt+KeyS');
+    await waitFor(async () => (await count()) === n + 1, 'the split');
+    assertEq((await segment(id)).text_verbatim, '今天', 'the first half');
+    await page.waitForSelector(`li.seg.selected[data-id="${id}"] textarea.text`);
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await count()) === n, 'the split undone');
+    const back = await segment(id);
+    assertEq(back.text_verbatim, '今天天气很好', 'the original text');
+    assertEq(`${back.start_sample}-${back.end_sample}`, `${orig.start_sample}-${orig.end_sample}`, 'the original boundaries');
+    const revs = await revisions(id);
+    assertEq(revs.length, revsBefore + 2, 'the undo is a new revision (split, then merge)');
+    assertEq(revs.at(-1).text_verbatim, '今天天气很好', 'the newest revision has the original text');
+    await shot(page, 'outbox-09-undo-split');
+    // Delete, then Ctrl+Z: the segment is back (a new one with the same time and text).
+    await page.waitForSelector(`li.seg.selected[data-id="${id}"] textarea.text`);
+    await page.keyboard.press('Alt+Delete');
+    await waitFor(async () => (await count()) === n - 1, 'the delete');
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await count()) === n, 'the delete undone');
+    const list = (await admin.get(`/api/recordings/${recId}/segments`)).data.segments;
+    assert(list.some((x) => x.start_sample === orig.start_sample && x.end_sample === orig.end_sample && x.text_verbatim === '今天天气很好'), 'the deleted segment is back');
+    segIds = segIds.filter((x) => x !== id);
+    await context.close();
+  }],
+
+  ['10 the history panel lists revisions and a restore brings an older text back', async () => {
+    const { context, page } = await loginContext(browser, base, 'transcriber');
+    const id = free();
+    await openSegment(page, id);
+    await typeInto(page, '第一版');
+    await saved(page);
+    await typeInto(page, '第二版');
+    await saved(page);
+    await page.click('#history-toggle');
+    await page.waitForSelector('#history li');
+    const rows = await page.$$eval('#history li', (lis) => lis.map((li) => li.querySelector('.rev-text').textContent));
+    const stored2 = await revisions(id);
+    assertEq(rows.length, stored2.length, 'every revision is listed');
+    assertEq(rows[0], '第二版', 'newest first');
+    await shot(page, 'outbox-10-history');
+    await page.click('#history li:has(.rev-text:text-is("第一版")) button.restore');
+    await waitFor(async () => (await segment(id)).text_verbatim === '第一版', 'the restore to land');
+    const after = await revisions(id);
+    assertEq(after.length, stored2.length + 1, 'the restore is a new revision');
+    assertEq(JSON.stringify(after.slice(0, stored2.length)), JSON.stringify(stored2), 'older revisions are untouched');
+    await waitFor(async () => (await page.$$('#history li')).length === after.length, 'the panel lists the new revision');
     await context.close();
   }],
 
