@@ -455,6 +455,9 @@ const steps = [
     const stored2 = await revisions(id);
     assertEq(rows.length, stored2.length, 'every revision is listed');
     assertEq(rows[0], '第二版', 'newest first');
+    const oldest = await page.$eval('#history li:last-child', (li) => li.textContent);
+    assert(oldest.includes('admin'), `the first revision names its author (${oldest})`);
+    assert((await page.$eval('#history li:first-child .layer', (e) => e.textContent)).includes('verbatim'), 'a revision says which layer changed');
     await shot(page, 'outbox-10-history');
     await page.click('#history li:has(.rev-text:text-is("第一版")) button.restore');
     await waitFor(async () => (await segment(id)).text_verbatim === '第一版', 'the restore to land');
@@ -465,6 +468,55 @@ const steps = [
     await context.close();
   }],
 
+  [`11 soak: ${SOAK_SECS} s of random edits, offline spells, reloads and server restarts`, async () => {
+    const { context, page } = await loginContext(browser, base, 'transcriber');
+    page.on('dialog', (d) => d.accept()); // "leave with unsent edits?" on reloads: yes
+    const ids = segIds.splice(0, 6);
+    const model = new Map();
+    for (const id of ids) model.set(id, (await segment(id)).text_verbatim);
+    let rnd = 16;
+    const random = () => { rnd = (rnd * 1103515245 + 12345) % 2147483648; return rnd / 2147483648; };
+    const pick = (xs) => xs[Math.floor(random() * xs.length)];
+    let offline = false;
+    let down = null;
+    const tally = { edits: 0, offline: 0, reloads: 0, restarts: 0 };
+    await openSegment(page, ids[0]);
+    const until = Date.now() + SOAK_SECS * 1000;
+    while (Date.now() < until) {
+      const r = random();
+      if (r < 0.08) {
+        offline = !offline;
+        await context.setOffline(offline);
+        if (offline) tally.offline++;
+      } else if (r < 0.2 && !offline && !down) {
+        await page.reload();
+        await page.waitForSelector('li.seg.selected textarea.text');
+        tally.reloads++;
+      } else if (r < 0.23 && !down) {
+        down = restart(500 + Math.floor(random() * 4000)).then(() => { down = null; });
+        tally.restarts++;
+      } else {
+        const id = pick(ids);
+        await select(page, id);
+        const how = random();
+        if (how < 0.5) await typeInto(page, pick(['天', '气', '好', 'ab', '。', '我们', ' x']), { replace: false });
+        else if (how < 0.7) { await page.click('li.seg.selected textarea.text'); await page.keyboard.press('End'); await page.keyboard.press('Backspace'); }
+        else await typeInto(page, pick(['新的一句', '重写', 'hello 世界']));
+        model.set(id, await page.$eval('li.seg.selected textarea', (a) => a.value));
+        tally.edits++;
+      }
+      await page.waitForTimeout(50 + Math.floor(random() * 400));
+    }
+    if (down) await down;
+    await context.setOffline(false);
+    await saved(page, 60000);
+    for (const id of ids) assertEq((await segment(id)).text_verbatim, model.get(id), `segment ${id} on the server equals the client's model`);
+    await page.reload();
+    await page.waitForSelector('li.seg.selected textarea.text');
+    for (const id of ids) assertEq(await page.textContent(`li.seg[data-id="${id}"] .preview`), model.get(id), `segment ${id} as shown after a reload`);
+    console.log(`     soak: ${JSON.stringify(tally)}`);
+    await context.close();
+  }],
 ];
 
 let results;
