@@ -17,7 +17,7 @@ import {
 
 const AUDIO = path.join(repo, 'fixtures/real/en-librispeech-1995-1837-0001.wav');
 const SOAK_SECS = +(process.env.FANGYAN_SOAK_SECS || 120);
-const SEGMENTS = 24;
+const SEGMENTS = 28;
 
 fs.mkdirSync(shots, { recursive: true });
 let server = await startServer();
@@ -381,7 +381,7 @@ const steps = [
     await context.close();
   }],
 
-  ['9 undo: text, marker, boundary, delete and split are undone and redone as new revisions', async () => {
+  ['9 undo: text, marker, boundary, split, delete and merge are undone and redone as new revisions', async () => {
     const { context, page } = await loginContext(browser, base, 'transcriber');
     const id = free();
     await openSegment(page, id);
@@ -437,6 +437,27 @@ const steps = [
     await waitFor(async () => (await count()) === n, 'the delete undone');
     const list = (await admin.get(`/api/recordings/${recId}/segments`)).data.segments;
     assert(list.some((x) => x.start_sample === orig.start_sample && x.end_sample === orig.end_sample && x.text_verbatim === '今天天气很好'), 'the deleted segment is back');
+    // Merge with the next segment, then Ctrl+Z: both are back with their texts and times.
+    const [m1, m2] = [free(), free()];
+    const s1 = await segment(m1);
+    const s2 = await segment(m2);
+    await openSegment(page, m2);
+    await typeInto(page, '天气');
+    await select(page, m1);
+    await typeInto(page, '今天');
+    await saved(page);
+    const n2 = await count();
+    await page.keyboard.press('Alt+KeyM');
+    await waitFor(async () => (await count()) === n2 - 1, 'the merge');
+    assertEq((await segment(m1)).text_verbatim, '今天天气', 'the merged text');
+    await page.waitForSelector(`li.seg.selected[data-id="${m1}"] textarea.text`);
+    await page.keyboard.press('Control+KeyZ');
+    await waitFor(async () => (await count()) === n2, 'the merge undone');
+    const after = (await admin.get(`/api/recordings/${recId}/segments`)).data.segments;
+    const first = after.find((x) => x.id === m1);
+    const second = after.find((x) => x.start_sample === s2.start_sample && x.id !== m1);
+    assertEq(`${first.text_verbatim} ${first.start_sample}-${first.end_sample}`, `今天 ${s1.start_sample}-${s1.end_sample}`, 'the first segment is back');
+    assert(second && second.text_verbatim === '天气' && second.end_sample === s2.end_sample, `the second segment is back (${JSON.stringify(second)})`);
     segIds = segIds.filter((x) => x !== id);
     await context.close();
   }],

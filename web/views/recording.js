@@ -367,14 +367,21 @@ export async function render(main, params) {
     const focusId = await work();
     await reload(focusId);
   }
-  async function structural(label, work) {
+  // The structural edit in flight: an undo waits for it, so Ctrl+Z right after a split
+  // undoes the split, not the step before it.
+  let inFlight = Promise.resolve();
+  function structural(label, work) {
     if (!canEdit) return;
-    try {
-      await serverEdit(work);
-    } catch (e) {
-      toast(`${label} failed: ${e.offline ? 'it needs the connection (text edits are kept offline)' : e.message}`);
-      await reload(selId).catch(() => {});
-    }
+    const run = inFlight.then(async () => {
+      try {
+        await serverEdit(work);
+      } catch (e) {
+        toast(`${label} failed: ${e.offline ? 'it needs the connection (text edits are kept offline)' : e.message}`);
+        await reload(selId).catch(() => {});
+      }
+    });
+    inFlight = run;
+    return run;
   }
   async function reload(focusId) {
     const { segments } = await api.segments(rec.id);
@@ -481,6 +488,7 @@ export async function render(main, params) {
   }
   async function undoOrRedo(how) {
     if (!canEdit) return;
+    await inFlight;
     try {
       const moved = await undo[how]();
       if (!moved) toast(how === 'undo' ? TEXT.nothingToUndo : TEXT.nothingToRedo);
