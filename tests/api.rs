@@ -882,3 +882,35 @@ async fn slow_requests_time_out_and_excess_requests_are_shed_in_the_error_shape(
         "{codes:?}"
     );
 }
+
+/// Issue 16: the workbench's history panel says who changed which text layer: each revision
+/// carries its author's name and all three layers (the VAD's first revision has no author).
+#[tokio::test]
+async fn revisions_name_their_author_and_carry_every_text_layer() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, _) = app.project("h").await;
+    let rec = ready_recording(&app, &admin, project).await;
+    let (_, segs) = t.get(&format!("/api/recordings/{rec}/segments")).await;
+    let seg = segs["segments"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/segments/{seg}");
+    let save = json!({ "version": 1, "save_id": "h-1", "text_verbatim": "我想问", "text_display": "我想问。" });
+    let (s, _) = t.put(&path, save).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, revs) = t.get(&format!("{path}/revisions")).await;
+    let revs = revs["revisions"].as_array().unwrap().clone();
+    assert_eq!(revs.len(), 2, "{revs:?}");
+    assert_eq!(
+        revs[0]["author_name"],
+        Value::Null,
+        "the VAD wrote the first"
+    );
+    assert_eq!(revs[1]["author_name"], "h-transcriber");
+    assert_eq!(
+        (
+            &revs[1]["text_verbatim"],
+            &revs[1]["text_display"],
+            &revs[1]["text_norm"]
+        ),
+        (&json!("我想问"), &json!("我想问。"), &json!(""))
+    );
+}

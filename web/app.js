@@ -71,7 +71,7 @@ export async function loggedIn(user) {
   session.user = user;
   showUser();
   await keys.loadSettings();
-  outbox.flush();
+  await outbox.setUser(user);
   const next = new URLSearchParams((location.hash.split('?')[1]) || '').get('next');
   location.hash = next && next !== '#/login' ? next : '#/projects';
 }
@@ -103,6 +103,60 @@ function conflictDialog({ seg, mine, theirs }, resolve) {
   dlg.querySelector('#keep-mine').focus();
 }
 
+/** Every sentence of the re-login dialog (one place, for the translation catalogue). */
+const RELOGIN = {
+  title: 'Your session has ended',
+  body: 'Log in again to keep working. Nothing you typed is lost: your unsent changes wait in this browser and are sent once you are back.',
+  other: (name) => `You are now logged in as ${name}; the changes of the previous user stay here, unsent, until they log in again.`,
+  name: 'Name',
+  password: 'Password',
+  submit: 'Log in',
+};
+
+/**
+ * Shown in place when a request answers 401 while someone was logged in: the page (and the
+ * outbox) stay as they are. The same user resumes where they were; another user gets a
+ * fresh render of the page, and the previous user's queue stays untouched.
+ */
+function reloginDialog() {
+  if (document.getElementById('relogin')) return;
+  const previous = session.user;
+  const root = document.getElementById('overlay-root');
+  const name = h('input', { name: 'name', autocomplete: 'username', required: true, dir: 'auto', value: previous ? previous.name : '' });
+  const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'panel relogin-form' },
+    h('h2', {}, RELOGIN.title),
+    h('p', {}, RELOGIN.body),
+    h('label', {}, RELOGIN.name, name),
+    h('label', {}, RELOGIN.password, pass),
+    error,
+    h('div', { class: 'buttons' }, h('button', { type: 'submit' }, RELOGIN.submit)));
+  const dlg = h('div', { class: 'overlay', id: 'relogin', role: 'alertdialog', 'aria-label': RELOGIN.title }, form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    let user;
+    try {
+      user = (await api.login(name.value, pass.value)).user;
+    } catch (err) {
+      error.textContent = err.message;
+      return;
+    }
+    dlg.remove();
+    session.user = user;
+    showUser();
+    await keys.loadSettings();
+    await outbox.setUser(user);
+    if (!previous || previous.id !== user.id) {
+      toast(RELOGIN.other(user.name));
+      route();
+    }
+  });
+  root.appendChild(dlg);
+  (previous ? pass : name).focus();
+}
+
 function toast(message) {
   const el = h('div', { class: 'toast', role: 'alert' }, message);
   document.body.appendChild(el);
@@ -111,19 +165,20 @@ function toast(message) {
 
 async function start() {
   api.setUnauthenticatedHandler(() => {
-    session.user = null;
-    showUser();
-    if (!location.hash.startsWith('#/login')) location.hash = '#/login';
+    if (session.user) reloginDialog();
+    else if (!location.hash.startsWith('#/login')) location.hash = '#/login';
   });
   outbox.hooks.onConflict = conflictDialog;
   outbox.hooks.onSaved = (s) => window.dispatchEvent(new CustomEvent('fangyan:segment', { detail: s }));
   outbox.hooks.onError = (e) => toast('A change was refused: ' + e.message);
+  outbox.hooks.onPending = () => window.dispatchEvent(new CustomEvent('fangyan:pending'));
   window.addEventListener('fangyan:toast', (e) => toast(e.detail));
   document.getElementById('help-button').addEventListener('click', keys.toggleHelp);
   document.getElementById('logout').addEventListener('click', async () => {
     await api.logout().catch(() => {});
     session.user = null;
     showUser();
+    await outbox.setUser(null);
     location.hash = '#/login';
   });
   window.addEventListener('keydown', (e) => {
@@ -143,7 +198,7 @@ async function start() {
   }
   showUser();
   outbox.status();
-  if (session.user) outbox.flush();
+  await outbox.setUser(session.user);
   window.addEventListener('hashchange', route);
   await route();
 }

@@ -24,6 +24,8 @@ export const ACTIONS = [
   ['merge', 'Alt+M', 'Merge with the next segment'],
   ['insert', 'Alt+I', 'Insert a segment at the playhead'],
   ['delete', 'Alt+Delete', 'Delete the current segment'],
+  ['undo', 'Ctrl+Z', 'Undo the last edit (text, marker, boundary, split, merge, insert, delete)'],
+  ['redo', 'Ctrl+Shift+Z', 'Redo what was undone'],
   ['speaker', 'Alt+K', 'Next speaker for the current segment'],
   ['markLaughter', 'Alt+Shift+L', 'Insert [laughter]'],
   ['markNoise', 'Alt+Shift+N', 'Insert [noise]'],

@@ -100,11 +100,14 @@ pub async fn list(db: &Db, recording: i64) -> sqlx::Result<Vec<Segment>> {
         .collect()
 }
 
-/// A segment's revisions, oldest first.
+/// A segment's revisions, oldest first, each with its author's name and every text layer
+/// (the workbench's history panel shows who changed which layer when).
 pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>> {
     let rows = sqlx::query(
-        "SELECT version, author_id, save_id, created_at, text_verbatim, start_sample, end_sample, status \
-         FROM segment_revision WHERE segment_id = $1 ORDER BY version",
+        "SELECT r.version, r.author_id, u.name AS author_name, r.save_id, r.created_at, r.text_verbatim, \
+         r.text_display, r.text_norm, r.start_sample, r.end_sample, r.status \
+         FROM segment_revision r LEFT JOIN app_user u ON u.id = r.author_id \
+         WHERE r.segment_id = $1 ORDER BY r.version",
     )
     .bind(id)
     .fetch_all(db)
@@ -114,9 +117,12 @@ pub async fn revisions(db: &Db, id: i64) -> sqlx::Result<Vec<serde_json::Value>>
             Ok(serde_json::json!({
                 "version": r.try_get::<i64, _>("version")?,
                 "author_id": r.try_get::<Option<i64>, _>("author_id")?,
+                "author_name": r.try_get::<Option<String>, _>("author_name")?,
                 "save_id": r.try_get::<Option<String>, _>("save_id")?,
                 "created_at": r.try_get::<i64, _>("created_at")?,
                 "text_verbatim": r.try_get::<String, _>("text_verbatim")?,
+                "text_display": r.try_get::<String, _>("text_display")?,
+                "text_norm": r.try_get::<String, _>("text_norm")?,
                 "start_sample": r.try_get::<i64, _>("start_sample")?,
                 "end_sample": r.try_get::<i64, _>("end_sample")?,
                 "status": r.try_get::<String, _>("status")?,

@@ -289,7 +289,9 @@ async fn revisions(
     let mut revisions = db::revisions(&state.db, segment).await?;
     if a.blind() {
         for r in &mut revisions {
-            r["text_verbatim"] = json!("");
+            for layer in ["text_verbatim", "text_display", "text_norm"] {
+                r[layer] = json!("");
+            }
         }
     }
     Ok(Json(json!({ "revisions": revisions, "blind": a.blind() })))

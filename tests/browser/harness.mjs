@@ -64,7 +64,7 @@ function cli(data, args, input) {
 }
 
 /** A server with users admin, transcriber, reviewer (password = name + "-pw") in project "proj". */
-/** With `data`, serves that directory as it is instead. */
+/** With `data`, serves that directory as it is instead; with `port`, on that port (a restart). */
 export async function startServer(opts = {}) {
   const data = opts.data || fs.mkdtempSync(path.join(os.tmpdir(), 'fangyan-browser-'));
   if (!opts.data) {
@@ -75,7 +75,7 @@ export async function startServer(opts = {}) {
     cli(data, ['project', 'add-member', 'proj', 'transcriber', '--role', 'transcriber']);
     cli(data, ['project', 'add-member', 'proj', 'reviewer', '--role', 'reviewer']);
   }
-  const port = await freePort();
+  const port = opts.port || await freePort();
   const proc = spawn(binary(), ['serve', '--addr', `127.0.0.1:${port}`, '--data', data], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...databaseEnv(data), RUST_LOG: process.env.RUST_LOG || 'warn' },

@@ -219,8 +219,14 @@ const steps = [
     await context.setOffline(true);
     await typeInEditor(page, '离线修改');
     await waitFor(() => page.evaluate(() => document.getElementById('save-status').dataset.state === 'offline'), 'the offline indicator');
-    const queued = await page.evaluate(() => JSON.parse(localStorage.getItem('fangyan.outbox.v1')).length);
-    assert(queued >= 1, 'the edit is queued in localStorage');
+    const queued = await waitFor(() => page.evaluate(() => new Promise((resolve) => {
+      const req = indexedDB.open('fangyan');
+      req.onsuccess = () => {
+        const all = req.result.transaction('outbox').objectStore('outbox').getAll();
+        all.onsuccess = () => { req.result.close(); resolve(all.result.length); };
+      };
+    })), 'the edit in the outbox');
+    assert(queued >= 1, 'the edit is queued in IndexedDB');
     await shot(page, '08-offline');
     await context.setOffline(false);
     await saved(page);

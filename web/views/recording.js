@@ -6,17 +6,34 @@
 
 import * as api from '../api.js';
 import { h, text, clear, fmtTime, newId } from '../dom.js';
-import { crumbs } from '../app.js';
+import { crumbs, session } from '../app.js';
 import * as keys from '../keys.js';
 import * as outbox from '../outbox.js';
 import { renderDiff } from '../textdiff.js';
 import { Timeline } from '../timeline.js';
 import { claimNext } from './project.js';
 import * as tagging from '../tagging.js';
+import { UndoStack } from '../undo.js';
 
 export const name = 'recording';
 
 const NUDGE_SECS = 0.01;
+
+/** Every sentence the undo and history code shows (one place, for the translation catalogue). */
+const TEXT = {
+  history: 'History',
+  hideHistory: 'Hide history',
+  restore: 'Restore',
+  current: 'current',
+  you: 'you',
+  user: (id) => (id === null || id === undefined ? 'system' : `user #${id}`),
+  revision: (r, who, when) => `v${r.version} · ${who} · ${when} · ${r.status}`,
+  layers: { text_verbatim: 'verbatim', text_display: 'display', text_norm: 'normalised', bounds: 'boundaries', none: 'no text change' },
+  nothingToUndo: 'Nothing to undo.',
+  nothingToRedo: 'Nothing to redo.',
+  undoFailed: (m) => `Undo failed: ${m}`,
+  redoFailed: (m) => `Redo failed: ${m}`,
+};
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 
 function toast(msg) {
@@ -47,6 +64,7 @@ export async function render(main, params) {
 
   // ---- segments: server state with queued local changes laid over it ----------------------
   let segs = [];
+  const undo = new UndoStack();
   function adopt(list) {
     segs = list.filter((s) => !s.deleted).map((s) => {
       outbox.setVersion(s.id, s.version);
@@ -146,7 +164,7 @@ export async function render(main, params) {
   });
   tl.setLanes(lanesOf());
   if (saved.view && saved.view.spp) tl.zoomTo(saved.view.start, saved.view.start + saved.view.spp * tl.W, false);
-  window.__fangyan = { timeline: tl, audio, segments: () => segs, selected };
+  window.__fangyan = { timeline: tl, audio, segments: () => segs, selected, undo };
 
   // ---- transcript list -----------------------------------------------------------------------
   const rows = new Map();
@@ -186,6 +204,7 @@ export async function render(main, params) {
 
   // The editor lives in the selected row.
   let editor = null;
+  let historyFor = null; // the segment whose history panel is open
   function openEditor() {
     if (editor) editor.el.remove();
     editor = null;
@@ -225,25 +244,47 @@ export async function render(main, params) {
       cerEl.textContent = c === null ? '' : `CER of ASR vs your text: ${(c * 100).toFixed(1)}%`;
       cerEl.dataset.cer = c === null ? '' : c.toFixed(4);
     };
-    area.addEventListener('input', () => {
-      if (!canEdit) return;
+    // While an input method composes (pinyin "jintian" before 今天 is chosen) nothing is
+    // saved, shown in the list or drawn in the lane: the committed text is, on compositionend.
+    let composing = false;
+    const commit = () => {
+      if (!canEdit || composing || area.value === s.text_verbatim) return;
+      undo.change(`text:${s.id}`, s.text_verbatim || '', area.value, (text) => applyFields(s.id, { text_verbatim: text }));
       s.text_verbatim = area.value;
       outbox.queue(s.id, { text_verbatim: area.value });
       li.querySelector('.preview').textContent = area.value;
       refresh();
       tl.dirty = true;
+    };
+    area.addEventListener('compositionstart', () => { composing = true; });
+    area.addEventListener('compositionend', () => { composing = false; commit(); });
+    area.addEventListener('input', (e) => { if (!e.isComposing) commit(); });
+    // The browser's own undo knows nothing of markers, splits or the server: Ctrl+Z is ours.
+    area.addEventListener('beforeinput', (e) => {
+      if (e.inputType === 'historyUndo' || e.inputType === 'historyRedo') e.preventDefault();
     });
     refresh();
+    // The panel stays open for its segment when the editor is rebuilt (after a save).
+    const historyBox = h('ol', { class: 'history', id: 'history', hidden: historyFor !== s.id });
+    const historyButton = h('button', { type: 'button', class: 'small', id: 'history-toggle' }, historyFor === s.id ? TEXT.hideHistory : TEXT.history);
+    historyButton.addEventListener('click', () => {
+      historyBox.hidden = !historyBox.hidden;
+      historyFor = historyBox.hidden ? null : s.id;
+      historyButton.textContent = historyBox.hidden ? TEXT.history : TEXT.hideHistory;
+      if (!historyBox.hidden) showHistory(s, historyBox);
+    });
+    if (historyFor === s.id) showHistory(s, historyBox);
     const el = h('div', { class: 'editor' }, area,
       h('div', { class: 'meta' }, h('label', {}, 'Speaker ', spkSel), cerEl,
-        h('span', { class: 'muted' }, `v${s.version} · ${s.status}`)),
+        h('span', { class: 'muted' }, `v${s.version} · ${s.status}`), historyButton),
+      historyBox,
       h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → yours: '), diffEl));
     const spanBox = h('div', { class: 'span-box', id: 'spans' });
     const tagBox = h('div', { class: 'tag-box', id: 'segment-tags' });
     el.append(tagBox, spanBox);
     tagging.segmentTags(tagBox, s.id, rec.project_id, canEdit);
     li.appendChild(el);
-    editor = { el, area, seg: s, refresh, spans: tagging.spanList(spanBox, s.id, canEdit) };
+    editor = { el, area, seg: s, refresh, historyBox, spans: tagging.spanList(spanBox, s.id, canEdit) };
   }
 
   function select(id, { focus = false, scroll = true } = {}) {
@@ -266,11 +307,22 @@ export async function render(main, params) {
     start = Math.max(0, Math.round(start));
     end = Math.min(samples, Math.round(end));
     if (end <= start) { toast('A segment must end after it starts.'); return; }
-    s.start_sample = start;
-    s.end_sample = end;
-    outbox.queue(s.id, { start_sample: start, end_sample: end });
+    undo.change(`bounds:${s.id}`, { start_sample: s.start_sample, end_sample: s.end_sample }, { start_sample: start, end_sample: end }, (b) => applyFields(s.id, b));
+    applyFields(s.id, { start_sample: start, end_sample: end });
+  }
+  /** Applies fields to a segment here and queues them for the server (edits, undo, restore). */
+  function applyFields(id, fields) {
+    outbox.queue(id, fields);
+    const s = segs.find((x) => x.id === id);
+    if (!s) return;
+    Object.assign(s, fields);
     segs.sort((a, b) => a.start_sample - b.start_sample || a.id - b.id);
     updateRow(s);
+    if ('speaker_id' in fields) tl.setLanes(lanesOf());
+    if (editor && editor.seg === s && 'text_verbatim' in fields && editor.area.value !== fields.text_verbatim) {
+      editor.area.value = fields.text_verbatim;
+      editor.refresh();
+    }
     tl.dirty = true;
   }
   function nudge(edge, secs) {
@@ -285,10 +337,8 @@ export async function render(main, params) {
     else playFrom(Math.max(s.start_sample / rate, at - 0.5), at);
   }
   function setSpeaker(s, id) {
-    s.speaker_id = id;
-    outbox.queue(s.id, { speaker_id: id });
-    tl.setLanes(lanesOf());
-    updateRow(s);
+    if (s.speaker_id != null) undo.change(`speaker:${s.id}`, s.speaker_id, id, (v) => applyFields(s.id, { speaker_id: v }));
+    applyFields(s.id, { speaker_id: id });
   }
   function cycleSpeaker() {
     const s = selected();
@@ -303,21 +353,35 @@ export async function render(main, params) {
     const a = editor.area;
     const at = a.selectionStart ?? a.value.length;
     const end = a.selectionEnd ?? at;
+    // A marker is one undo step of its own (setRangeText is invisible to the browser's undo).
+    undo.seal();
     a.setRangeText(marker, at, end, 'end');
     a.dispatchEvent(new Event('input'));
+    undo.seal();
     a.focus();
   }
 
-  async function structural(label, work) {
+  /** A structural edit: the outbox drains first, the list reloads after. Throws on failure. */
+  async function serverEdit(work) {
+    await outbox.idle();
+    const focusId = await work();
+    await reload(focusId);
+  }
+  // The structural edit in flight: an undo waits for it, so Ctrl+Z right after a split
+  // undoes the split, not the step before it.
+  let inFlight = Promise.resolve();
+  function structural(label, work) {
     if (!canEdit) return;
-    try {
-      await outbox.idle();
-      const focusId = await work();
-      await reload(focusId);
-    } catch (e) {
-      toast(`${label} failed: ${e.offline ? 'it needs the connection (text edits are kept offline)' : e.message}`);
-      await reload(selId).catch(() => {});
-    }
+    const run = inFlight.then(async () => {
+      try {
+        await serverEdit(work);
+      } catch (e) {
+        toast(`${label} failed: ${e.offline ? 'it needs the connection (text edits are kept offline)' : e.message}`);
+        await reload(selId).catch(() => {});
+      }
+    });
+    inFlight = run;
+    return run;
   }
   async function reload(focusId) {
     const { segments } = await api.segments(rec.id);
@@ -328,6 +392,15 @@ export async function render(main, params) {
     renderList();
     select(selId, { focus: true });
   }
+
+  // The server operations behind split, merge, insert and delete and their undo steps; each
+  // call carries a save id of its own (creation has none: a new segment is a new id).
+  const ops = {
+    split: async (id, at, offset) => (await api.split(id, outbox.versionOf(id), newId(), at, offset)).segments.map((x) => x.id),
+    merge: async (id) => (await api.merge(id, outbox.versionOf(id), newId())).segments[0].id,
+    create: async (start, end, text) => (await api.createSegment(rec.id, start, end, text)).id,
+    remove: (id) => api.deleteSegment(id, outbox.versionOf(id), newId()),
+  };
   function split() {
     const s = selected();
     if (!s) return;
@@ -346,16 +419,35 @@ export async function render(main, params) {
         const saved = await api.saveSegment(s.id, { version: outbox.versionOf(s.id), save_id: newId(), text_verbatim: a.value });
         outbox.setVersion(s.id, saved.version);
       }
-      const res = await api.split(s.id, outbox.versionOf(s.id), newId(), at, caret);
-      return res.segments[0].id;
+      const [first] = await ops.split(s.id, at, caret);
+      undo.push({
+        undo: () => serverEdit(() => ops.merge(first)),
+        redo: () => serverEdit(async () => (await ops.split(first, at, caret))[0]),
+      });
+      return first;
     });
   }
   function merge() {
     const s = selected();
     if (!s) return;
+    const next = segs[indexOf(s.id) + 1];
+    const at = s.end_sample;
+    const offset = Array.from(s.text_verbatim || '').length;
     return structural('Merge', async () => {
-      const res = await api.merge(s.id, outbox.versionOf(s.id), newId());
-      return res.segments[0].id;
+      const first = await ops.merge(s.id);
+      undo.push({
+        undo: () => serverEdit(async () => {
+          const [, second] = await ops.split(first, at, offset);
+          // A gap between the two is given back to it (the split starts the second at `at`).
+          if (next && second && next.start_sample !== at) {
+            await reload(first);
+            applyFields(second, { start_sample: next.start_sample });
+          }
+          return first;
+        }),
+        redo: () => serverEdit(() => ops.merge(first)),
+      });
+      return first;
     });
   }
   function insert() {
@@ -365,19 +457,82 @@ export async function render(main, params) {
       const next = segs.find((s) => s.start_sample > at);
       const end = Math.min(samples, next ? next.start_sample : samples, at + 2 * rate);
       if (end <= at) throw new Error('no room at the playhead');
-      const made = await api.createSegment(rec.id, at, end, '');
-      return made.id;
+      const step = { id: await ops.create(at, end, '') };
+      undo.push({
+        undo: () => serverEdit(async () => { await ops.remove(step.id); }),
+        redo: () => serverEdit(async () => { step.id = await ops.create(at, end, ''); return step.id; }),
+      });
+      return step.id;
     });
   }
   function remove() {
     const s = selected();
     if (!s) return;
     const i = indexOf(s.id);
+    const gone = { ...s };
     return structural('Delete', async () => {
-      await api.deleteSegment(s.id, outbox.versionOf(s.id), newId());
+      await ops.remove(s.id);
+      const step = { id: s.id };
+      undo.push({
+        // Brought back as a new segment with the same time, text and speaker.
+        undo: () => serverEdit(async () => {
+          step.id = await ops.create(gone.start_sample, gone.end_sample, gone.text_verbatim || '');
+          if (gone.speaker_id != null) { await reload(step.id); applyFields(step.id, { speaker_id: gone.speaker_id }); }
+          return step.id;
+        }),
+        redo: () => serverEdit(async () => { await ops.remove(step.id); }),
+      });
       const n = segs[i + 1] || segs[i - 1];
       return n ? n.id : undefined;
     });
+  }
+  async function undoOrRedo(how) {
+    if (!canEdit) return;
+    await inFlight;
+    try {
+      const moved = await undo[how]();
+      if (!moved) toast(how === 'undo' ? TEXT.nothingToUndo : TEXT.nothingToRedo);
+    } catch (e) {
+      toast((how === 'undo' ? TEXT.undoFailed : TEXT.redoFailed)(e.message));
+      await reload(selId).catch(() => {});
+    }
+  }
+
+  /** The segment's revisions, newest first, each with a restore (a new revision). */
+  async function showHistory(s, box) {
+    clear(box);
+    let revs;
+    try { revs = (await api.revisions(s.id)).revisions; } catch (e) { box.appendChild(h('li', { class: 'error' }, e.message)); return; }
+    const me = session.user && session.user.id;
+    const latest = revs.length ? revs[revs.length - 1].version : null;
+    // Which layers each revision changed, against the one before it.
+    revs.forEach((r, i) => {
+      const prev = revs[i - 1];
+      const changed = ['text_verbatim', 'text_display', 'text_norm'].filter((k) => !prev || (r[k] ?? '') !== (prev[k] ?? ''));
+      if (prev && (r.start_sample !== prev.start_sample || r.end_sample !== prev.end_sample)) changed.push('bounds');
+      r.layer = (changed.length ? changed : ['none']).map((k) => TEXT.layers[k]).join(', ');
+    });
+    for (const r of [...revs].reverse()) {
+      const who = r.author_id === me ? TEXT.you : (r.author_name || TEXT.user(r.author_id));
+      const when = new Date(r.created_at).toLocaleString();
+      const li = h('li', { 'data-version': r.version },
+        h('span', { class: 'muted mono' }, TEXT.revision(r, who, when)),
+        h('span', { class: 'muted layer' }, r.layer),
+        text('span', r.text_verbatim, { class: 'rev-text' }));
+      if (r.version === latest) li.appendChild(h('span', { class: 'muted' }, TEXT.current));
+      else if (canEdit) {
+        li.appendChild(h('button', { type: 'button', class: 'small restore', onclick: () => {
+          const fields = { text_verbatim: r.text_verbatim, start_sample: r.start_sample, end_sample: r.end_sample };
+          const before = { text_verbatim: s.text_verbatim || '', start_sample: s.start_sample, end_sample: s.end_sample };
+          undo.seal();
+          undo.change(`restore:${s.id}`, before, fields, (f) => applyFields(s.id, f));
+          undo.seal();
+          applyFields(s.id, fields);
+          outbox.idle().then(() => { if (!box.hidden) showHistory(s, box); });
+        } }, TEXT.restore));
+      }
+      box.appendChild(li);
+    }
   }
   async function submit() {
     const s = selected();
@@ -429,6 +584,8 @@ export async function render(main, params) {
     endEarlier: () => nudge('end', -NUDGE_SECS),
     endLater: () => nudge('end', NUDGE_SECS),
     split, merge, insert, delete: remove,
+    undo: () => undoOrRedo('undo'),
+    redo: () => undoOrRedo('redo'),
     speaker: cycleSpeaker,
     zoomIn: () => tl.zoomBy(2, position() * rate),
     zoomOut: () => tl.zoomBy(0.5, position() * rate),
@@ -451,7 +608,7 @@ export async function render(main, params) {
   };
   for (const m of Object.keys(keys.MARKERS)) handlers[m] = () => insertMarker(keys.MARKERS[m]);
   const onKey = (e) => {
-    if (keys.composing(e) || keys.helpOpen() || document.getElementById('conflict')) return;
+    if (keys.composing(e) || keys.helpOpen() || document.getElementById('conflict') || document.getElementById('relogin')) return;
     const action = keys.actionOf(e);
     if (!action || !handlers[action]) return;
     const t = e.target;
@@ -507,6 +664,19 @@ export async function render(main, params) {
     tl.dirty = true;
   };
   window.addEventListener('fangyan:segment', onSegment);
+  // Another tab queued edits: show them here too (not over the text box being typed in).
+  const onPending = () => {
+    for (const s of segs) {
+      const mine = editor && editor.seg === s && document.activeElement === editor.area;
+      const p = outbox.pending(s.id);
+      if (mine || !Object.keys(p).some((k) => s[k] !== p[k])) continue;
+      Object.assign(s, p);
+      updateRow(s);
+      if (editor && editor.seg === s) { editor.area.value = s.text_verbatim || s.asr_text || ''; editor.refresh(); }
+      tl.dirty = true;
+    }
+  };
+  window.addEventListener('fangyan:pending', onPending);
 
   // ---- restore ---------------------------------------------------------------------------------
   // Written at once (a small synchronous write), so a reload right after a change finds it;
@@ -532,6 +702,7 @@ export async function render(main, params) {
     tl.destroy();
     window.removeEventListener('keydown', onKey);
     window.removeEventListener('fangyan:segment', onSegment);
+    window.removeEventListener('fangyan:pending', onPending);
     window.removeEventListener('pagehide', persist);
     delete window.__fangyan;
   };
