@@ -488,7 +488,8 @@ async fn fixture(app: &TestApp) -> Fixture {
     let export = ok(
         &owner,
         &format!("/api/projects/{project}/exports"),
-        json!({ "options": {} }),
+        // Every status, so the export has files (one that matches nothing fails, issue 19).
+        json!({ "filters": { "status": ["new", "in_progress", "submitted", "approved", "rejected"] }, "options": {} }),
     )
     .await["export"]
         .as_i64()
