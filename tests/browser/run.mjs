@@ -299,6 +299,8 @@ const steps = [
       if (Buffer.byteLength(value) > 64 * 1024) { assert(r.status === 400 || r.status === 413, `${t.id} is refused as too long (${r.status})`); continue; }
       // U+0000 is refused on every backend (Postgres cannot store it in text).
       if (value.includes('\u0000')) { assertEq(`${r.status} ${r.data?.error?.code}`, '400 nul_character', `${t.id} is refused`); continue; }
+      // Other C0 controls but tab, LF and CR are refused too: they make exported XML invalid (issue 19).
+      if (/[\u0001-\u0008\u000B\u000C\u000E-\u001F]/.test(value)) { assertEq(`${r.status} ${r.data?.error?.code}`, '400 control_character', `${t.id} is refused`); continue; }
       assertEq(r.status, 200, `${t.id} is stored`);
       made.push(r.data);
     }
