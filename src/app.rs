@@ -148,12 +148,9 @@ impl AppState {
         // Jobs: the server alone on its database (SQLite, data directory locked) takes every
         // unfinished one over now; on Postgres other replicas may be running them, so only
         // those whose lease ran out are taken (here, and by `serve`'s takeover loop).
-        if owner && crate::db::backend(&state.db) == crate::db::Backend::Sqlite {
-            crate::recordings::recover_alone(&state).await?;
-        } else if owner {
-            crate::recordings::recover_shared(&state).await?;
-        }
         if owner {
+            let alone = crate::db::backend(&state.db) == crate::db::Backend::Sqlite;
+            crate::recordings::recover(&state, alone).await?;
             crate::exports::recover(&state).await?;
         }
         Ok(state)

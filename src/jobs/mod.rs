@@ -248,34 +248,6 @@ impl Throttle {
     }
 }
 
-/// Fails a job that cannot start again (its runner died and its input is gone, or its kind
-/// cannot resume), if this server holds it; its recording, if still importing, fails with it.
-pub async fn fail_interrupted(
-    jobs: &Jobs,
-    db: &Db,
-    job: i64,
-    recording: Option<i64>,
-) -> sqlx::Result<()> {
-    let message =
-        "the server stopped while this job ran and it could not start again; run it again";
-    if !jobs
-        .set_status(db, job, "failed", 1.0, Some(("interrupted", message)))
-        .await?
-    {
-        return Ok(());
-    }
-    if let Some(recording) = recording {
-        crate::recordings::db::fail_importing(db, recording, "interrupted", message).await?;
-    }
-    jobs.publish(JobEvent {
-        job,
-        status: "failed",
-        progress: 1.0,
-        error_code: Some("interrupted".into()),
-    });
-    Ok(())
-}
-
 /// The stored inputs of unfinished jobs (kept by the start-up sweep of `tmp/`).
 pub async fn unfinished_inputs(db: &Db) -> sqlx::Result<std::collections::HashSet<String>> {
     let rows = sqlx::query(

@@ -4,7 +4,7 @@
 pub mod db;
 mod media;
 mod takeover;
-pub use takeover::{recover_alone, recover_shared, take_over, take_over_forever};
+pub use takeover::{recover, take_over, take_over_forever};
 
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;

@@ -2,7 +2,7 @@
 //! stopped and handed them back), at start-up and every quarter lease (see [`crate::jobs::lease`]).
 
 use crate::app::AppState;
-use crate::jobs;
+use crate::jobs::{self, JobEvent};
 
 use super::{db, run_ingest};
 
@@ -31,7 +31,7 @@ pub async fn take_over(state: &AppState) -> anyhow::Result<usize> {
                 c.job,
                 c.kind
             );
-            jobs::fail_interrupted(&state.jobs, &state.db, c.job, c.recording).await?;
+            fail_interrupted(state, c.job, c.recording).await?;
             continue;
         };
         tracing::info!("taking over ingest job {} (attempt {})", c.job, c.attempts);
@@ -42,18 +42,6 @@ pub async fn take_over(state: &AppState) -> anyhow::Result<usize> {
         });
     }
     Ok(claimed)
-}
-
-/// At start-up on a shared database: jobs whose lease ran out are taken over, and `tmp/`
-/// objects that no unfinished job needs are swept once they are an hour old (younger ones may
-/// be another replica's upload whose job row is not written yet).
-pub async fn recover_shared(state: &AppState) -> anyhow::Result<()> {
-    take_over(state).await?;
-    let keep = jobs::unfinished_inputs(&state.db).await?;
-    state
-        .store
-        .sweep(&keep, Some(std::time::Duration::from_secs(3600)))
-        .await
 }
 
 /// [`take_over`] every quarter lease, for as long as the server runs.
@@ -67,16 +55,53 @@ pub async fn take_over_forever(state: AppState) {
     }
 }
 
-/// At start-up, for the server alone on its database (SQLite, data directory locked):
-/// every unfinished job is let go (nobody else can be running it) and taken over at once, and
-/// `tmp/` is swept of everything but their uploads: partial outputs and unacknowledged uploads.
-pub async fn recover_alone(state: &AppState) -> anyhow::Result<()> {
-    jobs::lease::expire_all(&state.db).await?;
+/// At start-up, by the server that owns its data directory. `alone` (SQLite, whose file only
+/// this server opens): every unfinished job is let go, since nobody else can be running it,
+/// and `tmp/` is swept of everything but their uploads (partial outputs, unacknowledged
+/// uploads). Shared (Postgres): only jobs whose lease ran out are taken, and `tmp/` objects no
+/// unfinished job needs go once they are an hour old (a younger one may be another replica's
+/// upload whose job row is not written yet). The sweep comes first: the jobs taken over then
+/// write their own partial outputs there.
+pub async fn recover(state: &AppState, alone: bool) -> anyhow::Result<()> {
+    if alone {
+        jobs::lease::expire_all(&state.db).await?;
+    }
     let keep = jobs::unfinished_inputs(&state.db).await?;
-    state.store.sweep(&keep, None).await?;
+    let young = (!alone).then_some(std::time::Duration::from_secs(3600));
+    state.store.sweep(&keep, young).await?;
     let n = take_over(state).await?;
     if n > 0 {
         tracing::info!("{n} interrupted job(s) taken over at start-up");
     }
+    Ok(())
+}
+
+/// Fails a job that cannot start again (its runner died and its input is gone, or its kind
+/// cannot resume), if this server holds it; its recording, if still importing, fails with it.
+async fn fail_interrupted(state: &AppState, job: i64, recording: Option<i64>) -> sqlx::Result<()> {
+    let message =
+        "the server stopped while this job ran and it could not start again; run it again";
+    if !state
+        .jobs
+        .set_status(
+            &state.db,
+            job,
+            "failed",
+            1.0,
+            Some(("interrupted", message)),
+        )
+        .await?
+    {
+        return Ok(());
+    }
+    if let Some(recording) = recording {
+        db::fail_importing(&state.db, recording, "interrupted", message).await?;
+    }
+    state.jobs.publish(JobEvent {
+        job,
+        status: "failed",
+        progress: 1.0,
+        error_code: Some("interrupted".into()),
+    });
     Ok(())
 }
