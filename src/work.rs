@@ -15,6 +15,11 @@
 //! - **The deadline counts from admission.** Time spent waiting for a worker is part of the
 //!   budget, so a job that never got a worker in time ends as [`WorkError::Timeout`] without
 //!   starting.
+//! - **Its own threads, at a lower priority.** Jobs run on a rayon pool of `workers` threads
+//!   whose OS scheduling priority is lowered (nice 10, through `thread-priority`), not on
+//!   tokio's blocking pool: when hostile searches fill every core, the async workers that
+//!   answer `/api/me`, saves and claims still get the CPU first (weight 1024 against 110 per
+//!   thread), so ordinary requests stay fast while the heavy ones slow down.
 //! - **Cancellation is cooperative.** Dropping the future of [`Pool::run`] (a client that went
 //!   away, the request timeout) marks the deadline expired, so the job stops at its next check.
 
@@ -145,15 +150,42 @@ pub struct Pool {
     workers: Arc<Semaphore>,
     /// Jobs admitted (running or waiting): `workers + queue`.
     admitted: Arc<Semaphore>,
+    /// The `workers` threads the jobs run on (a job holds a worker permit, so it never waits
+    /// in this pool's own queue).
+    threads: Arc<rayon::ThreadPool>,
+}
+
+/// The nice value of the heavy-work threads (0 is normal, 19 the lowest priority).
+pub const NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`NICE`]; where the platform refuses,
+/// the thread keeps the normal priority (logged once per thread).
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    // thread-priority maps 0..=99 onto niceness -20..=19 in reverse: 22 is nice 10.
+    let value = ThreadPriorityValue::try_from(22u8).map(ThreadPriority::Crossplatform);
+    if let Err(e) = value
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|p| thread_priority::set_current_thread_priority(p).map_err(|e| format!("{e:?}")))
+    {
+        tracing::warn!("heavy-work thread keeps its priority: {e}");
+    }
 }
 
 impl Pool {
     /// A pool running `workers` jobs at once (at least 1) with up to `queue` waiting.
     pub fn new(workers: usize, queue: usize) -> Self {
         let workers = workers.max(1);
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("fangyan-work-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the {workers} heavy-work threads: {e}"));
         Self {
             workers: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + queue)),
+            threads: Arc::new(threads),
         }
     }
 
@@ -182,16 +214,24 @@ impl Pool {
         .map_err(|_| WorkError::Timeout)?
         .map_err(|_| WorkError::Overloaded)?;
         let cancel = CancelOnDrop(Some(Arc::clone(&deadline.cancelled)));
-        let handle = tokio::task::spawn_blocking(move || {
-            let _slots = (admitted, worker);
-            job(&deadline)
+        let (done, out) = tokio::sync::oneshot::channel();
+        self.threads.spawn(move || {
+            let slots = (admitted, worker);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&deadline)));
+            // The slots are free before the caller hears of the end, so its next job finds them.
+            drop(slots);
+            // The caller may have gone away; the job's end is then nobody's business.
+            let _ = done.send(result);
         });
-        let out = handle.await;
+        let out = out.await;
         cancel.disarm();
-        out.map_err(|e| {
-            tracing::error!("pool job failed: {e}");
-            WorkError::Panicked
-        })
+        match out {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!("pool job panicked");
+                Err(WorkError::Panicked)
+            }
+        }
     }
 }
 
@@ -263,5 +303,38 @@ mod tests {
         .await
         .unwrap();
         assert!(stopped < Duration::from_secs(2), "{stopped:?}");
+    }
+
+    /// The nice value of the calling thread, from Linux's `/proc/thread-self/stat` (field 19).
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    /// Issue 13: hostile searches on every core must leave the async workers the CPU, so the
+    /// jobs run at a lower priority than the thread that asked for them.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn jobs_run_on_threads_of_lower_priority_than_the_server() {
+        let pool = Pool::new(2, 2);
+        let caller = own_nice();
+        let nice = run_bounded(&pool, Duration::from_secs(5), |_| own_nice())
+            .await
+            .unwrap();
+        assert_eq!((caller, nice), (0, NICE));
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_is_an_error_and_frees_its_worker() {
+        let pool = Pool::new(1, 0);
+        let out = run_bounded(&pool, Duration::from_secs(5), |_| -> u8 {
+            panic!("a bug in a job")
+        })
+        .await;
+        assert_eq!(out, Err(WorkError::Panicked));
+        let again = run_bounded(&pool, Duration::from_secs(5), |_| 7).await;
+        assert_eq!(again, Ok(7));
     }
 }

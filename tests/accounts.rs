@@ -159,18 +159,21 @@ async fn issue_13_an_unknown_name_answers_as_slowly_as_a_wrong_password() {
     // Warm up both paths (connection set-up, the first hash of anything).
     time("127.0.2.250".into(), "ana").await;
     time("127.0.2.251".into(), "nobody").await;
+    // The work itself: an unknown name runs one password hash, as a known one does.
+    let before = app.state.logins.checker.checks();
+    time("127.0.2.252".into(), "nobody").await;
+    assert_eq!(app.state.logins.checker.checks(), before + 1);
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for i in 0..25 {
         known.push(time(format!("127.0.2.{}", 2 * i), "ana").await);
         unknown.push(time(format!("127.0.2.{}", 2 * i + 1), "nobody").await);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (k, u) = (median(&mut known), median(&mut unknown));
+    // The fastest of each: other tests of this binary share the cores, and their noise only
+    // ever adds time, so the minimum is the answer time itself.
+    let fastest = |v: &[f64]| v.iter().copied().fold(f64::MAX, f64::min);
+    let (k, u) = (fastest(&known), fastest(&unknown));
     eprintln!(
-        "median login: existing name {:.2} ms, unknown name {:.2} ms ({:+.1} %)",
+        "fastest login: existing name {:.2} ms, unknown name {:.2} ms ({:+.1} %)",
         k * 1e3,
         u * 1e3,
         (u - k) / k * 100.0
