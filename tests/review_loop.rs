@@ -77,7 +77,10 @@ async fn a_rejection_with_a_comment_is_the_transcribers_next_claim_and_shows_its
     decide(&reviewer, a, "rejected", "是, not 四").await;
 
     let back = claim(&t, project).await;
-    assert_eq!(back["id"], a, "rejected work comes back before one's own open work");
+    assert_eq!(
+        back["id"], a,
+        "rejected work comes back before one's own open work"
+    );
     assert_eq!(back["status"], "rejected");
     assert_eq!(back["last_review"]["verdict"], "rejected", "{back}");
     assert_eq!(back["last_review"]["comment"], "是, not 四");
@@ -113,12 +116,18 @@ async fn a_thread_takes_replies_and_counts_unread_comments_per_user() {
 
     // The transcriber has one unread comment, read by reading the thread.
     assert_eq!(unread_total(&t, project).await, 1);
-    let (_, body) = t.get(&format!("/api/projects/{project}/comments/unread")).await;
+    let (_, body) = t
+        .get(&format!("/api/projects/{project}/comments/unread"))
+        .await;
     assert_eq!(body["segments"][0]["segment_id"], a, "{body}");
     assert_eq!(body["segments"][0]["unread"], 1);
     t.get(&thread).await;
     assert_eq!(unread_total(&t, project).await, 0);
-    assert_eq!(unread_total(&reviewer, project).await, 0, "one's own comment is read");
+    assert_eq!(
+        unread_total(&reviewer, project).await,
+        0,
+        "one's own comment is read"
+    );
 
     // The reply reaches the reviewer.
     let (s, reply) = t.post(&thread, json!({ "body": "听了，是「想」" })).await;
@@ -268,13 +277,20 @@ async fn the_dashboard_shows_rejection_rate_and_reviewer_corrected_cer_per_trans
     assert!((row["rejection_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
     assert_eq!(row["approved_segments"], 2);
     // 我想问四 against the approved 我想问是, and 好的 approved as handed in: 1 error in 6.
-    assert_eq!((row["n"].as_i64(), row["errors"].as_i64()), (Some(6), Some(1)), "{row}");
+    assert_eq!(
+        (row["n"].as_i64(), row["errors"].as_i64()),
+        (Some(6), Some(1)),
+        "{row}"
+    );
     assert!(row["bucket"].as_str().unwrap().len() == 10);
 
     let (s, weekly) = reviewer
         .get(&format!("/api/projects/{project}/quality"))
         .await;
-    assert_eq!((s, weekly["bucket"].as_str()), (StatusCode::OK, Some("week")));
+    assert_eq!(
+        (s, weekly["bucket"].as_str()),
+        (StatusCode::OK, Some("week"))
+    );
     let (s, ctype, csv) = admin
         .get_text(&format!("/api/projects/{project}/quality?format=csv"))
         .await;

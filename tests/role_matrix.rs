@@ -176,8 +176,18 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
             j(json!({ "password": "correct horse" })),
             INSTANCE,
         ),
-        row("POST", "/api/admin/users/{user}/disable", j(json!({})), INSTANCE),
-        row("POST", "/api/admin/users/{user}/enable", j(json!({})), INSTANCE),
+        row(
+            "POST",
+            "/api/admin/users/{user}/disable",
+            j(json!({})),
+            INSTANCE,
+        ),
+        row(
+            "POST",
+            "/api/admin/users/{user}/enable",
+            j(json!({})),
+            INSTANCE,
+        ),
         row("GET", "/api/admin/projects", Body::None, INSTANCE),
         // Each caller changes its password to the same one: the session stays.
         row(

@@ -100,10 +100,18 @@ pub(super) async fn list_users(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewUser {
     /// 1 to 100 characters, no spaces or control characters.
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$"
+    )]
     name: String,
     /// 8 to 1000 characters, no control characters.
-    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 1000,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     password: String,
 }
 
@@ -152,7 +160,11 @@ pub(super) fn name_taken(e: sqlx::Error) -> AppError {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ResetPassword {
     /// 8 to 1000 characters, no control characters.
-    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 1000,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     password: String,
 }
 
@@ -252,7 +264,11 @@ pub(super) struct ChangePassword {
     #[schema(max_length = 1000)]
     old_password: String,
     /// 8 to 1000 characters, no control characters.
-    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 1000,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     new_password: String,
 }
 
@@ -285,8 +301,15 @@ pub(super) async fn change_own_password(
     let current = db::credentials_of(&state.db, user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if !old_password_ok(&state.logins, &state, conn.client, &name, req.old_password, current.hash)
-        .await?
+    if !old_password_ok(
+        &state.logins,
+        &state,
+        conn.client,
+        &name,
+        req.old_password,
+        current.hash,
+    )
+    .await?
     {
         return Err(AppError::Status(
             StatusCode::FORBIDDEN,

@@ -234,10 +234,10 @@ pub async fn user_for_session(db: &Db, hash: &str) -> sqlx::Result<Option<i64>> 
         "SELECT s.user_id FROM session s JOIN app_user u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
     )
-        .bind(hash)
-        .bind(now_ms())
-        .fetch_optional(db)
-        .await?;
+    .bind(hash)
+    .bind(now_ms())
+    .fetch_optional(db)
+    .await?;
     row.map(|r| r.try_get("user_id")).transpose()
 }
 

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::admin::{check_name, check_password, hash, name_taken};
-use super::{Connection, CurrentUser, db, new_secret, secret_hash, session_expiry, session_headers};
+use super::{
+    Connection, CurrentUser, db, new_secret, secret_hash, session_expiry, session_headers,
+};
 use crate::app::AppState;
 use crate::db::{begin_write, now_ms};
 use crate::error::{AppError, AppResult};
@@ -186,10 +188,18 @@ pub(super) async fn show_invite(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct AcceptInvite {
     /// 1 to 100 characters, no spaces or control characters.
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$"
+    )]
     name: String,
     /// 8 to 1000 characters, no control characters.
-    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 1000,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     password: String,
 }
 

@@ -285,7 +285,10 @@ fn session_expiry() -> i64 {
 /// The `Set-Cookie` header of a new session.
 fn session_headers(secret: &str, https: bool) -> AppResult<HeaderMap> {
     let mut headers = HeaderMap::new();
-    headers.insert(SET_COOKIE, session_cookie(secret, SESSION_MS / 1000, https)?);
+    headers.insert(
+        SET_COOKIE,
+        session_cookie(secret, SESSION_MS / 1000, https)?,
+    );
     Ok(headers)
 }
 

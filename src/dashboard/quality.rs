@@ -84,7 +84,12 @@ pub const COLUMNS: [&str; 11] = [
 ];
 
 /// One row per (author, bucket) with any decision, in author then time order.
-pub async fn table(db: &Db, project: i64, bucket: Bucket, norm: &Normaliser) -> sqlx::Result<Vec<Value>> {
+pub async fn table(
+    db: &Db,
+    project: i64,
+    bucket: Bucket,
+    norm: &Normaliser,
+) -> sqlx::Result<Vec<Value>> {
     let rows = sqlx::query(
         "SELECT v.verdict, v.created_at, jr.author_id, u.name, jr.segment_id, jr.text_verbatim \
          FROM review v JOIN segment_revision jr ON jr.id = v.revision_id \

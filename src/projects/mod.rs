@@ -107,7 +107,9 @@ pub async fn require_manager(state: &AppState, project: i64, user: CurrentUser) 
             None => Err(AppError::NotFound),
         };
     }
-    require(state, project, user, &[Role::Admin]).await.map(|_| ())
+    require(state, project, user, &[Role::Admin])
+        .await
+        .map(|_| ())
 }
 
 /// Routes: list and create projects, read and change settings, list and add members and
