@@ -296,7 +296,11 @@ async fn the_dashboard_shows_rejection_rate_and_reviewer_corrected_cer_per_trans
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"), "{ctype}");
-    assert!(csv.starts_with("user_id,user,bucket"), "{csv}");
+    assert!(
+        csv.trim_start_matches('\u{feff}')
+            .starts_with("user_id,user,bucket"),
+        "{csv}"
+    );
     // Transcribers do not see the others' quality; bad buckets are 400s.
     let (s, _) = t.get(&format!("/api/projects/{project}/quality")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);

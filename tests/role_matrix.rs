@@ -156,13 +156,14 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
         ),
         // The matrix fills ids, not secrets: an unknown invite is 404 to everyone (the invite
         // tests in tests/users_admin.rs cover real ones).
-        row("GET", "/api/invites/{invite}", Body::None, [No(404); 6]),
+        row("GET", "/api/invites/{token}", Body::None, [No(404); 6]).ids(&[("token", "invite")]),
         row(
             "POST",
-            "/api/invites/{invite}/accept",
+            "/api/invites/{token}/accept",
             j(json!({ "name": "m", "password": "eight chars" })),
             [No(404); 6],
-        ),
+        )
+        .ids(&[("token", "invite")]),
         row("GET", "/api/admin/users", Body::None, INSTANCE),
         row(
             "POST",
@@ -172,10 +173,11 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
         ),
         row(
             "PUT",
-            "/api/admin/users/{user}/password",
+            "/api/admin/users/{id}/password",
             j(json!({ "password": "correct horse" })),
             INSTANCE,
-        ),
+        )
+        .ids(&[("id", "user")]),
         row(
             "POST",
             "/api/admin/users/{user}/disable",

@@ -89,10 +89,10 @@ async fn review(
         Verdict::Approved => Action::Approve,
         Verdict::Rejected => Action::Reject,
     };
-    let verdict = a.may(action)?;
     if !req.comment.is_empty() {
         crate::comments::check_body("comment", &req.comment)?;
     }
+    let verdict = a.may(action)?;
     // One transaction: the decision (checked again: the segment is still submitted), its
     // revision, and the review of the revision judged, read after the segment row was moved.
     let mut tx = begin_write(&state.db).await?;
