@@ -180,16 +180,18 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
         .ids(&[("id", "user")]),
         row(
             "POST",
-            "/api/admin/users/{user}/disable",
+            "/api/admin/users/{id}/disable",
             j(json!({})),
             INSTANCE,
-        ),
+        )
+        .ids(&[("id", "user")]),
         row(
             "POST",
-            "/api/admin/users/{user}/enable",
+            "/api/admin/users/{id}/enable",
             j(json!({})),
             INSTANCE,
-        ),
+        )
+        .ids(&[("id", "user")]),
         row("GET", "/api/admin/projects", Body::None, INSTANCE),
         // Each caller changes its password to the same one: the session stays.
         row(
