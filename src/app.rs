@@ -178,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::segments::router())
         .merge(crate::tasks::router())
         .merge(crate::review::router())
+        .merge(crate::comments::router())
         .merge(crate::dashboard::router())
         .merge(crate::exports::router())
         .merge(crate::tags::router())

@@ -8,14 +8,17 @@
 //!
 //! **Who writes which table.** Each table has one writer module; a stage that needs another
 //! stage's table calls that writer's functions, which take the caller's `&mut db::Tx`, so one
-//! HTTP action commits once. [`accounts`] writes `app_user`, `session`, `api_token` and
-//! `login_bucket` (the shared login throttle);
+//! HTTP action commits once. [`accounts`] writes `app_user`, `session`, `api_token`,
+//! `login_bucket` (the shared login throttle) and `invite` (invite links; an accept makes the
+//! user, their membership through [`projects`]' writer and a session in one transaction);
 //! [`projects`] writes `project`, `membership` and `speaker` (the one speaker get-or-create
 //! included); [`recordings`] writes `recording`; [`jobs`] writes `job` (leases included);
 //! [`segments`] (`segments::write` and `segments::edit`) writes `segment` and
 //! `segment_revision`, for itself and for [`tasks`] (claim leases, submit), [`review`]
 //! (decisions, reopen), [`hypotheses`] (ASR import) and the VAD's first segments;
-//! [`tasks`] writes `second_pass`; [`review`] writes `review`; [`tags`] (`tags::db`) writes
+//! [`tasks`] writes `second_pass`; [`review`] writes `review`; [`comments`] (`comments::db`)
+//! writes `segment_comment` and `comment_read` (for itself, and for [`review`]: a decision's
+//! comment is written into the thread in the decision's transaction); [`tags`] (`tags::db`) writes
 //! `segment_tag`, `second_pass_tag` and `span_tag` (re-anchoring after a save, spans moved by
 //! a split or merge, ASR labels) and the project's `tag_schema` column; [`exports`] writes
 //! `export`; [`web`] writes `user_settings`. [`dashboard`] only reads.
@@ -58,8 +61,10 @@ pub mod text;
 
 // Stages, in flow order.
 
-/// Accounts, sessions and tokens.
+/// Accounts, sessions and tokens; instance admins' user management and invite links.
 pub mod accounts;
+/// Comment threads on segments, with unread counts per user.
+pub mod comments;
 /// Progress, ASR error rates by any grouping, throughput and agreement: the dashboard's tables.
 pub mod dashboard;
 /// Corpus exports: definition, background run, streamed download.

@@ -44,6 +44,10 @@ const MEMBER: [E; 6] = [No(401), No(404), Y, Y, Y, No(404)];
 const ADMIN: [E; 6] = [No(401), No(404), No(403), No(403), Y, No(404)];
 const EDITOR: [E; 6] = [No(401), No(404), Y, No(403), Y, No(404)];
 const REVIEWER: [E; 6] = [No(401), No(404), No(403), Y, Y, No(404)];
+/// Project admins, and instance admins on any project (members and invites, issue 17).
+const MANAGER: [E; 6] = [No(401), No(404), No(403), No(403), Y, Y];
+/// Instance admins only (the user management API, issue 17).
+const INSTANCE: [E; 6] = [No(401), No(403), No(403), No(403), No(403), Y];
 /// Spans and segment labels: transcribers and admins on editable segments, reviewers on
 /// submitted ones (409 in any other state, since the role may).
 const TAGGER: [E; 6] = [No(401), No(404), Y, Y, Y, No(404)];
@@ -142,7 +146,59 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
             "POST",
             "/api/projects/{project}/members",
             j(json!({ "user": "spare", "role": "transcriber" })),
-            ADMIN,
+            MANAGER,
+        ),
+        row(
+            "POST",
+            "/api/projects/{project}/invites",
+            j(json!({ "role": "transcriber" })),
+            MANAGER,
+        ),
+        // The matrix fills ids, not secrets: an unknown invite is 404 to everyone (the invite
+        // tests in tests/users_admin.rs cover real ones).
+        row("GET", "/api/invites/{token}", Body::None, [No(404); 6]).ids(&[("token", "invite")]),
+        row(
+            "POST",
+            "/api/invites/{token}/accept",
+            j(json!({ "name": "m", "password": "eight chars" })),
+            [No(404); 6],
+        )
+        .ids(&[("token", "invite")]),
+        row("GET", "/api/admin/users", Body::None, INSTANCE),
+        row(
+            "POST",
+            "/api/admin/users",
+            j(json!({ "name": "made-by-matrix", "password": "eight chars" })),
+            INSTANCE,
+        ),
+        row(
+            "PUT",
+            "/api/admin/users/{id}/password",
+            j(json!({ "password": "correct horse" })),
+            INSTANCE,
+        )
+        .ids(&[("id", "user")]),
+        row(
+            "POST",
+            "/api/admin/users/{id}/disable",
+            j(json!({})),
+            INSTANCE,
+        )
+        .ids(&[("id", "user")]),
+        row(
+            "POST",
+            "/api/admin/users/{id}/enable",
+            j(json!({})),
+            INSTANCE,
+        )
+        .ids(&[("id", "user")]),
+        row("GET", "/api/admin/projects", Body::None, INSTANCE),
+        // Each caller changes its password to the same one: the session stays.
+        row(
+            "PUT",
+            "/api/me/password",
+            j(json!({ "old_password": "correct horse", "new_password": "correct horse" })),
+            USER,
         ),
         row(
             "GET",
@@ -361,6 +417,30 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
             ADMIN,
         ),
         row("GET", "/api/segments/{segment}/tags", Body::None, MEMBER),
+        row(
+            "GET",
+            "/api/segments/{segment}/comments",
+            Body::None,
+            MEMBER,
+        ),
+        row(
+            "POST",
+            "/api/segments/{segment}/comments",
+            j(json!({ "body": "m" })),
+            MEMBER,
+        ),
+        row(
+            "GET",
+            "/api/projects/{project}/comments/unread",
+            Body::None,
+            MEMBER,
+        ),
+        row(
+            "GET",
+            "/api/projects/{project}/quality",
+            Body::None,
+            REVIEWER,
+        ),
         // Reviewers tag, but only submitted segments: on this new one the state refuses
         // them (409), not their role.
         row(
@@ -427,10 +507,11 @@ async fn ok(c: &Client, path: &str, body: Value) -> Value {
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
+    let mut users = HashMap::new();
     for name in [
         "owner", "padmin", "tr", "rev", "outsider", "iadmin", "spare", "visitor",
     ] {
-        app.user(name).await;
+        users.insert(name, app.user(name).await);
     }
     app.grant_admin("owner").await;
     app.grant_admin("iadmin").await;
@@ -525,6 +606,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         ("export", export),
         ("job", job),
         ("token", token),
+        ("user", users["spare"]),
+        ("invite", 987_654),
     ] {
         ids.insert(name.to_string(), value);
     }

@@ -401,12 +401,12 @@ async fn approved_segments_are_reopened_by_reviewers_and_admins_and_rejected_one
     let (s, body) = w.reviewer.post(&reopen, json!({})).await;
     assert_eq!(
         (s, body["status"].as_str()),
-        (StatusCode::OK, Some("in_progress")),
+        (StatusCode::OK, Some("rejected")),
         "{body}"
     );
     let after = revisions(a).await;
     assert_eq!(after.len(), before + 1, "a reopen leaves a revision");
-    assert_eq!(after.last().unwrap()["status"], "in_progress");
+    assert_eq!(after.last().unwrap()["status"], "rejected");
     // Only an approved segment can be reopened.
     let (s, body) = w.admin.post(&reopen, json!({})).await;
     assert_eq!(
@@ -435,7 +435,7 @@ async fn approved_segments_are_reopened_by_reviewers_and_admins_and_rejected_one
         .await;
     assert_eq!(
         (s, body["status"].as_str()),
-        (StatusCode::OK, Some("in_progress")),
+        (StatusCode::OK, Some("rejected")),
         "{body}"
     );
 

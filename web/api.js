@@ -137,3 +137,24 @@ export const patchSpeaker = (id, fields) => call('PATCH', `/api/speakers/${id}`,
 export const importSpeakers = (p, csv) => call('POST', `/api/projects/${p}/speakers/import`, new Blob([csv], { type: 'text/csv' }));
 export const segmentTags = (s) => call('GET', `/api/segments/${s}/tags`);
 export const putSegmentTags = (s, tags) => call('PUT', `/api/segments/${s}/tags`, { tags });
+
+// The review loop and users (issue 17): comment threads, reopen, quality; the instance admin's
+// users, invites, and one's own password.
+export const comments = (s) => call('GET', `/api/segments/${s}/comments`);
+export const addComment = (s, body) => call('POST', `/api/segments/${s}/comments`, { body });
+export const unreadComments = (p) => call('GET', `/api/projects/${p}/comments/unread`);
+export const reopen = (s) => call('POST', `/api/segments/${s}/reopen`);
+export const quality = (p, bucket = 'week') => call('GET', `/api/projects/${p}/quality?${q({ bucket })}`);
+export const adminUsers = () => call('GET', '/api/admin/users');
+export const adminProjects = () => call('GET', '/api/admin/projects');
+export const createUser = (name, password) => call('POST', '/api/admin/users', { name, password });
+export const resetPassword = (id, password) => call('PUT', `/api/admin/users/${id}/password`, { password });
+export const disableUser = (id) => call('POST', `/api/admin/users/${id}/disable`);
+export const enableUser = (id) => call('POST', `/api/admin/users/${id}/enable`);
+export const createInvite = (p, role, expires_in_days) =>
+  call('POST', `/api/projects/${p}/invites`, expires_in_days ? { role, expires_in_days } : { role });
+export const invite = (token) => call('GET', `/api/invites/${encodeURIComponent(token)}`, undefined, { quiet: true });
+export const acceptInvite = (token, name, password) =>
+  call('POST', `/api/invites/${encodeURIComponent(token)}/accept`, { name, password }, { quiet: true });
+export const changePassword = (old_password, new_password) =>
+  call('PUT', '/api/me/password', { old_password, new_password });

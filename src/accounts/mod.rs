@@ -9,9 +9,14 @@
 //! so they answer as slowly as known ones. Who the client is comes from [`client`].
 //!
 //! Sessions live 7 days and are cookies only; tokens are bearer headers only (see [`tokens`]).
+//! A disabled user's sessions and tokens are refused where they are looked up ([`db`]).
+//! Instance admins manage users ([`admin`]); project and instance admins invite people into a
+//! project with a role ([`invites`]).
 
+pub mod admin;
 mod client;
 pub mod db;
+pub mod invites;
 mod password;
 pub mod throttle;
 mod tokens;
@@ -178,6 +183,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::create_token, tokens::list_tokens))
         .routes(routes!(tokens::delete_token))
         .routes(routes!(me))
+        .routes(routes!(admin::change_own_password))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::enable_user))
+        .routes(routes!(admin::all_projects))
+        .routes(routes!(invites::create_invite))
+        .routes(routes!(invites::show_invite))
+        .routes(routes!(invites::accept_invite))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -218,8 +232,8 @@ async fn login(
             ));
         }
     };
-    let user = db::user_by_name(&state.db, &req.name).await?;
-    let hash = user.as_ref().map(|(_, hash)| hash.clone());
+    let user = db::credentials(&state.db, &req.name).await?;
+    let hash = user.as_ref().map(|u| u.hash.clone());
     let ok = match logins.checker.verify(req.password, hash).await {
         Ok(ok) => ok,
         Err(Busy) => {
@@ -231,26 +245,51 @@ async fn login(
             return Ok(retry_after(1, busy));
         }
     };
-    let Some((id, _)) = user.filter(|_| ok) else {
+    let Some(user) = user.filter(|_| ok) else {
         // The slot stays spent: this was a failed attempt. 401, not 400: the request was well
         // formed, its credentials are what is wrong.
-        return Err(AppError::Status(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "wrong name or password".into(),
-        ));
+        return Err(bad_credentials());
     };
     logins.throttle.succeeded(&state.db, slot).await?;
+    if user.disabled {
+        // Told only to whoever knows the password: a guesser learns nothing new.
+        return Err(AppError::Status(
+            StatusCode::UNAUTHORIZED,
+            "account_disabled",
+            "this account is disabled; ask an administrator".into(),
+        ));
+    }
     db::delete_expired_sessions(&state.db).await?;
     let (secret, hash) = new_secret();
-    db::create_session(&state.db, id, &hash, crate::db::now_ms() + SESSION_MS).await?;
+    db::create_session(&state.db, user.id, &hash, session_expiry()).await?;
+    db::touch_login(&state.db, user.id).await?;
+    let headers = session_headers(&secret, conn.https)?;
+    let body = Json(json!({ "user": { "id": user.id, "name": req.name } }));
+    Ok((headers, body).into_response())
+}
+
+/// The answer to a wrong name or password.
+fn bad_credentials() -> AppError {
+    AppError::Status(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "wrong name or password".into(),
+    )
+}
+
+/// When a session made now expires.
+fn session_expiry() -> i64 {
+    crate::db::now_ms() + SESSION_MS
+}
+
+/// The `Set-Cookie` header of a new session.
+fn session_headers(secret: &str, https: bool) -> AppResult<HeaderMap> {
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,
-        session_cookie(&secret, SESSION_MS / 1000, conn.https)?,
+        session_cookie(secret, SESSION_MS / 1000, https)?,
     );
-    let body = Json(json!({ "user": { "id": id, "name": req.name } }));
-    Ok((headers, body).into_response())
+    Ok(headers)
 }
 
 #[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]

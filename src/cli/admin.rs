@@ -1,6 +1,7 @@
 //! Server-side commands: `serve`, `demo`, and the admin CLI that works on the same data
-//! directory (`user add`, `user grant-admin`, `project create`, `project add-member`,
-//! `project import`), for scripting and for first setup without a browser. The command line is
+//! directory (`user add`, `user grant-admin`, `user list`, `user passwd`, `user disable` /
+//! `enable` (in [`super::users`]), `project create`, `project add-member`, `project import`),
+//! for scripting and for first setup without a browser. The command line is
 //! the only way to make an instance admin: whoever runs it already owns the data directory.
 
 use std::io::Read;
@@ -115,6 +116,35 @@ pub enum UserCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// List users as JSON lines (id, name, admin, disabled, created, last login, projects).
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Set a user's password, read from standard input; their sessions end.
+    Passwd {
+        /// User name.
+        name: String,
+        /// Read the password from stdin (required: passwords never go on the command line).
+        #[arg(long, env = "FANGYAN_PASSWORD_STDIN", required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Disable a user: no login, their sessions end, their tokens are refused.
+    Disable {
+        /// User name.
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// User name.
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 /// `fangyan db …`
@@ -187,7 +217,7 @@ pub enum ProjectCommand {
     },
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
@@ -220,6 +250,7 @@ pub fn user(cmd: UserCommand, db: Option<String>, store: Option<String>) -> anyh
         } => return add_user(name, data.checked()?, admin, db, store),
         UserCommand::GrantAdmin { name, data } => (name, data.checked()?, true),
         UserCommand::RevokeAdmin { name, data } => (name, data.checked()?, false),
+        other => return super::users::run(other, db, store),
     };
     runtime()?.block_on(async {
         let state = open(data, &db, &store).await?;
@@ -231,6 +262,18 @@ pub fn user(cmd: UserCommand, db: Option<String>, store: Option<String>) -> anyh
     })
 }
 
+/// A password from standard input (one line; the line break is not part of it), at least 8
+/// characters.
+pub(super) fn password_from_stdin() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.chars().count() < crate::accounts::admin::MIN_PASSWORD {
+        bail!("the password needs at least 8 characters");
+    }
+    Ok(password)
+}
+
 /// `fangyan user add`.
 fn add_user(
     name: String,
@@ -239,15 +282,10 @@ fn add_user(
     db: Option<String>,
     store: Option<String>,
 ) -> anyhow::Result<bool> {
-    let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password)?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    if password.chars().count() < 8 {
-        bail!("the password needs at least 8 characters");
-    }
+    let password = password_from_stdin()?;
     runtime()?.block_on(async {
         let state = open(data, &db, &store).await?;
-        let hash = crate::accounts::hash_password(password)?;
+        let hash = crate::accounts::hash_password(&password)?;
         let id = crate::accounts::db::create_user(&state.db, &name, &hash)
             .await
             .context("creating the user")?;
@@ -393,7 +431,7 @@ pub fn demo(
 }
 
 /// The data of an admin command: the data directory on its database and store.
-async fn open(
+pub(super) async fn open(
     data: impl Into<std::path::PathBuf>,
     db: &Option<String>,
     store: &Option<String>,

@@ -13,6 +13,7 @@ mod bench_store;
 mod export;
 mod import_asr;
 mod score;
+mod users;
 
 use std::io::{self, Write};
 use std::path::PathBuf;

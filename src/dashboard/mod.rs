@@ -10,6 +10,7 @@
 
 mod db;
 pub(crate) mod download;
+pub mod quality;
 
 use std::collections::BTreeMap;
 
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
         .routes(routes!(throughput))
         .routes(routes!(agreement))
+        .routes(routes!(quality_table))
 }
 
 /// The dimensions a metrics table can be grouped by.
@@ -370,6 +372,35 @@ async fn throughput(
         &rows,
         json!({ "people": rows }),
     )
+}
+
+/// The bucket and format of the quality table.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct QualityQuery {
+    /// `week` (default, Monday to Sunday UTC) or `day` (UTC).
+    #[param(inline)]
+    bucket: Option<quality::Bucket>,
+    /// `json` or `csv`.
+    #[param(inline)]
+    format: Option<TableFormat>,
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/quality", tag = "dashboard",
+    params(("project" = i64, Path, description = "project id"), QualityQuery),
+    responses((status = 200, description = "Per transcriber and day or week: review decisions, rejection rate, reviewer-corrected CER", content((serde_json::Value = "application/json"), (String = "text/csv"))),
+              (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn quality_table(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project): Path<i64>,
+    Query(q): Query<QualityQuery>,
+) -> AppResult<Response> {
+    projects::require(&state, project, user, &[Role::Admin, Role::Reviewer]).await?;
+    let norm = projects::normaliser(&state.db, project).await?;
+    let bucket = q.bucket.unwrap_or_default();
+    let rows = quality::table(&state.db, project, bucket, &norm).await?;
+    let body = json!({ "bucket": bucket, "rows": rows, "normaliser_version": NORMALISER_VERSION });
+    table(q.format, "quality", &quality::COLUMNS, &rows, body)
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/agreement/summary", tag = "dashboard",

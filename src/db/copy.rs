@@ -31,6 +31,9 @@ pub const TABLES: &[&str] = &[
     "job",
     "export",
     "login_bucket",
+    "invite",
+    "segment_comment",
+    "comment_read",
 ];
 
 /// Rows per INSERT: well under Postgres' 65 535 parameters for the widest table (18 columns).

@@ -47,8 +47,45 @@ pub async fn analysis_rate(db: &Db, project: i64) -> sqlx::Result<i64> {
         .try_get(0)
 }
 
-/// Adds or changes a membership.
-pub async fn add_member(db: &Db, project: i64, user: i64, role: Role) -> sqlx::Result<()> {
+/// A project's id and name.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectName {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// Every project, in name order (for instance admins).
+pub async fn all(db: &Db) -> sqlx::Result<Vec<ProjectName>> {
+    sqlx::query("SELECT id, name FROM project ORDER BY name")
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ProjectName {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .collect()
+}
+
+/// A project's name, if it exists.
+pub async fn name(db: &Db, project: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT name FROM project WHERE id = $1")
+        .bind(project)
+        .fetch_optional(db)
+        .await
+}
+
+/// Adds or changes a membership. On the pool or inside a transaction.
+pub async fn add_member<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    project: i64,
+    user: i64,
+    role: Role,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO membership (project_id, user_id, role) VALUES ($1, $2, $3) \
          ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",

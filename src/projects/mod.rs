@@ -43,7 +43,8 @@ impl Role {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// Parses a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "admin" => Some(Role::Admin),
             "transcriber" => Some(Role::Transcriber),
@@ -95,6 +96,20 @@ pub async fn require(
             role.as_str()
         )))
     }
+}
+
+/// Requires that `user` may manage `project`'s members and invites: its admin, or an instance
+/// admin (who need not be a member). Others get 404 (non-members) or 403 (members).
+pub async fn require_manager(state: &AppState, project: i64, user: CurrentUser) -> AppResult<()> {
+    if crate::accounts::db::is_instance_admin(&state.db, user.id).await? {
+        return match db::name(&state.db, project).await? {
+            Some(_) => Ok(()),
+            None => Err(AppError::NotFound),
+        };
+    }
+    require(state, project, user, &[Role::Admin])
+        .await
+        .map(|_| ())
 }
 
 /// Routes: list and create projects, read and change settings, list and add members and
@@ -177,7 +192,7 @@ async fn add_member(
     Path(project): Path<i64>,
     Json(req): Json<AddMember>,
 ) -> AppResult<Json<serde_json::Value>> {
-    require(&state, project, user, &[Role::Admin]).await?;
+    require_manager(&state, project, user).await?;
     let (member, _) = crate::accounts::db::user_by_name(&state.db, &req.user)
         .await?
         .ok_or_else(|| {

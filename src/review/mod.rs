@@ -1,7 +1,12 @@
 //! Review: reviewers list submitted segments and approve or reject the latest revision with a
 //! comment. Nobody can approve a revision they wrote; the server checks it. A rejected segment
-//! returns to its transcriber's queue. A reviewer or admin reopens an approved segment, which
-//! leaves a revision. The workflow rules are [`crate::segments::state`]'s.
+//! returns to its transcriber's queue, first in their next claim. A decision's comment is also
+//! written into the segment's comment thread ([`crate::comments`]), and the latest decision is
+//! shown with the segment ([`db::latest`]). A reviewer or admin reopens an approved segment:
+//! it goes back to its transcriber as `rejected` (first in their claim, nobody else's), with a
+//! revision. The workflow rules are [`crate::segments::state`]'s.
+
+pub mod db;
 
 use crate::extract::{Json, Path};
 use axum::extract::State;
@@ -62,7 +67,13 @@ enum Verdict {
 #[derive(Deserialize, utoipa::ToSchema)]
 struct ReviewRequest {
     verdict: Verdict,
+    /// Empty, or a comment as in the segment's thread (1 to 4000 characters, not all blank,
+    /// no control characters but tab and line breaks), which it is also written into.
     #[serde(default)]
+    #[schema(
+        max_length = 4000,
+        pattern = "^$|^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     comment: String,
 }
 
@@ -78,6 +89,9 @@ async fn review(
         Verdict::Approved => Action::Approve,
         Verdict::Rejected => Action::Reject,
     };
+    if !req.comment.is_empty() {
+        crate::comments::check_body("comment", &req.comment)?;
+    }
     let verdict = a.may(action)?;
     // One transaction: the decision (checked again: the segment is still submitted), its
     // revision, and the review of the revision judged, read after the segment row was moved.
@@ -107,14 +121,20 @@ async fn review(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    // The decision's comment opens (or continues) the segment's thread, so the transcriber's
+    // reply follows it there.
+    if !req.comment.is_empty() {
+        crate::comments::db::insert(&mut tx, segment, user.id, &req.comment).await?;
+    }
     tx.commit().await?;
     Ok(Json(
         json!({ "segment": decided.segment, "verdict": verdict, "revision": revision }),
     ))
 }
 
-/// `POST /api/segments/{id}/reopen`: an approved segment goes back into work (`in_progress`,
-/// with its transcriber), for reviewers and project admins. The reopen is a revision.
+/// `POST /api/segments/{id}/reopen`: an approved segment goes back to its transcriber
+/// (`rejected`, assignee kept: their next claim returns it first), for reviewers and project
+/// admins. The reopen is a revision, in the same transaction.
 #[utoipa::path(post, path = "/api/segments/{segment}/reopen", tag = "review", params(("segment" = i64, Path, description = "segment id")), responses((status = 200, description = "The reopened segment", body = serde_json::Value, content_type = "application/json"), (status = 409, description = "`not_approved`: only approved segments are reopened", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn reopen(
     State(state): State<AppState>,

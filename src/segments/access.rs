@@ -67,6 +67,7 @@ impl Viewer {
             seg.text_display.clear();
             seg.text_norm.clear();
             seg.blind = true;
+            seg.last_review = None;
         }
         seg
     }

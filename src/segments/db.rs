@@ -45,6 +45,10 @@ pub struct Segment {
     /// Whose first pass it is (the blindness rule needs it; not sent).
     #[serde(skip)]
     pub assignee_id: Option<i64>,
+    /// The latest review decision and its comment, in the answers that load it (one segment,
+    /// a recording's list, a claim); absent when never reviewed or hidden from the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_review: Option<crate::review::db::LastReview>,
 }
 
 /// The columns [`row`] reads.
@@ -76,6 +80,7 @@ pub(super) fn row(r: &DbRow) -> sqlx::Result<Segment> {
         deleted: r.try_get::<i64, _>("deleted")? != 0,
         blind: false,
         assignee_id: r.try_get("assignee_id")?,
+        last_review: None,
     })
 }
 

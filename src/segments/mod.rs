@@ -72,10 +72,14 @@ async fn list(
     Path(recording): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
     let (viewer, _) = recording_access(&state, user, recording).await?;
+    let mut reviews = crate::review::db::latest_of_recording(&state.db, recording).await?;
     let segments: Vec<db::Segment> = db::list(&state.db, recording)
         .await?
         .into_iter()
-        .map(|s| viewer.show(s))
+        .map(|mut s| {
+            s.last_review = reviews.remove(&s.id);
+            viewer.show(s)
+        })
         .collect();
     Ok(Json(json!({ "segments": segments })))
 }
@@ -166,7 +170,9 @@ async fn get_one(
     user: CurrentUser,
     Path(segment): Path<i64>,
 ) -> AppResult<Json<db::Segment>> {
-    Ok(Json(access(&state, user, segment).await?.view()))
+    let mut a = access(&state, user, segment).await?;
+    a.segment.last_review = crate::review::db::latest(&state.db, segment).await?;
+    Ok(Json(a.view()))
 }
 
 /// A save: the version it is based on, a client save id, and the fields that change.

@@ -8,14 +8,15 @@
 //!  │                 ▲                      │                      │
 //!  └──submit─────────┼──────────────────────┘ reject               │ reopen
 //!                    │                      ▼                      │ (reviewer, admin)
-//!                    └──────edit─────── rejected ◀─────────────────┘ → in_progress
+//!                    └──────edit─────── rejected ◀─────────────────┘
 //! ```
 //!
 //! Decisions worth knowing:
 //! - **Submitted is locked for editors too.** A reviewer decides on the text that was
 //!   submitted; changing it under the reviewer would approve unseen text. An editor who wants
 //!   it back asks the reviewer to reject it. Approved is locked until a reviewer or admin
-//!   reopens it.
+//!   reopens it, which sends it back to its transcriber as `rejected` (issue 17: their next
+//!   claim returns it first, and nobody else can take it).
 //! - **Reviewers tag, they do not edit.** Marking accent features and labels is the linguist's
 //!   review act, so a reviewer may write spans and segment tags while a segment is submitted
 //!   (and only then: in progress it is the transcriber's turn). Text, bounds and speaker are
@@ -175,7 +176,7 @@ pub fn check(role: Role, status: SegmentStatus, action: Action) -> Result<Segmen
             "not_approved",
             format!("the segment is {status}; only approved segments are reopened"),
         )),
-        Action::Reopen => Ok(InProgress),
+        Action::Reopen => Ok(Rejected),
     }
 }
 
@@ -227,7 +228,7 @@ mod tests {
             (Submit, Rejected, Some(Submitted), None, Some(Submitted)),
             (Approve, Submitted, None, Some(Approved), Some(Approved)),
             (Reject, Submitted, None, Some(Rejected), Some(Rejected)),
-            (Reopen, Approved, None, Some(InProgress), Some(InProgress)),
+            (Reopen, Approved, None, Some(Rejected), Some(Rejected)),
         ];
         for (action, state, t, r, a) in table {
             assert_eq!(

@@ -317,12 +317,14 @@ pub async fn decide(
 }
 
 /// Takes an approved segment back into work (reviewers and admins; the caller checked the
-/// role): `in_progress`, with a revision by `author`. `None` if it was not approved.
+/// role): `rejected`, so it returns to its transcriber (the assignee stays) first in their
+/// next claim, with a revision by `author`. `None` if it was not approved.
 pub async fn reopen(tx: &mut Tx, id: i64, author: i64) -> sqlx::Result<Option<Segment>> {
     let updated = sqlx::query(
-        "UPDATE segment SET status = $1, version = version + 1 WHERE id = $2 AND status = $3 AND deleted = 0",
+        "UPDATE segment SET status = $1, version = version + 1, lease_until = NULL \
+         WHERE id = $2 AND status = $3 AND deleted = 0",
     )
-    .bind(SegmentStatus::InProgress.as_str())
+    .bind(SegmentStatus::Rejected.as_str())
     .bind(id)
     .bind(SegmentStatus::Approved.as_str())
     .execute(&mut **tx)

@@ -64,12 +64,18 @@ async fn claim(
             "lease_until": now + LEASE_MS,
         }),
         claim::Claimed::First(id) => json!({
-            "segment": segdb::get(&state.db, id).await?,
+            "segment": with_last_review(&state, segdb::get(&state.db, id).await?).await?,
             "pass": 1,
             "lease_until": now + LEASE_MS,
         }),
         claim::Claimed::Nothing | claim::Claimed::Contended => json!({ "segment": null }),
     }))
+}
+
+/// A claimed segment with its latest review decision (why rejected work came back).
+async fn with_last_review(state: &AppState, mut s: segdb::Segment) -> AppResult<segdb::Segment> {
+    s.last_review = crate::review::db::latest(&state.db, s.id).await?;
+    Ok(s)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
