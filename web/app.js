@@ -199,6 +199,7 @@ async function start() {
   document.getElementById('logout').addEventListener('click', async () => {
     await api.logout().catch(() => {});
     session.user = null;
+    initFor(null);
     showUser();
     await outbox.setUser(null);
     location.hash = '#/login';

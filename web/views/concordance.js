@@ -29,7 +29,7 @@ export async function render(main, { project }) {
   const status = h('select', { id: 'cq-status', name: 'status' },
     ['', 'new', 'in_progress', 'submitted', 'approved', 'rejected'].map((s) => h('option', { value: s }, s ? t(`segment.status.${s}`) : t('cq.anyStatus'))));
   status.value = saved.get('status') || '';
-  const [label, labelLabel] = input('label', t('cq.label'), { placeholder: 'variety=cmn-southwestern' });
+  const [label, labelLabel] = input('label', t('cq.label'), { placeholder: 'variety=cmn-southwestern', translate: 'no' });
   const [speaker, speakerLabel] = input('speaker', t('cq.speaker'));
   const [variety, varietyLabel] = input('native_variety', t('speaker.native_variety'));
   const [birthplace, birthplaceLabel] = input('birthplace', t('cq.birthplace'));
@@ -125,12 +125,13 @@ export async function render(main, { project }) {
       const li = h('li', { class: 'hit', 'data-segment': hit.segment_id, 'data-span': hit.span_id ?? '' });
       const btn = h('button', { type: 'button', class: 'small play', 'aria-label': t('cq.playHit', { n: i + 1 }) }, '▶');
       btn.addEventListener('click', () => play(hit, li));
+      // Element.append writes null as "null": absent parts are empty strings.
       li.append(btn, ' ',
         text('span', hit.left, { class: 'left', 'data-user': '' }),
         text('span', hit.match, { class: 'match', 'data-user': '' }),
         text('span', hit.right, { class: 'right', 'data-user': '' }), ' ',
-        hit.feature ? h('code', { class: 'feature' }, hit.feature) : null, ' ',
-        hit.span_id ? text('span', `${hit.expected} → ${hit.realised || '?'}`, { class: 'forms', 'data-user': '' }) : null, ' ',
+        hit.feature ? h('code', { class: 'feature' }, hit.feature) : '', ' ',
+        hit.span_id ? text('span', `${hit.expected} → ${hit.realised || '?'}`, { class: 'forms', 'data-user': '' }) : '', ' ',
         h('a', { href: `#/r/${hit.recording_id}/s/${hit.segment_id}`, class: 'muted' }, fmtTime(hit.clip_start, 1)));
       results.appendChild(li);
     });

@@ -59,8 +59,8 @@ export async function render(main, { project }) {
   const seed = h('input', { type: 'number', id: 'export-seed', value: 0 });
   const stratify = h('input', { type: 'checkbox', id: 'export-stratify' });
   const status = h('input', { id: 'export-status', value: 'approved', translate: 'no' });
-  const labels = h('input', { id: 'export-labels', placeholder: 'variety=cmn-beijing, …' });
-  const features = h('input', { id: 'export-features', placeholder: 'INIT_RETRO_TO_DENTAL, …' });
+  const labels = h('input', { id: 'export-labels', translate: 'no', placeholder: 'variety=cmn-beijing, …' });
+  const features = h('input', { id: 'export-features', translate: 'no', placeholder: 'INIT_RETRO_TO_DENTAL, …' });
   const from = h('input', { type: 'date', id: 'export-from' });
   const to = h('input', { type: 'date', id: 'export-to' });
   const msg = h('p', { class: 'muted', id: 'export-msg' });

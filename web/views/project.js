@@ -2,7 +2,7 @@
 // (bytes sent, then the ingest job's Server-Sent Events), members, speakers, claim next.
 
 import * as api from '../api.js';
-import { h, text, clear, fmtTime } from '../dom.js';
+import { h, text, clear, fmtTime, filePicker } from '../dom.js';
 import { crumbs } from '../app.js';
 import * as keys from '../keys.js';
 import { t, errorText, fmtNumber } from '../i18n.js';
@@ -198,7 +198,7 @@ export async function render(main, { project }) {
     speakerCsv.value = '';
   });
   const speakerImport = h('p', { class: 'speaker-import' }, t('project.speakerImport'), ' ', h('code', {}, 'code, gender, age_band, birthplace_province, birthplace_city, self_reported_accent, native_variety'), ' ',
-    speakerCsv, ' ', speakerCsvState);
+    filePicker(speakerCsv, t('project.chooseCsv')), ' ', speakerCsvState);
 
   const memberName = h('input', { placeholder: t('project.userName'), dir: 'auto' });
   const memberRole = h('select', {}, ...['transcriber', 'reviewer', 'admin'].map((r) => h('option', { value: r }, t(`role.${r}`))));
@@ -238,7 +238,7 @@ export async function render(main, { project }) {
   const asrTier = h('input', { id: 'asr-tier', placeholder: t('asr.tierPlaceholder') });
   const asrMapping = h('input', { id: 'asr-mapping', placeholder: t('asr.mappingPlaceholder') });
   const asrResult = h('ul', { class: 'list asr-results', id: 'asr-results' });
-  const asrForm = h('form', { class: 'stack', id: 'asr-form' }, asrFiles, asrMode, asrModel, asrTier, asrMapping,
+  const asrForm = h('form', { class: 'stack', id: 'asr-form' }, filePicker(asrFiles, t('asr.chooseFiles')), asrMode, asrModel, asrTier, asrMapping,
     h('button', { type: 'submit' }, t('asr.import')), asrResult);
   asrForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -251,7 +251,7 @@ export async function render(main, { project }) {
     } catch (err) { asrResult.appendChild(text('li', errorText(err), { class: 'error' })); }
   });
   const settings = p.role === 'admin' ? await api.project(project) : null;
-  const serverUrl = h('input', { id: 'asr-url', placeholder: 'http://localhost:8080', value: settings?.asr?.url || '' });
+  const serverUrl = h('input', { id: 'asr-url', translate: 'no', placeholder: 'http://localhost:8080', value: settings?.asr?.url || '' });
   const serverModel = h('input', { id: 'asr-server-model', placeholder: t('asr.serverModel'), value: settings?.asr?.model || '' });
   const serverLang = h('input', { id: 'asr-language', placeholder: t('asr.serverLanguage'), value: settings?.asr?.language || '' });
   const serverKey = h('input', { id: 'asr-key', type: 'password', placeholder: settings?.asr?.key_set ? t('asr.keySet') : t('asr.keyOptional') });
@@ -300,7 +300,7 @@ export async function render(main, { project }) {
     h('p', { class: 'muted' }, t('project.yourRole', { role: t(`role.${p.role}`) })),
     actions,
     h('h2', {}, t('project.recordings')), table,
-    p.role === 'admin' ? h('section', { class: 'card' }, h('h3', {}, t('project.upload')), fileInput, uploads) : null,
+    p.role === 'admin' ? h('section', { class: 'card' }, h('h3', {}, t('project.upload')), filePicker(fileInput, t('project.chooseAudio')), uploads) : null,
     p.role === 'admin' ? h('div', { class: 'columns' },
       h('section', { class: 'card' }, h('h3', {}, t('asr.import')),
         h('p', { class: 'muted' }, h('span', { translate: 'no' }, 'Whisper, faster-whisper, WhisperX, FunASR, CTM, SRT, WebVTT, TextGrid, EAF, Label Studio, Audacity'), t('asr.formatsMatched')),
