@@ -147,6 +147,8 @@ export default {
   "rec.firstSegment": "This is the first segment.",
   "rec.pitchTooLong": "The pitch contour is shown for recordings up to 3 hours.",
   "rec.zoomForSpectrogram": "zoom in to see the spectrogram",
+  "diff.noAsr": "no ASR hypothesis",
+  "diff.tooLong": "too long to diff",
   "history.show": "History",
   "history.hide": "Hide history",
   "history.restore": "Restore",

@@ -147,6 +147,8 @@ export default {
   "rec.firstSegment": "已经是第一个片段。",
   "rec.pitchTooLong": "音高曲线仅对 3 小时以内的录音显示。",
   "rec.zoomForSpectrogram": "放大以查看语谱图",
+  "diff.noAsr": "无 ASR 识别结果",
+  "diff.tooLong": "文本过长，不显示差异",
   "history.show": "历史记录",
   "history.hide": "隐藏历史记录",
   "history.restore": "恢复此版本",

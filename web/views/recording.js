@@ -236,7 +236,7 @@ export async function render(main, params) {
     const initial = s.text_verbatim || s.asr_text || '';
     const area = h('textarea', { class: 'text', dir: 'auto', rows: 2, spellcheck: false, 'aria-label': t('rec.transcript'), readonly: !canEdit });
     area.value = initial;
-    const diffEl = h('div', { class: 'diff', dir: 'auto', 'data-user': '' });
+    const diffEl = h('div', { class: 'diff', dir: 'auto' });
     const cerEl = h('span', { class: 'cer' });
     const spkSel = h('select', { class: 'speaker', disabled: !canEdit, 'aria-label': t('rec.speaker'), 'data-user': '' });
     const fillSpeakers = () => {

@@ -38,7 +38,7 @@ export async function render(main, { project }) {
     focus(Math.min(cur, segs.length - 1));
   }
   function row(s, i) {
-    const diffEl = h('div', { class: 'diff', dir: 'auto', 'data-user': '' });
+    const diffEl = h('div', { class: 'diff', dir: 'auto' });
     renderDiff(diffEl, s.asr_text || '', s.text_verbatim);
     const li = h('li', { class: 'seg', 'data-id': s.id },
       h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rates.get(s.recording_id).analysis_rate, 2)} – ${fmtTime(s.end_sample / rates.get(s.recording_id).analysis_rate, 2)}`),
