@@ -739,3 +739,25 @@ async fn issue_13_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_thrott
     );
     assert_eq!(app.state.logins.checker.checks(), 5);
 }
+
+#[tokio::test]
+async fn the_optional_probe_of_me_answers_null_when_nobody_is_logged_in() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let get = |q: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/api/me{q}", app.base);
+        async move { http.get(url).send().await.unwrap() }
+    };
+    // Without the flag the old answer stays: 401.
+    assert_eq!(get("").await.status(), StatusCode::UNAUTHORIZED);
+    let r = get("?optional=true").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), Value::Null);
+    // Logged in, the flag changes nothing.
+    app.user("probe").await;
+    let me = app.login("probe").await;
+    let (s, body) = me.get("/api/me?optional=true").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["name"], "probe", "{body}");
+}

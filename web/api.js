@@ -43,7 +43,8 @@ const q = (o) => new URLSearchParams(o).toString();
 
 export const login = (name, password) => call('POST', '/api/login', { name, password });
 export const logout = () => call('POST', '/api/logout');
-export const me = () => call('GET', '/api/me', undefined, { quiet: true });
+/** Who is logged in; with `{ optional: true }` null (not a 401) when nobody is. */
+export const me = ({ optional = false } = {}) => call('GET', optional ? '/api/me?optional=true' : '/api/me', undefined, { quiet: true });
 export const settings = () => call('GET', '/api/me/settings', undefined, { quiet: true });
 export const saveSettings = (s) => call('PUT', '/api/me/settings', s);
 
@@ -110,6 +111,15 @@ export function importAsr(project, files, { mode = 'auto', model = '', tier = ''
   if (tier) form.append('tier', tier);
   if (mapping) form.append('mapping', mapping);
   return call('POST', `/api/projects/${project}/asr`, form);
+}
+/** Hypothesis files onto one recording (the per-recording route: no mapping to write). */
+export function importAsrFor(recording, files, { mode = 'auto', model = '', tier = '' } = {}) {
+  const form = new FormData();
+  for (const f of files) form.append('file', f, f.name);
+  form.append('mode', mode);
+  if (model) form.append('model', model);
+  if (tier) form.append('tier', tier);
+  return call('POST', `/api/recordings/${recording}/asr`, form);
 }
 export const project = (p) => call('GET', `/api/projects/${p}`);
 export const updateProject = (p, body) => call('PATCH', `/api/projects/${p}`, body);

@@ -3,6 +3,7 @@
 // `render(main, params)` that may return a cleanup function.
 
 import * as api from './api.js';
+import { t, errorText, initFor, locale, setLocale, LOCALES } from './i18n.js';
 import { h, clear, text } from './dom.js';
 import * as keys from './keys.js';
 import * as outbox from './outbox.js';
@@ -31,12 +32,14 @@ const routes = [
   [/^#\/r\/(\d+)(?:\/s\/(\d+))?$/, recording, (m) => ({ recording: +m[1], segment: m[2] ? +m[2] : null })],
 ];
 
-/** Sets the breadcrumbs: [[label, href], …]. */
+/** Sets the breadcrumbs: [[label, href], …]; a label `{ user: name }` is user data (a name). */
 export function crumbs(list) {
   const nav = clear(document.getElementById('crumbs'));
   list.forEach(([label, href], i) => {
     if (i) nav.appendChild(h('span', { class: 'sep' }, '›'));
-    nav.appendChild(href ? text('a', label, { href }) : text('span', label));
+    const attrs = label && typeof label === 'object' ? { 'data-user': '' } : {};
+    const value = label && typeof label === 'object' ? label.user : label;
+    nav.appendChild(href ? text('a', value, { href, ...attrs }) : text('span', value, attrs));
   });
 }
 
@@ -58,7 +61,7 @@ async function route() {
         cleanup = (await view.render(main, params(m))) || null;
       } catch (e) {
         if (e.status === 401) return;
-        main.appendChild(h('p', { class: 'error' }, 'Could not load this page: ' + e.message));
+        main.appendChild(h('p', { class: 'error' }, t('app.loadFailed', { message: errorText(e) })));
       }
       return;
     }
@@ -69,6 +72,7 @@ async function route() {
 /** Called by the login view. */
 export async function loggedIn(user) {
   session.user = user;
+  initFor(user);
   showUser();
   await keys.loadSettings();
   await outbox.setUser(user);
@@ -79,38 +83,55 @@ export async function loggedIn(user) {
 function showUser() {
   document.getElementById('whoami').textContent = session.user ? session.user.name : '';
   document.getElementById('logout').hidden = !session.user;
+  header();
+}
+
+/** The header's own words and the language switch, in the current locale. */
+function header() {
+  document.getElementById('logout').textContent = t('app.logout');
+  const help = document.getElementById('help-button');
+  help.title = t('app.helpTitle');
+  help.setAttribute('aria-label', t('app.helpTitle'));
+  const sel = document.getElementById('lang');
+  if (!sel.options.length) {
+    for (const [code, label] of LOCALES) sel.appendChild(h('option', { value: code, lang: code }, label));
+    sel.addEventListener('change', () => setLocale(sel.value));
+  }
+  sel.value = locale();
+  sel.setAttribute('aria-label', t('app.language'));
+  document.title = t('app.title');
 }
 
 function conflictDialog({ seg, mine, theirs }, resolve) {
   const root = document.getElementById('overlay-root');
-  const mineText = mine.text_verbatim ?? '(only the boundaries or speaker changed)';
+  const mineText = mine.text_verbatim ?? t('conflict.boundsOnly');
   const done = (keepMine) => {
     dlg.remove();
     if (!keepMine) window.dispatchEvent(new CustomEvent('fangyan:segment', { detail: theirs }));
     resolve(keepMine);
   };
-  const dlg = h('div', { class: 'overlay', id: 'conflict', role: 'alertdialog', 'aria-label': 'Version conflict' },
+  const dlg = h('div', { class: 'overlay', id: 'conflict', role: 'alertdialog', 'aria-label': t('conflict.label') },
     h('div', { class: 'panel' },
-      h('h2', {}, 'Someone else changed this segment'),
-      h('p', {}, `Segment ${seg} is now at version ${theirs.version}. Choose the text to keep; nothing is lost either way (both are in the history).`),
+      h('h2', {}, t('conflict.title')),
+      h('p', {}, t('conflict.body', { seg, version: theirs.version })),
       h('div', { class: 'both' },
-        h('section', {}, h('h3', {}, 'Yours'), text('pre', mineText, { class: 'mine' })),
-        h('section', {}, h('h3', {}, 'Theirs (saved)'), text('pre', theirs.text_verbatim, { class: 'theirs' }))),
+        h('section', {}, h('h3', {}, t('conflict.yours')), text('pre', mineText, { class: 'mine', 'data-user': '' })),
+        h('section', {}, h('h3', {}, t('conflict.theirs')), text('pre', theirs.text_verbatim, { class: 'theirs', 'data-user': '' }))),
       h('div', { class: 'buttons' },
-        h('button', { type: 'button', id: 'keep-mine', onclick: () => done(true) }, 'Keep mine'),
-        h('button', { type: 'button', id: 'take-theirs', onclick: () => done(false) }, 'Take theirs'))));
+        h('button', { type: 'button', id: 'keep-mine', onclick: () => done(true) }, t('conflict.keepMine')),
+        h('button', { type: 'button', id: 'take-theirs', onclick: () => done(false) }, t('conflict.takeTheirs')))));
   root.appendChild(dlg);
   dlg.querySelector('#keep-mine').focus();
 }
 
-/** Every sentence of the re-login dialog (one place, for the translation catalogue). */
+/** Every sentence of the re-login dialog (catalogue keys relogin.*). */
 const RELOGIN = {
-  title: 'Your session has ended',
-  body: 'Log in again to keep working. Nothing you typed is lost: your unsent changes wait in this browser and are sent once you are back.',
-  other: (name) => `You are now logged in as ${name}; the changes of the previous user stay here, unsent, until they log in again.`,
-  name: 'Name',
-  password: 'Password',
-  submit: 'Log in',
+  get title() { return t('relogin.title'); },
+  get body() { return t('relogin.body'); },
+  other: (name) => t('relogin.other', { name }),
+  get name() { return t('login.name'); },
+  get password() { return t('login.password'); },
+  get submit() { return t('login.submit'); },
 };
 
 /**
@@ -140,10 +161,11 @@ function reloginDialog() {
     try {
       user = (await api.login(name.value, pass.value)).user;
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = errorText(err);
       return;
     }
     dlg.remove();
+    initFor(user);
     session.user = user;
     showUser();
     await keys.loadSettings();
@@ -170,13 +192,14 @@ async function start() {
   });
   outbox.hooks.onConflict = conflictDialog;
   outbox.hooks.onSaved = (s) => window.dispatchEvent(new CustomEvent('fangyan:segment', { detail: s }));
-  outbox.hooks.onError = (e) => toast('A change was refused: ' + e.message);
+  outbox.hooks.onError = (e) => toast(t('app.changeRefused', { message: errorText(e) }));
   outbox.hooks.onPending = () => window.dispatchEvent(new CustomEvent('fangyan:pending'));
   window.addEventListener('fangyan:toast', (e) => toast(e.detail));
   document.getElementById('help-button').addEventListener('click', keys.toggleHelp);
   document.getElementById('logout').addEventListener('click', async () => {
     await api.logout().catch(() => {});
     session.user = null;
+    initFor(null);
     showUser();
     await outbox.setUser(null);
     location.hash = '#/login';
@@ -190,13 +213,22 @@ async function start() {
       keys.toggleHelp();
     }
   });
+  initFor(null);
+  header();
+  // The probe answers null (not 401) when nobody is logged in: the login page logs no failed
+  // request. The settings are asked for only once someone is.
   try {
-    // Both at once: the settings answer 401 too when nobody is logged in.
-    [session.user] = await Promise.all([api.me(), keys.loadSettings()]);
+    session.user = await api.me({ optional: true });
   } catch {
     session.user = null;
   }
+  if (session.user) {
+    initFor(session.user);
+    await keys.loadSettings();
+  }
   showUser();
+  // A new language re-renders the page in place (and the header, the save status).
+  window.addEventListener('fangyan:locale', () => { header(); outbox.status(); route(); });
   outbox.status();
   await outbox.setUser(session.user);
   window.addEventListener('hashchange', route);

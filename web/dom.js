@@ -55,3 +55,14 @@ export function fmtTime(secs, digits = 3) {
 export function newId() {
   return crypto.randomUUID();
 }
+
+/**
+ * A file input behind a button of our own: the browser's "Choose Files / No file chosen" is
+ * in the browser's language, not the page's. The names chosen are shown beside it.
+ */
+export function filePicker(input, label) {
+  const names = h('span', { class: 'muted file-names', 'data-user': '' });
+  input.classList.add('file-hidden');
+  input.addEventListener('change', () => { names.textContent = [...input.files].map((f) => f.name).join(', '); });
+  return h('span', { class: 'file-pick' }, h('label', { class: 'button', for: input.id }, label), input, names);
+}

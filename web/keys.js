@@ -5,45 +5,46 @@
 
 import * as api from './api.js';
 import { h, clear } from './dom.js';
+import { t } from './i18n.js';
 
-/** Every action, its default key and what it does (the README table lists the same). */
+/** Every action and its default key; what it does is the catalogue's `key.<action>` (the README table lists the same). */
 export const ACTIONS = [
-  ['playPause', 'Tab', 'Play / pause'],
-  ['replay', 'Shift+Tab', 'Replay the current segment from its start'],
-  ['loop', 'Alt+L', 'Loop the current segment on / off'],
-  ['slower', 'Alt+Comma', 'Slower (down to 0.5×, pitch preserved)'],
-  ['faster', 'Alt+Period', 'Faster (up to 2×, pitch preserved)'],
-  ['saveNext', 'Enter', 'Save and go to the next segment (plays it); Shift+Enter types a new line'],
-  ['prev', 'Alt+ArrowUp', 'Previous segment'],
-  ['next', 'Alt+ArrowDown', 'Next segment'],
-  ['startEarlier', 'Alt+1', 'Move the start 10 ms earlier'],
-  ['startLater', 'Alt+2', 'Move the start 10 ms later'],
-  ['endEarlier', 'Alt+3', 'Move the end 10 ms earlier'],
-  ['endLater', 'Alt+4', 'Move the end 10 ms later'],
-  ['split', 'Alt+S', 'Split at the playhead (text divides at the caret)'],
-  ['merge', 'Alt+M', 'Merge with the next segment'],
-  ['insert', 'Alt+I', 'Insert a segment at the playhead'],
-  ['delete', 'Alt+Delete', 'Delete the current segment'],
-  ['undo', 'Ctrl+Z', 'Undo the last edit (text, marker, boundary, split, merge, insert, delete)'],
-  ['redo', 'Ctrl+Shift+Z', 'Redo what was undone'],
-  ['speaker', 'Alt+K', 'Next speaker for the current segment'],
-  ['markLaughter', 'Alt+Shift+L', 'Insert [laughter]'],
-  ['markNoise', 'Alt+Shift+N', 'Insert [noise]'],
-  ['markUnk', 'Alt+Shift+U', 'Insert [unk] (unintelligible)'],
-  ['markMusic', 'Alt+Shift+M', 'Insert [music]'],
-  ['markCough', 'Alt+Shift+C', 'Insert [cough]'],
-  ['markOverlap', 'Alt+Shift+O', 'Insert [overlap]'],
-  ['markFiller', 'Alt+Shift+F', 'Insert [filler:呃]'],
-  ['zoomIn', 'Alt+Equal', 'Zoom in (2×)'],
-  ['zoomOut', 'Alt+Minus', 'Zoom out (2×)'],
-  ['zoomSegment', 'Alt+0', 'Zoom to the current segment'],
-  ['pitch', 'Alt+P', 'Pitch contour on / off'],
-  ['submit', 'Ctrl+Enter', 'Submit the segment for review (transcribers)'],
-  ['claim', 'Alt+J', 'Claim the next open segment (transcribers)'],
-  ['approve', 'Alt+A', 'Approve (review queue)'],
-  ['reject', 'Alt+R', 'Reject with the comment (review queue)'],
-  ['tagFeature', 'Alt+F', 'Tag a feature on the selected characters (opens the feature picker)'],
-  ['help', 'F1', 'Show this list ("?" works too outside text boxes)'],
+  ['playPause', 'Tab'],
+  ['replay', 'Shift+Tab'],
+  ['loop', 'Alt+L'],
+  ['slower', 'Alt+Comma'],
+  ['faster', 'Alt+Period'],
+  ['saveNext', 'Enter'],
+  ['prev', 'Alt+ArrowUp'],
+  ['next', 'Alt+ArrowDown'],
+  ['startEarlier', 'Alt+1'],
+  ['startLater', 'Alt+2'],
+  ['endEarlier', 'Alt+3'],
+  ['endLater', 'Alt+4'],
+  ['split', 'Alt+S'],
+  ['merge', 'Alt+M'],
+  ['insert', 'Alt+I'],
+  ['delete', 'Alt+Delete'],
+  ['undo', 'Ctrl+Z'],
+  ['redo', 'Ctrl+Shift+Z'],
+  ['speaker', 'Alt+K'],
+  ['markLaughter', 'Alt+Shift+L'],
+  ['markNoise', 'Alt+Shift+N'],
+  ['markUnk', 'Alt+Shift+U'],
+  ['markMusic', 'Alt+Shift+M'],
+  ['markCough', 'Alt+Shift+C'],
+  ['markOverlap', 'Alt+Shift+O'],
+  ['markFiller', 'Alt+Shift+F'],
+  ['zoomIn', 'Alt+Equal'],
+  ['zoomOut', 'Alt+Minus'],
+  ['zoomSegment', 'Alt+0'],
+  ['pitch', 'Alt+P'],
+  ['submit', 'Ctrl+Enter'],
+  ['claim', 'Alt+J'],
+  ['approve', 'Alt+A'],
+  ['reject', 'Alt+R'],
+  ['tagFeature', 'Alt+F'],
+  ['help', 'F1'],
 ];
 
 /** Markers inserted by the mark* actions (DIALECT.md §3: one internal bracket set). */
@@ -122,16 +123,17 @@ export function toggleHelp() {
   if (overlay) { closeHelp(); return; }
   const root = document.getElementById('overlay-root');
   const table = h('table', { class: 'shortcuts' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Action'), h('th', {}, 'Key'), h('th', {}, ''))));
+    h('thead', {}, h('tr', {}, h('th', {}, t('help.action')), h('th', {}, t('help.key')), h('th', {}, ''))));
   const body = h('tbody');
   table.appendChild(body);
   const render = () => {
     clear(body);
-    for (const [action, , label] of ACTIONS) {
+    for (const [action] of ACTIONS) {
+      const label = t(`key.${action}`);
       const kbd = h('kbd', { 'data-action': action }, comboFor(action));
-      const change = h('button', { type: 'button', class: 'small' }, 'change');
+      const change = h('button', { type: 'button', class: 'small' }, t('help.change'));
       change.addEventListener('click', () => {
-        kbd.textContent = 'press a key…';
+        kbd.textContent = t('help.pressKey');
         const grab = (e) => {
           if (composing(e)) return;
           const combo = comboOf(e);
@@ -151,11 +153,11 @@ export function toggleHelp() {
     }
   };
   render();
-  const reset = h('button', { type: 'button', onclick: () => { custom = {}; putSetting('shortcuts', {}); render(); } }, 'Reset to defaults');
-  const close = h('button', { type: 'button', onclick: closeHelp }, 'Close (Esc)');
-  overlay = h('div', { class: 'overlay', id: 'help', role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
-    h('div', { class: 'panel' }, h('h2', {}, 'Keyboard shortcuts'),
-      h('p', {}, 'Shortcuts are ignored while an input method is composing. Changes are saved to your account.'),
+  const reset = h('button', { type: 'button', onclick: () => { custom = {}; putSetting('shortcuts', {}); render(); } }, t('help.reset'));
+  const close = h('button', { type: 'button', onclick: closeHelp }, t('help.close'));
+  overlay = h('div', { class: 'overlay', id: 'help', role: 'dialog', 'aria-label': t('help.title') },
+    h('div', { class: 'panel' }, h('h2', {}, t('help.title')),
+      h('p', {}, t('help.intro')),
       table, h('div', { class: 'buttons' }, reset, close)));
   root.appendChild(overlay);
   close.focus();

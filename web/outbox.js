@@ -25,18 +25,19 @@
 import * as api from './api.js';
 import { newId } from './dom.js';
 import * as store from './store.js';
+import { t } from './i18n.js';
 
 /** Every sentence this module shows (one place, for the translation catalogue). */
 const TEXT = {
-  saved: 'saved',
-  pending: (n) => `${n} change(s) pending`,
-  saving: (n) => `saving ${n} change(s)…`,
-  offline: (n) => `offline — ${n} change(s) kept here`,
-  signedOut: (n) => `signed out — ${n} change(s) kept until you log in`,
-  conflict: 'conflict — choose a version',
-  otherTabs: (n) => ` (${n} from other tabs)`,
-  storageFull: (n) => `This browser refused to store ${n} change(s) (storage is full). They are kept in this tab and sent as usual; keep the tab open until the header says saved.`,
-  leave: 'Some changes are not saved yet. Leave anyway?',
+  get saved() { return t('outbox.saved'); },
+  pending: (n) => t('outbox.pending', { n }),
+  saving: (n) => t('outbox.saving', { n }),
+  offline: (n) => t('outbox.offline', { n }),
+  signedOut: (n) => t('outbox.signedOut', { n }),
+  get conflict() { return t('outbox.conflict'); },
+  otherTabs: (n) => t('outbox.otherTabs', { n }),
+  storageFull: (n) => t('outbox.storageFull', { n }),
+  get leave() { return t('outbox.leave'); },
 };
 
 const LEGACY_KEY = 'fangyan.outbox.v1';

@@ -8,6 +8,7 @@
 import * as api from './api.js';
 import { h, text, clear } from './dom.js';
 import * as keys from './keys.js';
+import { t, errorText } from './i18n.js';
 
 const IPA = ['ʂ', 'ɕ', 'ʐ', 'ŋ', 'ɲ', 'ɤ', 'ə', 'ɿ', 'ʅ', 'ʔ', 'ɛ', 'ɔ', 'ʈ', 'ɻ', 'ʰ', 'ː'];
 const schemas = new Map();
@@ -35,24 +36,24 @@ export function spanList(box, seg, canEdit) {
     try {
       ({ spans } = await api.spans(seg));
     } catch (e) {
-      clear(box).appendChild(h('p', { class: 'error' }, 'Spans: ' + e.message));
+      clear(box).appendChild(h('p', { class: 'error' }, t('tag.spansFailed', { message: errorText(e) })));
       return;
     }
     clear(box);
     if (!spans.length) return;
     const ul = h('ul', { class: 'spans' });
     for (const s of spans) {
-      const del = canEdit && h('button', { type: 'button', class: 'small', 'aria-label': 'Delete span' }, '×');
+      const del = canEdit && h('button', { type: 'button', class: 'small', 'aria-label': t('tag.deleteSpan') }, '×');
       if (del) {
         del.addEventListener('click', async () => {
-          try { await api.deleteSpan(s.id); refresh(); } catch (e) { box.appendChild(h('p', { class: 'error' }, e.message)); }
+          try { await api.deleteSpan(s.id); refresh(); } catch (e) { box.appendChild(h('p', { class: 'error' }, errorText(e))); }
         });
       }
       ul.appendChild(h('li', { class: 'span', 'data-id': s.id, 'data-feature': s.feature },
-        h('code', {}, s.feature), ' ', text('span', s.chars, { class: 'chars' }), ' ',
-        text('span', `${s.expected} → ${s.realised || '?'}`, { class: 'forms' }),
-        s.note ? text('span', ` (${s.note})`, { class: 'muted' }) : null,
-        s.needs_review ? h('span', { class: 'flag', title: 'The characters under this span changed' }, ' needs review') : null,
+        h('code', {}, s.feature), ' ', text('span', s.chars, { class: 'chars', 'data-user': '' }), ' ',
+        text('span', `${s.expected} → ${s.realised || '?'}`, { class: 'forms', 'data-user': '' }),
+        s.note ? text('span', ` (${s.note})`, { class: 'muted', 'data-user': '' }) : null,
+        s.needs_review ? h('span', { class: 'flag', title: t('tag.changedTitle') }, ' ', t('tag.needsReview')) : null,
         del ? ' ' : null, del));
     }
     box.appendChild(ul);
@@ -70,7 +71,7 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
   let a = area.selectionStart ?? 0;
   let b = area.selectionEnd ?? a;
   if (a === b) { // no selection: the character after the caret
-    if (a >= value.length) return { error: 'Select the characters to tag first.' };
+    if (a >= value.length) return { error: t('tag.selectFirst') };
     b = a + Array.from(value.slice(a))[0].length;
   }
   const charStart = scalarOffset(value, a);
@@ -81,12 +82,12 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
   const root = document.getElementById('overlay-root');
   const restore = document.activeElement;
 
-  const filter = h('input', { type: 'text', id: 'feature-filter', placeholder: 'Filter features: code, 中文 or English', 'aria-label': 'Filter features', autocomplete: 'off' });
+  const filter = h('input', { type: 'text', id: 'feature-filter', placeholder: t('tag.filterPlaceholder'), 'aria-label': t('tag.filterLabel'), autocomplete: 'off' });
   const list = h('ul', { class: 'feature-list', id: 'feature-list', role: 'listbox' });
   const body = h('div', {});
   const panel = h('div', { class: 'panel tag-panel' },
-    h('h2', {}, 'Tag ', text('span', chars, { class: 'chars', id: 'tag-chars' })), body);
-  const dlg = h('div', { class: 'overlay', id: 'tag-dialog', role: 'dialog', 'aria-label': 'Tag a feature' }, panel);
+    h('h2', {}, t('tag.title'), ' ', text('span', chars, { class: 'chars', id: 'tag-chars', 'data-user': '' })), body);
+  const dlg = h('div', { class: 'overlay', id: 'tag-dialog', role: 'dialog', 'aria-label': t('tag.dialogLabel') }, panel);
   const close = () => { dlg.remove(); if (restore && restore.focus) restore.focus(); };
 
   // ---- step 1: choose the feature ----------------------------------------------------------
@@ -102,11 +103,11 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
     clear(list);
     shown.forEach((f, i) => {
       const li = h('li', { role: 'option', 'data-code': f.code, 'aria-selected': i === cur ? 'true' : 'false', class: i === cur ? 'current' : '' },
-        h('code', {}, f.code), ' ', text('span', f.label_zh || ''), ' · ', text('span', f.label_en || '', { class: 'muted' }));
+        h('code', {}, f.code), ' ', text('span', f.label_zh || '', { 'data-user': '' }), ' · ', text('span', f.label_en || '', { class: 'muted', 'data-user': '' }));
       li.addEventListener('click', () => choose(f));
       list.appendChild(li);
     });
-    if (!shown.length) list.appendChild(h('li', { class: 'muted' }, 'No feature matches.'));
+    if (!shown.length) list.appendChild(h('li', { class: 'muted' }, t('tag.noMatch')));
     const c = list.children[cur];
     if (c && c.scrollIntoView) c.scrollIntoView({ block: 'nearest' });
   };
@@ -117,28 +118,28 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
     else if (e.key === 'ArrowUp') { cur = Math.max(0, cur - 1); draw(); e.preventDefault(); }
     else if (e.key === 'Enter' && shown[cur]) { e.preventDefault(); choose(shown[cur]); }
   });
-  body.append(filter, list, h('p', { class: 'muted' }, '↑ ↓ to move, Enter to choose, Esc to cancel.'));
+  body.append(filter, list, h('p', { class: 'muted' }, t('tag.pickerHelp')));
 
   // ---- step 2: forms, note, save -------------------------------------------------------------
   function choose(f) {
     let feature = f;
     const featLabel = h('p', { id: 'tag-feature' });
     const showFeature = () => {
-      clear(featLabel).append(h('code', {}, feature.code), ' ', text('span', feature.label_zh || ''), ' · ', text('span', feature.label_en || ''));
+      clear(featLabel).append(h('code', {}, feature.code), ' ', text('span', feature.label_zh || '', { 'data-user': '' }), ' · ', text('span', feature.label_en || '', { 'data-user': '' }));
       featLabel.dataset.code = feature.code;
     };
     showFeature();
     // Heteronyms (行, 长, 了, 还): the other readings are offered in a list under the box.
     const readingsList = h('datalist', { id: 'tag-expected-alternatives' });
-    const expected = h('input', { type: 'text', id: 'tag-expected', 'aria-label': 'Expected (pinyin)', autocomplete: 'off', list: 'tag-expected-alternatives' });
-    const realised = h('input', { type: 'text', id: 'tag-realised', 'aria-label': 'Realised (pinyin or IPA)', autocomplete: 'off' });
-    const script = h('select', { id: 'tag-script', 'aria-label': 'Script of the realised form' },
-      h('option', { value: 'pinyin' }, 'pinyin'), h('option', { value: 'ipa' }, 'IPA'));
-    const note = h('input', { type: 'text', id: 'tag-note', 'aria-label': 'Note', autocomplete: 'off' });
+    const expected = h('input', { type: 'text', id: 'tag-expected', 'aria-label': t('tag.expectedLabel'), autocomplete: 'off', list: 'tag-expected-alternatives' });
+    const realised = h('input', { type: 'text', id: 'tag-realised', 'aria-label': t('tag.realisedLabel'), autocomplete: 'off' });
+    const script = h('select', { id: 'tag-script', 'aria-label': t('tag.scriptLabel') },
+      h('option', { value: 'pinyin' }, t('tag.pinyin')), h('option', { value: 'ipa' }, 'IPA'));
+    const note = h('input', { type: 'text', id: 'tag-note', 'aria-label': t('tag.note'), autocomplete: 'off' });
     const sugg = h('ul', { class: 'suggestions', id: 'tag-suggestions' });
     const err = h('p', { class: 'error', id: 'tag-error' });
     const palette = h('div', { class: 'ipa-palette' }, IPA.map((sym) => {
-      const btn = h('button', { type: 'button', class: 'small', 'data-sym': sym, title: `insert ${sym}` }, sym);
+      const btn = h('button', { type: 'button', class: 'small', 'data-sym': sym, title: t('tag.insertSym', { sym }), translate: 'no' }, sym);
       btn.addEventListener('mousedown', (e) => e.preventDefault()); // keep the caret in the box
       btn.addEventListener('click', () => {
         realised.setRangeText(sym, realised.selectionStart ?? realised.value.length, realised.selectionEnd ?? realised.value.length, 'end');
@@ -163,11 +164,11 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
         clear(sugg);
         suggestions.slice(0, 9).forEach((s, i) => {
           const li = h('li', { 'data-code': s.code },
-            h('kbd', {}, `Alt+${i + 1}`), ' ', h('code', {}, s.code), ' ', text('span', s.reason, { class: 'muted' }));
+            h('kbd', {}, `Alt+${i + 1}`), ' ', h('code', {}, s.code), ' ', text('span', s.reason, { class: 'muted', 'data-user': '' }));
           li.addEventListener('click', () => accept(i));
           sugg.appendChild(li);
         });
-      } catch (e) { if (n === seq) err.textContent = e.message; }
+      } catch (e) { if (n === seq) err.textContent = errorText(e); }
     };
     const accept = (i) => {
       const s = suggestions[i];
@@ -176,16 +177,16 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
     };
     let timer = 0;
     realised.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(suggest, 150); });
-    const saveBtn = h('button', { type: 'submit', id: 'tag-save' }, 'Save (Enter)');
+    const saveBtn = h('button', { type: 'submit', id: 'tag-save' }, t('tag.save'));
     const form = h('form', { class: 'tag-form', id: 'tag-form' },
       featLabel,
-      h('label', {}, 'Expected ', expected, readingsList),
-      h('label', {}, 'Realised ', realised, ' ', script),
+      h('label', {}, t('tag.expected'), ' ', expected, readingsList),
+      h('label', {}, t('tag.realised'), ' ', realised, ' ', script),
       palette,
-      h('div', {}, h('span', { class: 'muted' }, 'Suggestions (click or Alt+number to use): '), sugg),
-      h('label', {}, 'Note ', note),
+      h('div', {}, h('span', { class: 'muted' }, t('tag.suggestions'), ' '), sugg),
+      h('label', {}, t('tag.note'), ' ', note),
       err,
-      h('div', { class: 'buttons' }, saveBtn, h('button', { type: 'button', onclick: close }, 'Cancel (Esc)')));
+      h('div', { class: 'buttons' }, saveBtn, h('button', { type: 'button', onclick: close }, t('tag.cancel'))));
     let saving = false;
     const save = async () => {
       if (saving) return;
@@ -201,7 +202,7 @@ export async function openPicker({ project, seg, area, beforeSave, onSaved }) {
         close();
         if (onSaved) onSaved(span);
       } catch (e) {
-        err.textContent = `${e.message} (${e.code})`;
+        err.textContent = `${errorText(e)} (${e.code})`;
       } finally { saving = false; }
     };
     form.addEventListener('submit', (e) => { e.preventDefault(); save(); });
@@ -236,7 +237,7 @@ export async function segmentTags(box, seg, project, canEdit) {
   try {
     [sch, { tags: current }] = await Promise.all([schema(project), api.segmentTags(seg)]);
   } catch (e) {
-    clear(box).appendChild(h('p', { class: 'error' }, 'Tags: ' + e.message));
+    clear(box).appendChild(h('p', { class: 'error' }, t('tag.tagsFailed', { message: errorText(e) })));
     return;
   }
   clear(box);
@@ -251,8 +252,8 @@ export async function segmentTags(box, seg, project, canEdit) {
       const v = c.read();
       if (v !== null && !(Array.isArray(v) && !v.length)) tags[c.id] = v;
     }
-    state.textContent = 'saving…';
-    try { await api.putSegmentTags(seg, tags); state.textContent = 'saved'; } catch (e) { state.textContent = e.message; }
+    state.textContent = t('tag.saving');
+    try { await api.putSegmentTags(seg, tags); state.textContent = t('common.saved'); } catch (e) { state.textContent = errorText(e); }
   };
   const row = h('div', { class: 'segment-tags' });
   for (const f of fields) {
@@ -262,15 +263,15 @@ export async function segmentTags(box, seg, project, canEdit) {
       const boxes = values.map((v) => h('input', { type: 'checkbox', value: v.id, checked: have.includes(v.id), disabled: !canEdit }));
       boxes.forEach((b) => b.addEventListener('change', save));
       controls.push({ id: f.id, read: () => boxes.filter((b) => b.checked).map((b) => b.value) });
-      row.appendChild(h('fieldset', { class: 'tag-field', 'data-field': f.id }, h('legend', {}, label(f)),
-        ...values.map((v, i) => h('label', {}, boxes[i], ' ', label(v)))));
+      row.appendChild(h('fieldset', { class: 'tag-field', 'data-field': f.id }, h('legend', { 'data-user': '' }, label(f)),
+        ...values.map((v, i) => h('label', {}, boxes[i], ' ', text('span', label(v), { 'data-user': '' })))));
     } else {
       const sel = h('select', { name: f.id, disabled: !canEdit, 'data-field': f.id },
-        h('option', { value: '' }, '—'), ...values.map((v) => h('option', { value: v.id }, label(v))));
+        h('option', { value: '' }, '—'), ...values.map((v) => h('option', { value: v.id, 'data-user': '' }, label(v))));
       sel.value = have[0] || '';
       sel.addEventListener('change', save);
       controls.push({ id: f.id, read: () => sel.value || null });
-      row.appendChild(h('label', { class: 'tag-field' }, `${label(f)}${f.required ? ' *' : ''} `, sel));
+      row.appendChild(h('label', { class: 'tag-field' }, text('span', `${label(f)}${f.required ? ' *' : ''}`, { 'data-user': '' }), ' ', sel));
     }
   }
   box.append(row, state);

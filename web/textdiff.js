@@ -3,6 +3,7 @@
 // ignored for CER (Chinese text is unsegmented; DIALECT.md §3.3), kept in the diff.
 
 import { h, clear } from './dom.js';
+import { t } from './i18n.js';
 
 const MAX = 3000; // beyond this many characters per side the O(n·m) table is skipped
 
@@ -76,12 +77,12 @@ export function cer(ref, hyp) {
 /** Renders the diff of `asr` → `text` into `el` (text nodes only) and returns the CER. */
 export function renderDiff(el, asr, text) {
   clear(el);
-  if (!asr) { el.appendChild(h('span', { class: 'muted' }, 'no ASR hypothesis')); return null; }
+  if (!asr) { el.appendChild(h('span', { class: 'muted' }, t('diff.noAsr'))); return null; }
   const ops = diff(asr, text);
-  if (!ops) { el.appendChild(h('span', { class: 'muted' }, 'too long to diff')); return null; }
+  if (!ops) { el.appendChild(h('span', { class: 'muted' }, t('diff.tooLong'))); return null; }
   for (const o of ops) {
     const cls = o.op === '=' ? 'same' : o.op === '+' ? 'ins' : 'del';
-    el.appendChild(h(o.op === '+' ? 'ins' : o.op === '-' ? 'del' : 'span', { class: cls }, o.t));
+    el.appendChild(h(o.op === '+' ? 'ins' : o.op === '-' ? 'del' : 'span', { class: cls, 'data-user': '' }, o.t));
   }
   return cer(text, asr);
 }

@@ -8,6 +8,7 @@
 
 import * as api from './api.js';
 import { fmtTime } from './dom.js';
+import { t as tr } from './i18n.js';
 
 const PEAK_TILE = 1024;
 const SAMPLE_TILE = 8192;
@@ -253,7 +254,7 @@ export class Timeline {
     this.showPitch = on ?? !this.showPitch;
     if (this.showPitch && this.samples / this.rate > 3 * 3600) {
       // The track is one JSON document (100 frames a second): too large beyond a few hours.
-      window.dispatchEvent(new CustomEvent('fangyan:toast', { detail: 'The pitch contour is shown for recordings up to 3 hours.' }));
+      window.dispatchEvent(new CustomEvent('fangyan:toast', { detail: tr('rec.pitchTooLong') }));
       this.showPitch = false;
     }
     if (this.showPitch && !this.pitchTrack) {
@@ -454,7 +455,7 @@ export class Timeline {
     if (level === null) {
       ctx.fillStyle = '#aaa';
       ctx.font = '12px system-ui, sans-serif';
-      ctx.fillText('zoom in to see the spectrogram', 8, top + height / 2);
+      ctx.fillText(tr('rec.zoomForSpectrogram'), 8, top + height / 2);
     } else {
       const a = this.start;
       const b = this.start + this.spp * this.W;

@@ -306,12 +306,34 @@ async fn logout(
     Ok((out, Json(json!({ "ok": true }))))
 }
 
-#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
-async fn me(State(state): State<AppState>, user: CurrentUser) -> AppResult<impl IntoResponse> {
+/// The query of `GET /api/me`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct MeQuery {
+    /// With `optional=true`, nobody logged in is answered 200 with `null` instead of 401, so
+    /// that the browser's probe on the login page is not a failed request.
+    #[serde(default)]
+    optional: bool,
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "accounts", params(MeQuery), responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+async fn me(
+    State(state): State<AppState>,
+    crate::extract::Query(query): crate::extract::Query<MeQuery>,
+    user: Result<CurrentUser, AppError>,
+) -> AppResult<Response> {
+    let user = match user {
+        Ok(user) => user,
+        Err(AppError::Unauthenticated) if query.optional => {
+            return Ok(Json(serde_json::Value::Null).into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let name = db::user_name(&state.db, user.id).await?;
     let is_admin = db::is_instance_admin(&state.db, user.id).await?;
     let can_create_projects = crate::projects::may_create(&state, user).await?;
     Ok(Json(
         json!({ "id": user.id, "name": name, "is_admin": is_admin, "can_create_projects": can_create_projects }),
-    ))
+    )
+    .into_response())
 }

@@ -134,11 +134,46 @@ export async function launch() {
   });
 }
 
+/**
+ * Console errors and failed requests (status >= 400 or no answer) of every page watched,
+ * as "label: what" lines; a test that causes one on purpose removes it with `expectProblem`.
+ */
+export const problems = [];
+
+/** Records the console errors and failed requests of `page` under `label`. */
+export function watchProblems(page, label) {
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${label}: console error: ${m.text()}`); });
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText || '';
+    // Navigations and media loads the page itself cancels are not failures of the app.
+    if (why.includes('ERR_ABORTED')) return;
+    problems.push(`${label}: request failed: ${r.method()} ${r.url()} ${why}`);
+  });
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${label}: HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
+}
+
+/** Removes the recorded problems matching `re` (caused on purpose); returns how many. */
+export function expectProblem(re) {
+  let n = 0;
+  for (let i = problems.length - 1; i >= 0; i--) if (re.test(problems[i])) { problems.splice(i, 1); n++; }
+  return n;
+}
+
+/**
+ * A fresh browser context. The interface language follows the browser's: `locale` defaults
+ * to en-US so that tests asserting English words get them (tests/browser/i18n.mjs passes
+ * zh-CN); `timezoneId` as playwright takes it.
+ */
+export async function newContext(browser, { locale = 'en-US', timezoneId } = {}) {
+  return browser.newContext({ viewport: { width: 1280, height: 900 }, locale, ...(timezoneId ? { timezoneId } : {}) });
+}
+
 /** A fresh browser context logged in through the login page. */
-export async function loginContext(browser, base, name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+export async function loginContext(browser, base, name, opts = {}) {
+  const context = await newContext(browser, opts);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`  [${name} page error] ${e.message}`));
+  watchProblems(page, name);
   await page.goto(base + '/');
   await page.waitForSelector('form.login');
   await page.fill('input[name=name]', name);

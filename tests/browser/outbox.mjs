@@ -316,7 +316,7 @@ const steps = [
   }],
 
   ['7 storage is full: a warning, nothing lost, stored and saved when space returns', async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ locale: 'en-US' });
     // The quota error at the storage call: IndexedDB puts (and localStorage writes of the
     // outbox) throw QuotaExceededError while window.__full is set.
     await context.addInitScript(() => {

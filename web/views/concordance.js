@@ -6,43 +6,44 @@
 import * as api from '../api.js';
 import { h, text, clear, fmtTime } from '../dom.js';
 import { crumbs } from '../app.js';
+import { t, errorText, fmtNumber } from '../i18n.js';
 import { schema, features } from '../tagging.js';
 
 export const name = 'concordance';
 
 export async function render(main, { project }) {
   const [p, sch] = await Promise.all([api.project(project), schema(project).catch(() => ({ features: [] }))]);
-  crumbs([['Projects', '#/projects'], [p.name, `#/p/${project}`], ['Concordance']]);
+  crumbs([[t('nav.projects'), '#/projects'], [{ user: p.name }, `#/p/${project}`], [t('nav.concordance')]]);
   const saved = new URLSearchParams(location.hash.split('?')[1] || '');
 
   const input = (id, label, attrs = {}) => {
     const el = h('input', { type: 'text', id: `cq-${id}`, name: id, autocomplete: 'off', value: saved.get(id) || '', ...attrs });
     return [el, h('label', {}, label + ' ', el)];
   };
-  const [textIn, textLabel] = input('text', 'Text', { value: saved.get('text') || saved.get('regex') || '' });
+  const [textIn, textLabel] = input('text', t('cq.text'), { value: saved.get('text') || saved.get('regex') || '' });
   const regexBox = h('input', { type: 'checkbox', id: 'cq-regex', checked: saved.has('regex') });
-  const feature = h('select', { id: 'cq-feature', name: 'feature' }, h('option', { value: '' }, '(any feature)'),
-    features(sch).map((f) => h('option', { value: f.code }, `${f.code} ${f.label_zh || ''} · ${f.label_en || ''}`)));
+  const feature = h('select', { id: 'cq-feature', name: 'feature' }, h('option', { value: '' }, t('cq.anyFeature')),
+    features(sch).map((f) => h('option', { value: f.code, 'data-user': '' }, `${f.code} ${f.label_zh || ''} · ${f.label_en || ''}`)));
   feature.value = saved.get('feature') || '';
-  const [realised, realisedLabel] = input('realised', 'Realised');
+  const [realised, realisedLabel] = input('realised', t('cq.realised'));
   const status = h('select', { id: 'cq-status', name: 'status' },
-    ['', 'new', 'in_progress', 'submitted', 'approved', 'rejected'].map((s) => h('option', { value: s }, s || '(any status)')));
+    ['', 'new', 'in_progress', 'submitted', 'approved', 'rejected'].map((s) => h('option', { value: s }, s ? t(`segment.status.${s}`) : t('cq.anyStatus'))));
   status.value = saved.get('status') || '';
-  const [label, labelLabel] = input('label', 'Label', { placeholder: 'variety=cmn-southwestern' });
-  const [speaker, speakerLabel] = input('speaker', 'Speaker');
-  const [variety, varietyLabel] = input('native_variety', 'Native variety');
-  const [birthplace, birthplaceLabel] = input('birthplace', 'Birthplace');
-  const go = h('button', { type: 'submit', id: 'cq-search' }, 'Search');
+  const [label, labelLabel] = input('label', t('cq.label'), { placeholder: 'variety=cmn-southwestern', translate: 'no' });
+  const [speaker, speakerLabel] = input('speaker', t('cq.speaker'));
+  const [variety, varietyLabel] = input('native_variety', t('speaker.native_variety'));
+  const [birthplace, birthplaceLabel] = input('birthplace', t('cq.birthplace'));
+  const go = h('button', { type: 'submit', id: 'cq-search' }, t('cq.search'));
   const form = h('form', { class: 'concordance-form', id: 'concordance-form' },
-    textLabel, h('label', {}, regexBox, ' regex'), h('label', {}, 'Feature ', feature), realisedLabel,
-    h('label', {}, 'Status ', status), labelLabel, speakerLabel, varietyLabel, birthplaceLabel, go);
+    textLabel, h('label', {}, regexBox, ' ', t('cq.regex')), h('label', {}, t('cq.feature'), ' ', feature), realisedLabel,
+    h('label', {}, t('cq.status'), ' ', status), labelLabel, speakerLabel, varietyLabel, birthplaceLabel, go);
   const info = h('p', { class: 'muted', id: 'cq-info' });
-  const csv = h('a', { class: 'button csv', id: 'cq-csv', hidden: true }, 'Download CSV');
-  const playAll = h('button', { type: 'button', id: 'cq-play-all', disabled: true }, 'Play all');
-  const stop = h('button', { type: 'button', id: 'cq-stop' }, 'Stop');
+  const csv = h('a', { class: 'button csv', id: 'cq-csv', hidden: true }, t('cq.csv'));
+  const playAll = h('button', { type: 'button', id: 'cq-play-all', disabled: true }, t('cq.playAll'));
+  const stop = h('button', { type: 'button', id: 'cq-stop' }, t('cq.stop'));
   const audio = h('audio', { id: 'cq-audio', preload: 'none' });
   const results = h('ol', { class: 'kwic', id: 'kwic' });
-  main.append(h('h1', {}, 'Concordance'), form, h('div', { class: 'toolbar' }, playAll, stop, csv, info), audio, results);
+  main.append(h('h1', {}, t('nav.concordance')), form, h('div', { class: 'toolbar' }, playAll, stop, csv, info), audio, results);
 
   const filters = () => {
     const f = {};
@@ -81,7 +82,7 @@ export async function render(main, { project }) {
       audio.preload = 'auto';
       await new Promise((resolve, reject) => {
         audio.addEventListener('loadedmetadata', resolve, { once: true });
-        audio.addEventListener('error', () => reject(new Error('the audio could not be loaded')), { once: true });
+        audio.addEventListener('error', () => reject(new Error(t('cq.audioFailed'))), { once: true });
         audio.load();
       });
     }
@@ -94,7 +95,7 @@ export async function render(main, { project }) {
     stopAt = hit.clip_end;
     return new Promise((resolve) => {
       onEnd = resolve;
-      audio.play().catch((e) => { info.textContent = 'Playback failed: ' + e.message; finish(); });
+      audio.play().catch((e) => { info.textContent = t('rec.playbackFailed', { message: e.message }); finish(); });
     });
   }
   let playingAll = false;
@@ -105,31 +106,32 @@ export async function render(main, { project }) {
     const f = filters();
     history.replaceState(null, '', `#/p/${project}/concordance?${new URLSearchParams(f)}`);
     clear(results);
-    info.textContent = 'Searching…';
+    info.textContent = t('cq.searching');
     csv.hidden = true;
     try {
       const r = await api.concordance(project, { ...f, limit: 500 });
       hits = r.hits;
     } catch (e) {
-      info.textContent = `${e.message} (${e.code})`;
+      info.textContent = `${errorText(e)} (${e.code})`;
       hits = [];
       playAll.disabled = true;
       return;
     }
-    info.textContent = `${hits.length}${hits.length >= 500 ? '+' : ''} hit${hits.length === 1 ? '' : 's'}`;
+    info.textContent = t('cq.hits', { n: `${fmtNumber(hits.length)}${hits.length >= 500 ? '+' : ''}` });
     csv.href = api.concordanceCsvUrl(project, f);
     csv.hidden = false;
     playAll.disabled = !hits.length;
     hits.forEach((hit, i) => {
       const li = h('li', { class: 'hit', 'data-segment': hit.segment_id, 'data-span': hit.span_id ?? '' });
-      const btn = h('button', { type: 'button', class: 'small play', 'aria-label': `Play hit ${i + 1}` }, '▶');
+      const btn = h('button', { type: 'button', class: 'small play', 'aria-label': t('cq.playHit', { n: i + 1 }) }, '▶');
       btn.addEventListener('click', () => play(hit, li));
+      // Element.append writes null as "null": absent parts are empty strings.
       li.append(btn, ' ',
-        text('span', hit.left, { class: 'left' }),
-        text('span', hit.match, { class: 'match' }),
-        text('span', hit.right, { class: 'right' }), ' ',
-        hit.feature ? h('code', { class: 'feature' }, hit.feature) : null, ' ',
-        hit.span_id ? text('span', `${hit.expected} → ${hit.realised || '?'}`, { class: 'forms' }) : null, ' ',
+        text('span', hit.left, { class: 'left', 'data-user': '' }),
+        text('span', hit.match, { class: 'match', 'data-user': '' }),
+        text('span', hit.right, { class: 'right', 'data-user': '' }), ' ',
+        hit.feature ? h('code', { class: 'feature' }, hit.feature) : '', ' ',
+        hit.span_id ? text('span', `${hit.expected} → ${hit.realised || '?'}`, { class: 'forms', 'data-user': '' }) : '', ' ',
         h('a', { href: `#/r/${hit.recording_id}/s/${hit.segment_id}`, class: 'muted' }, fmtTime(hit.clip_start, 1)));
       results.appendChild(li);
     });

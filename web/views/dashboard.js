@@ -6,6 +6,7 @@
 import * as api from '../api.js';
 import { h, text } from '../dom.js';
 import { crumbs } from '../app.js';
+import { t, fmtNumber, fmtPercent, fmtDuration } from '../i18n.js';
 
 export const name = 'dashboard';
 
@@ -19,21 +20,28 @@ function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
-const num = (x, d = 2) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
+const pct = (x) => fmtPercent(x, 1);
+const num = (x, d = 2) => fmtNumber(x, { minimumFractionDigits: d, maximumFractionDigits: d });
+/** Hours as a duration: minutes and seconds under an hour ("3 min 20 s", not "0.06 h"). */
+const hours = (x) => fmtDuration(x === null || x === undefined ? x : x * 3600);
+/** A cell of user data (names, texts, models): excluded from the language checks. */
+const user = (v) => ({ user: v });
 
 /** A table with a caption and a CSV link. `cols`: [[header, row => value], …]. */
 function table(id, caption, csvHref, cols, rows, onRow) {
   const body = h('tbody');
   for (const r of rows) {
-    const tr = h('tr', onRow ? { class: 'clickable', tabindex: 0 } : {}, ...cols.map(([, f]) => text('td', String(f(r)))));
+    const tr = h('tr', onRow ? { class: 'clickable', tabindex: 0 } : {}, ...cols.map(([, f]) => {
+      const v = f(r);
+      return v !== null && typeof v === 'object' ? text('td', String(v.user ?? ''), { 'data-user': '' }) : text('td', String(v));
+    }));
     if (onRow) {
       tr.addEventListener('click', () => onRow(r));
       tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') onRow(r); });
     }
     body.appendChild(tr);
   }
-  if (!rows.length) body.appendChild(h('tr', {}, h('td', { colspan: cols.length, class: 'muted' }, 'Nothing yet.')));
+  if (!rows.length) body.appendChild(h('tr', {}, h('td', { colspan: cols.length, class: 'muted' }, t('dash.nothing'))));
   return h('section', { class: 'card', id },
     h('div', { class: 'table-head' }, h('h2', {}, caption),
       h('a', { href: csvHref, class: 'csv', download: `${id}.csv` }, 'CSV')),
@@ -47,16 +55,16 @@ function cerChart(rows) {
   const height = top + rows.length * (barH + gap) + 24;
   const chart = svg('svg', {
     id: 'cer-chart', width: labelW + plotW + 80, height, viewBox: `0 0 ${labelW + plotW + 80} ${height}`,
-    role: 'img', 'aria-label': 'ASR character error rate by model and dialect',
+    role: 'img', 'aria-label': t('dash.chartLabel'),
   });
   rows.forEach((r, i) => {
     const y = top + i * (barH + gap);
     const w = ((r.cer ?? 0) / max) * plotW;
-    const label = `${r.model || '(no model)'} · ${r.dialect || '(no dialect)'}`;
+    const label = `${r.model || t('dash.noModel')} · ${r.dialect || t('dash.noDialect')}`;
     const g = svg('g', { class: 'bar', 'data-model': r.model, 'data-dialect': r.dialect, 'data-cer': r.cer ?? '', 'data-segments': r.segments });
     g.append(
-      svg('text', { x: labelW - 8, y: y + barH * 0.7, 'text-anchor': 'end', class: 'label' }, label),
-      svg('rect', { x: labelW, y, width: Math.max(1, w), height: barH, class: 'cer' }, svg('title', {}, `${label}: CER ${pct(r.cer)} over ${r.n} characters, ${r.segments} segments`)),
+      svg('text', { x: labelW - 8, y: y + barH * 0.7, 'text-anchor': 'end', class: 'label', 'data-user': '' }, label),
+      svg('rect', { x: labelW, y, width: Math.max(1, w), height: barH, class: 'cer' }, svg('title', {}, t('dash.barTitle', { label, cer: pct(r.cer), n: fmtNumber(r.n), segments: fmtNumber(r.segments) }))),
       svg('text', { x: labelW + w + 6, y: y + barH * 0.7, class: 'value' }, pct(r.cer)));
     chart.appendChild(g);
   });
@@ -67,7 +75,7 @@ function cerChart(rows) {
 
 export async function render(main, { project }) {
   const p = await api.project(project);
-  crumbs([['Projects', '#/projects'], [p.name, `#/p/${project}`], ['Dashboard', null]]);
+  crumbs([[t('nav.projects'), '#/projects'], [{ user: p.name }, `#/p/${project}`], [t('nav.dashboard'), null]]);
   const base = `/api/projects/${project}`;
   const canSeeScores = p.role === 'admin' || p.role === 'reviewer';
   const [prog, byModel, worst, people, agreement, features] = await Promise.all([
@@ -79,56 +87,56 @@ export async function render(main, { project }) {
     canSeeScores ? api.featureStats(project) : null,
   ]);
 
-  const status = table('progress', 'Progress', api.csvUrl(`${base}/progress`),
-    [['Status', (r) => r.status], ['Segments', (r) => r.segments], ['Hours', (r) => num(r.hours, 3)]], prog.statuses);
+  const status = table('progress', t('dash.progress'), api.csvUrl(`${base}/progress`),
+    [[t('dash.col.status'), (r) => t(`segment.status.${r.status}`)], [t('dash.col.segments'), (r) => fmtNumber(r.segments)], [t('dash.col.duration'), (r) => hours(r.hours)]], prog.statuses);
   const summary = h('p', { class: 'summary' },
-    `${prog.segments} segments, ${num(prog.segment_hours, 2)} h segmented of ${num(prog.recording_hours, 2)} h recorded.`);
-  main.append(text('h1', `${p.name}: dashboard`), summary, status);
+    t('dash.summary', { segments: fmtNumber(prog.segments), segmented: hours(prog.segment_hours), recorded: hours(prog.recording_hours) }));
+  main.append(h('h1', {}, text('span', p.name, { 'data-user': '' }), t('dash.titleSuffix')), summary, status);
   if (!canSeeScores) return null;
 
   main.append(h('section', { class: 'card', id: 'cer-by-model' },
-    h('div', { class: 'table-head' }, h('h2', {}, 'ASR CER by model × dialect'),
+    h('div', { class: 'table-head' }, h('h2', {}, t('dash.cerByModel')),
       h('a', { href: api.csvUrl(`${base}/metrics`, { by: 'model,dialect', sort: 'key' }), class: 'csv', download: 'cer-by-model.csv' }, 'CSV')),
-    h('p', { class: 'muted' }, `Total: ${pct(byModel.total.cer)} CER, ${pct(byModel.total.wer)} WER over ${byModel.total.segments} finished segments (normaliser ${byModel.normaliser}).`),
-    byModel.rows.length ? cerChart(byModel.rows) : h('p', { class: 'muted' }, 'No finished segments with ASR text yet.')));
+    h('p', { class: 'muted' }, t('dash.total', { cer: pct(byModel.total.cer), wer: pct(byModel.total.wer), segments: fmtNumber(byModel.total.segments) }), ' ', h('code', {}, byModel.normaliser)),
+    byModel.rows.length ? cerChart(byModel.rows) : h('p', { class: 'muted' }, t('dash.noAsr'))));
 
-  main.append(table('worst', 'Worst segments', api.csvUrl(`${base}/metrics`, { by: 'segment', limit: 20 }),
-    [['CER', (r) => pct(r.cer)], ['Recording', (r) => r.recording], ['At', (r) => num(r.start_s, 1)],
-      ['ASR', (r) => r.hypothesis], ['Final', (r) => r.reference], ['Model', (r) => r.model || '']],
+  main.append(table('worst', t('dash.worst'), api.csvUrl(`${base}/metrics`, { by: 'segment', limit: 20 }),
+    [['CER', (r) => pct(r.cer)], [t('dash.col.recording'), (r) => user(r.recording)], [t('dash.col.at'), (r) => num(r.start_s, 1)],
+      ['ASR', (r) => user(r.hypothesis)], [t('dash.col.final'), (r) => user(r.reference)], [t('dash.col.model'), (r) => user(r.model || '')]],
     worst.rows, (r) => { location.hash = `#/r/${r.recording_id}/s/${r.segment}`; }));
 
-  main.append(table('throughput', 'Throughput per person', api.csvUrl(`${base}/throughput`),
-    [['Person', (r) => r.user], ['Segments', (r) => r.segments], ['Audio min', (r) => num(r.audio_minutes)],
-      ['Active h', (r) => num(r.active_hours)], ['Audio min / h', (r) => num(r.minutes_per_hour)]], people.people));
+  main.append(table('throughput', t('dash.throughput'), api.csvUrl(`${base}/throughput`),
+    [[t('dash.col.person'), (r) => user(r.user)], [t('dash.col.segments'), (r) => fmtNumber(r.segments)], [t('dash.col.audio'), (r) => fmtDuration(r.audio_minutes * 60)],
+      [t('dash.col.active'), (r) => fmtDuration(r.active_hours * 3600)], [t('dash.col.minPerHour'), (r) => num(r.minutes_per_hour)]], people.people));
 
-  main.append(table('agreement', `Agreement (${agreement.segments} double-annotated segments, CER ${pct(agreement.cer)})`,
+  main.append(table('agreement', t('dash.agreement', { segments: fmtNumber(agreement.segments), cer: pct(agreement.cer) }),
     api.csvUrl(`${base}/agreement/summary`),
-    [['Annotator', (r) => r.user], ['Segments', (r) => r.segments], ['Differences', (r) => r.errors], ['Inter-annotator CER', (r) => pct(r.cer)]],
+    [[t('dash.col.annotator'), (r) => user(r.user)], [t('dash.col.segments'), (r) => fmtNumber(r.segments)], [t('dash.col.differences'), (r) => fmtNumber(r.errors)], [t('dash.col.interCer'), (r) => pct(r.cer)]],
     agreement.annotators));
   if (agreement.kappa.length) {
-    main.append(h('section', { class: 'card', id: 'kappa' }, h('h2', {}, "Cohen's kappa per label"),
-      h('table', { class: 'data' }, h('thead', {}, h('tr', {}, h('th', {}, 'Field'), h('th', {}, 'Segments'), h('th', {}, 'κ'))),
-        h('tbody', {}, ...agreement.kappa.map((k) => h('tr', {}, text('td', k.field), h('td', {}, String(k.segments)), h('td', {}, num(k.kappa, 3))))))));
+    main.append(h('section', { class: 'card', id: 'kappa' }, h('h2', {}, t('dash.kappa')),
+      h('table', { class: 'data' }, h('thead', {}, h('tr', {}, h('th', {}, t('dash.col.field')), h('th', {}, t('dash.col.segments')), h('th', {}, 'κ'))),
+        h('tbody', {}, ...agreement.kappa.map((k) => h('tr', {}, h('td', {}, h('code', {}, k.field)), h('td', {}, fmtNumber(k.segments)), h('td', {}, num(k.kappa, 3))))))));
   }
 
   // Accent features: the ASR's error rate inside each feature's spans against outside them.
   const outside = features.outside.cer;
-  const featureRows = features.asr.map((r) => ({ ...r, model: r.feature, dialect: `${r.spans} spans` }));
-  const chart = featureRows.length ? cerChart(featureRows) : h('p', { class: 'muted' }, 'No tagged spans in finished segments yet.');
+  const featureRows = features.asr.map((r) => ({ ...r, model: r.feature, dialect: t('dash.spans', { n: fmtNumber(r.spans) }) }));
+  const chart = featureRows.length ? cerChart(featureRows) : h('p', { class: 'muted' }, t('dash.noSpans'));
   if (featureRows.length) chart.id = 'feature-chart';
   main.append(h('section', { class: 'card', id: 'features' },
-    h('div', { class: 'table-head' }, h('h2', {}, 'Accent features: ASR CER inside tagged spans'),
+    h('div', { class: 'table-head' }, h('h2', {}, t('dash.features')),
       h('a', { href: api.csvUrl(`${base}/features/stats`, { table: 'asr' }), class: 'csv', download: 'feature-asr.csv' }, 'CSV')),
-    h('p', { class: 'muted' }, `Outside every span: ${pct(outside)} CER over ${features.outside.chars} characters.`),
+    h('p', { class: 'muted' }, t('dash.outside', { cer: pct(outside), chars: fmtNumber(features.outside.chars) })),
     chart,
     h('table', { class: 'data' },
-      h('thead', {}, h('tr', {}, ...['Feature', 'Spans', 'Characters', 'Errors', 'CER inside', '× outside'].map((c) => h('th', {}, c)))),
-      h('tbody', {}, ...features.asr.map((r) => h('tr', {}, text('td', r.feature), h('td', {}, String(r.spans)),
-        h('td', {}, String(r.chars)), h('td', {}, String(r.errors)), h('td', {}, pct(r.cer)), h('td', {}, num(r.ratio))))))));
-  main.append(table('feature-counts', 'Accent features by variety and speaker', api.csvUrl(`${base}/features/stats`, { table: 'counts' }),
-    [['Feature', (r) => r.feature], ['Variety', (r) => r.variety], ['Speaker', (r) => r.speaker], ['Spans', (r) => r.spans]], features.counts));
-  main.append(table('feature-agreement', 'Span agreement per feature (double-annotated segments)', api.csvUrl(`${base}/features/stats`, { table: 'agreement' }),
-    [['Feature', (r) => r.feature], ['First', (r) => r.first], ['Second', (r) => r.second], ['Matched', (r) => r.matched], ['F1', (r) => num(r.f1, 3)]],
+      h('thead', {}, h('tr', {}, ...['dash.col.feature', 'dash.col.spans', 'dash.col.chars', 'dash.col.errors', 'dash.col.cerInside', 'dash.col.ratio'].map((c) => h('th', {}, t(c))))),
+      h('tbody', {}, ...features.asr.map((r) => h('tr', {}, h('td', {}, h('code', {}, r.feature)), h('td', {}, fmtNumber(r.spans)),
+        h('td', {}, fmtNumber(r.chars)), h('td', {}, fmtNumber(r.errors)), h('td', {}, pct(r.cer)), h('td', {}, num(r.ratio))))))));
+  main.append(table('feature-counts', t('dash.featureCounts'), api.csvUrl(`${base}/features/stats`, { table: 'counts' }),
+    [[t('dash.col.feature'), (r) => user(r.feature)], [t('dash.col.variety'), (r) => user(r.variety)], [t('dash.col.speaker'), (r) => user(r.speaker)], [t('dash.col.spans'), (r) => fmtNumber(r.spans)]], features.counts));
+  main.append(table('feature-agreement', t('dash.featureAgreement'), api.csvUrl(`${base}/features/stats`, { table: 'agreement' }),
+    [[t('dash.col.feature'), (r) => user(r.feature)], [t('dash.col.first'), (r) => fmtNumber(r.first)], [t('dash.col.second'), (r) => fmtNumber(r.second)], [t('dash.col.matched'), (r) => fmtNumber(r.matched)], ['F1', (r) => num(r.f1, 3)]],
     features.agreement));
   return null;
 }

@@ -11,7 +11,8 @@ import * as keys from '../keys.js';
 import * as outbox from '../outbox.js';
 import { renderDiff } from '../textdiff.js';
 import { Timeline } from '../timeline.js';
-import { claimNext } from './project.js';
+import { claimNext, asrModeOptions, asrImportLine } from './project.js';
+import { t, errorText, fmtDate, fmtPercent } from '../i18n.js';
 import * as tagging from '../tagging.js';
 import { UndoStack } from '../undo.js';
 
@@ -21,18 +22,18 @@ const NUDGE_SECS = 0.01;
 
 /** Every sentence the undo and history code shows (one place, for the translation catalogue). */
 const TEXT = {
-  history: 'History',
-  hideHistory: 'Hide history',
-  restore: 'Restore',
-  current: 'current',
-  you: 'you',
-  user: (id) => (id === null || id === undefined ? 'system' : `user #${id}`),
-  revision: (r, who, when) => `v${r.version} · ${who} · ${when} · ${r.status}`,
-  layers: { text_verbatim: 'verbatim', text_display: 'display', text_norm: 'normalised', bounds: 'boundaries', none: 'no text change' },
-  nothingToUndo: 'Nothing to undo.',
-  nothingToRedo: 'Nothing to redo.',
-  undoFailed: (m) => `Undo failed: ${m}`,
-  redoFailed: (m) => `Redo failed: ${m}`,
+  get history() { return t('history.show'); },
+  get hideHistory() { return t('history.hide'); },
+  get restore() { return t('history.restore'); },
+  get current() { return t('history.current'); },
+  get you() { return t('history.you'); },
+  user: (id) => (id === null || id === undefined ? t('history.system') : t('history.user', { id })),
+  revision: (r, who, when) => `v${r.version} · ${who} · ${when} · ${t(`segment.status.${r.status}`)}`,
+  layer: (k) => t(`history.layer.${k}`),
+  get nothingToUndo() { return t('undo.nothing'); },
+  get nothingToRedo() { return t('redo.nothing'); },
+  undoFailed: (m) => t('undo.failed', { message: m }),
+  redoFailed: (m) => t('redo.failed', { message: m }),
 };
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 
@@ -46,7 +47,7 @@ export async function render(main, params) {
   const projP = api.projects();
   const rec = await api.recording(params.recording);
   if (rec.status !== 'ready') {
-    main.appendChild(h('p', { class: 'error' }, `This recording is ${rec.status}.`));
+    main.appendChild(h('p', { class: 'error' }, t('rec.notReady', { status: t(`recording.status.${rec.status}`) })));
     return;
   }
   const rate = rec.analysis_rate;
@@ -60,7 +61,7 @@ export async function render(main, params) {
   const project = projects.find((p) => p.id === rec.project_id) || { name: '', role: 'reviewer' };
   const canEdit = project.role !== 'reviewer';
   let speakers = spk.speakers;
-  crumbs([['Projects', '#/projects'], [project.name, `#/p/${rec.project_id}`], [rec.name]]);
+  crumbs([[t('nav.projects'), '#/projects'], [{ user: project.name }, `#/p/${rec.project_id}`], [{ user: rec.name }]]);
 
   // ---- segments: server state with queued local changes laid over it ----------------------
   let segs = [];
@@ -97,7 +98,7 @@ export async function render(main, params) {
     playhead = secs;
     range = end === null ? null : { start: secs, end };
     const p = audio.play();
-    if (p) p.catch((e) => toast('Playback failed: ' + e.message));
+    if (p) p.catch((e) => toast(t('rec.playbackFailed', { message: e.message })));
   }
   function playSegment(s) {
     if (s) playFrom(s.start_sample / rate, s.end_sample / rate);
@@ -112,45 +113,64 @@ export async function render(main, params) {
   }
 
   // ---- layout ---------------------------------------------------------------------------------
-  const status = h('span', { class: 'muted', id: 'play-state' }, 'paused');
+  const status = h('span', { class: 'muted', id: 'play-state' }, t('rec.paused'));
   const speedLabel = h('span', { id: 'speed' }, `${speed}×`);
   const loopBox = h('input', { type: 'checkbox', id: 'loop', checked: loop });
   const pitchBox = h('input', { type: 'checkbox', id: 'pitch-toggle' });
   const specBox = h('input', { type: 'checkbox', id: 'spec-toggle', checked: true });
   const timeLabel = h('span', { id: 'time', class: 'mono' }, fmtTime(playhead));
   const toolbar = h('div', { class: 'toolbar' },
-    h('button', { type: 'button', id: 'play', onclick: togglePlay }, 'Play / pause (Tab)'),
+    h('button', { type: 'button', id: 'play', onclick: togglePlay }, t('rec.playPause', { key: keys.comboFor('playPause') })),
     timeLabel, status,
     h('button', { type: 'button', onclick: () => setSpeed(-1) }, '−'), speedLabel,
     h('button', { type: 'button', onclick: () => setSpeed(1) }, '+'),
-    h('label', {}, loopBox, 'loop'),
-    h('label', {}, pitchBox, 'pitch'),
-    h('label', {}, specBox, 'spectrogram'),
-    h('button', { type: 'button', id: 'zoom-in', onclick: () => tl.zoomBy(2, position() * rate) }, 'zoom +'),
-    h('button', { type: 'button', id: 'zoom-out', onclick: () => tl.zoomBy(0.5, position() * rate) }, 'zoom −'),
-    h('button', { type: 'button', id: 'zoom-all', onclick: () => tl.zoomTo(0, samples) }, 'whole file'));
+    h('label', {}, loopBox, t('rec.loop')),
+    h('label', {}, pitchBox, t('rec.pitch')),
+    h('label', {}, specBox, t('rec.spectrogram')),
+    h('button', { type: 'button', id: 'zoom-in', onclick: () => tl.zoomBy(2, position() * rate) }, t('rec.zoomIn')),
+    h('button', { type: 'button', id: 'zoom-out', onclick: () => tl.zoomBy(0.5, position() * rate) }, t('rec.zoomOut')),
+    h('button', { type: 'button', id: 'zoom-all', onclick: () => tl.zoomTo(0, samples) }, t('rec.wholeFile')));
   loopBox.addEventListener('change', () => { loop = loopBox.checked; persist(); });
   pitchBox.addEventListener('change', () => tl.togglePitch(pitchBox.checked));
   specBox.addEventListener('change', () => { tl.showSpec = specBox.checked; tl.dirty = true; });
   const tlBox = h('div', { class: 'timeline-box' });
   const list = h('ol', { class: 'transcript', id: 'transcript' });
-  main.append(text('h1', rec.name, { class: 'rec-title' }), toolbar, tlBox,
+  main.append(text('h1', rec.name, { class: 'rec-title', 'data-user': '' }), toolbar, tlBox,
     h('div', { class: 'editor-actions' },
       canEdit ? [
-        h('button', { type: 'button', id: 'split', onclick: () => split() }, 'Split (Alt+S)'),
-        h('button', { type: 'button', id: 'merge', onclick: () => merge() }, 'Merge next (Alt+M)'),
-        h('button', { type: 'button', id: 'insert', onclick: () => insert() }, 'Insert (Alt+I)'),
-        h('button', { type: 'button', id: 'delete', onclick: () => remove() }, 'Delete (Alt+Delete)'),
-        h('button', { type: 'button', id: 'submit', onclick: () => submit() }, 'Submit (Ctrl+Enter)'),
-        h('button', { type: 'button', id: 'claim', onclick: () => claimNext(rec.project_id) }, 'Claim next (Alt+J)'),
-      ] : h('span', { class: 'muted' }, 'Read only: reviewers review in the review queue.')),
+        h('button', { type: 'button', id: 'split', onclick: () => split() }, t('action.split', { key: keys.comboFor('split') })),
+        h('button', { type: 'button', id: 'merge', onclick: () => merge() }, t('action.merge', { key: keys.comboFor('merge') })),
+        h('button', { type: 'button', id: 'insert', onclick: () => insert() }, t('action.insert', { key: keys.comboFor('insert') })),
+        h('button', { type: 'button', id: 'delete', onclick: () => remove() }, t('action.delete', { key: keys.comboFor('delete') })),
+        h('button', { type: 'button', id: 'submit', onclick: () => submit() }, t('action.submit', { key: keys.comboFor('submit') })),
+        h('button', { type: 'button', id: 'claim', onclick: () => claimNext(rec.project_id) }, t('action.claimNext', { key: keys.comboFor('claim') })),
+      ] : h('span', { class: 'muted' }, t('rec.readOnly')),
+      project.role === 'admin' ? asrImportButton() : null),
     list);
 
+  /** The admin's "Import ASR" on this recording: a hypothesis file onto it, no mapping to type. */
+  function asrImportButton() {
+    const file = h('input', { type: 'file', id: 'rec-asr-file', hidden: true, accept: '.json,.srt,.vtt,.ctm,.txt,.TextGrid,.textgrid,.eaf' });
+    const mode = h('select', { id: 'rec-asr-mode', 'aria-label': t('asr.modeLabel') }, ...asrModeOptions());
+    const result = h('ul', { class: 'list asr-results', id: 'rec-asr-results' });
+    const button = h('button', { type: 'button', id: 'rec-asr-import', onclick: () => file.click() }, t('asr.importHere'));
+    file.addEventListener('change', async () => {
+      if (!file.files.length) return;
+      clear(result);
+      try {
+        const { imports } = await api.importAsrFor(rec.id, file.files, { mode: mode.value });
+        for (const i of imports) result.appendChild(asrImportLine(i));
+        await reload(selId);
+      } catch (e) { result.appendChild(text('li', errorText(e), { class: 'error' })); }
+      file.value = '';
+    });
+    return h('span', { class: 'asr-import' }, button, mode, file, result);
+  }
   const lanesOf = () => {
     const ids = new Set(segs.map((s) => s.speaker_id ?? null));
     return [null, ...speakers.map((s) => s.id).filter((id) => ids.has(id))];
   };
-  const speakerName = (id) => (id === null ? 'no speaker' : (speakers.find((s) => s.id === id) || { code: `#${id}` }).code);
+  const speakerName = (id) => (id === null ? t('rec.noSpeaker') : (speakers.find((s) => s.id === id) || { code: `#${id}` }).code);
   const tl = new Timeline(tlBox, {
     recording: rec.id, rate, samples,
     segments: () => segs,
@@ -176,15 +196,15 @@ export async function render(main, params) {
       rows.set(s.id, li);
       list.appendChild(li);
     }
-    if (!segs.length) list.appendChild(h('li', { class: 'muted' }, 'No segments. Insert one at the playhead (Alt+I).'));
+    if (!segs.length) list.appendChild(h('li', { class: 'muted' }, t('rec.noSegments', { key: keys.comboFor('insert') })));
     openEditor();
   }
   function row(s) {
     const li = h('li', { class: 'seg', 'data-id': s.id, 'data-status': s.status },
       h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rate, 2)} – ${fmtTime(s.end_sample / rate, 2)}`),
-      h('span', { class: 'spk' }, speakerName(s.speaker_id ?? null)),
-      h('span', { class: 'st' }, s.status),
-      text('div', s.text_verbatim || s.asr_text || '', { class: 'preview' }));
+      h('span', { class: 'spk', 'data-user': '' }, speakerName(s.speaker_id ?? null)),
+      h('span', { class: 'st', 'data-status': s.status }, t(`segment.status.${s.status}`)),
+      text('div', s.text_verbatim || s.asr_text || '', { class: 'preview', 'data-user': '' }));
     li.addEventListener('click', (e) => {
       if (e.target.closest('.editor')) return;
       select(s.id, { focus: true });
@@ -198,7 +218,8 @@ export async function render(main, params) {
     li.dataset.status = s.status;
     li.querySelector('.when').textContent = `${fmtTime(s.start_sample / rate, 2)} – ${fmtTime(s.end_sample / rate, 2)}`;
     li.querySelector('.spk').textContent = speakerName(s.speaker_id ?? null);
-    li.querySelector('.st').textContent = s.status;
+    li.querySelector('.st').textContent = t(`segment.status.${s.status}`);
+    li.querySelector('.st').dataset.status = s.status;
     li.querySelector('.preview').textContent = s.text_verbatim || s.asr_text || '';
   }
 
@@ -213,35 +234,35 @@ export async function render(main, params) {
     if (!s) return;
     const li = rows.get(s.id);
     const initial = s.text_verbatim || s.asr_text || '';
-    const area = h('textarea', { class: 'text', dir: 'auto', rows: 2, spellcheck: false, 'aria-label': 'Transcript', readonly: !canEdit });
+    const area = h('textarea', { class: 'text', dir: 'auto', rows: 2, spellcheck: false, 'aria-label': t('rec.transcript'), readonly: !canEdit });
     area.value = initial;
     const diffEl = h('div', { class: 'diff', dir: 'auto' });
     const cerEl = h('span', { class: 'cer' });
-    const spkSel = h('select', { class: 'speaker', disabled: !canEdit, 'aria-label': 'Speaker' });
+    const spkSel = h('select', { class: 'speaker', disabled: !canEdit, 'aria-label': t('rec.speaker'), 'data-user': '' });
     const fillSpeakers = () => {
       clear(spkSel);
-      if ((s.speaker_id ?? null) === null) spkSel.appendChild(h('option', { value: '' }, '(no speaker)'));
+      if ((s.speaker_id ?? null) === null) spkSel.appendChild(h('option', { value: '' }, t('rec.noSpeakerOption')));
       for (const sp of speakers) spkSel.appendChild(h('option', { value: sp.id }, sp.code));
-      spkSel.appendChild(h('option', { value: 'new' }, '+ new speaker…'));
+      spkSel.appendChild(h('option', { value: 'new' }, t('rec.newSpeaker')));
       spkSel.value = s.speaker_id ?? '';
     };
     fillSpeakers();
     spkSel.addEventListener('change', async () => {
       if (spkSel.value === 'new') {
-        const code = prompt('Speaker code');
+        const code = prompt(t('rec.speakerCodePrompt'));
         if (code) {
           try {
             const made = await api.addSpeaker(rec.project_id, code);
             speakers = (await api.speakers(rec.project_id)).speakers;
             setSpeaker(s, made.id);
-          } catch (e) { toast(e.message); }
+          } catch (e) { toast(errorText(e)); }
         }
         fillSpeakers();
       } else if (spkSel.value) setSpeaker(s, +spkSel.value);
     });
     const refresh = () => {
       const c = renderDiff(diffEl, s.asr_text || '', area.value);
-      cerEl.textContent = c === null ? '' : `CER of ASR vs your text: ${(c * 100).toFixed(1)}%`;
+      cerEl.textContent = c === null ? '' : t('rec.cer', { cer: fmtPercent(c) });
       cerEl.dataset.cer = c === null ? '' : c.toFixed(4);
     };
     // While an input method composes (pinyin "jintian" before 今天 is chosen) nothing is
@@ -275,10 +296,10 @@ export async function render(main, params) {
     });
     if (historyFor === s.id) showHistory(s, historyBox);
     const el = h('div', { class: 'editor' }, area,
-      h('div', { class: 'meta' }, h('label', {}, 'Speaker ', spkSel), cerEl,
-        h('span', { class: 'muted' }, `v${s.version} · ${s.status}`), historyButton),
+      h('div', { class: 'meta' }, h('label', {}, t('rec.speaker'), ' ', spkSel), cerEl,
+        h('span', { class: 'muted' }, `v${s.version} · ${t(`segment.status.${s.status}`)}`), historyButton),
       historyBox,
-      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → yours: '), diffEl));
+      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, t('rec.diffLabel'), ' '), diffEl));
     const spanBox = h('div', { class: 'span-box', id: 'spans' });
     const tagBox = h('div', { class: 'tag-box', id: 'segment-tags' });
     el.append(tagBox, spanBox);
@@ -306,7 +327,7 @@ export async function render(main, params) {
     if (!canEdit) return;
     start = Math.max(0, Math.round(start));
     end = Math.min(samples, Math.round(end));
-    if (end <= start) { toast('A segment must end after it starts.'); return; }
+    if (end <= start) { toast(t('rec.endAfterStart')); return; }
     undo.change(`bounds:${s.id}`, { start_sample: s.start_sample, end_sample: s.end_sample }, { start_sample: start, end_sample: end }, (b) => applyFields(s.id, b));
     applyFields(s.id, { start_sample: start, end_sample: end });
   }
@@ -342,7 +363,7 @@ export async function render(main, params) {
   }
   function cycleSpeaker() {
     const s = selected();
-    if (!s || !speakers.length) { toast('Add a speaker to the project first.'); return; }
+    if (!s || !speakers.length) { toast(t('rec.addSpeakerFirst')); return; }
     const i = speakers.findIndex((x) => x.id === s.speaker_id);
     setSpeaker(s, speakers[(i + 1) % speakers.length].id);
     openEditor();
@@ -376,7 +397,7 @@ export async function render(main, params) {
       try {
         await serverEdit(work);
       } catch (e) {
-        toast(`${label} failed: ${e.offline ? 'it needs the connection (text edits are kept offline)' : e.message}`);
+        toast(t('rec.opFailed', { op: t(`rec.op.${label}`), reason: e.offline ? t('rec.needsConnection') : errorText(e) }));
         await reload(selId).catch(() => {});
       }
     });
@@ -404,7 +425,7 @@ export async function render(main, params) {
   function split() {
     const s = selected();
     if (!s) return;
-    return structural('Split', async () => {
+    return structural('split', async () => {
       let at = Math.round(position() * rate);
       const a = editor && editor.area;
       const chars = a ? Array.from(a.value) : [];
@@ -433,7 +454,7 @@ export async function render(main, params) {
     const next = segs[indexOf(s.id) + 1];
     const at = s.end_sample;
     const offset = Array.from(s.text_verbatim || '').length;
-    return structural('Merge', async () => {
+    return structural('merge', async () => {
       const first = await ops.merge(s.id);
       undo.push({
         undo: () => serverEdit(async () => {
@@ -451,12 +472,12 @@ export async function render(main, params) {
     });
   }
   function insert() {
-    return structural('Insert', async () => {
+    return structural('insert', async () => {
       const at = Math.round(position() * rate);
-      if (segs.some((s) => s.start_sample <= at && at < s.end_sample)) throw new Error('the playhead is inside a segment; split it instead');
+      if (segs.some((s) => s.start_sample <= at && at < s.end_sample)) throw new Error(t('rec.insideSegment'));
       const next = segs.find((s) => s.start_sample > at);
       const end = Math.min(samples, next ? next.start_sample : samples, at + 2 * rate);
-      if (end <= at) throw new Error('no room at the playhead');
+      if (end <= at) throw new Error(t('rec.noRoom'));
       const step = { id: await ops.create(at, end, '') };
       undo.push({
         undo: () => serverEdit(async () => { await ops.remove(step.id); }),
@@ -470,7 +491,7 @@ export async function render(main, params) {
     if (!s) return;
     const i = indexOf(s.id);
     const gone = { ...s };
-    return structural('Delete', async () => {
+    return structural('delete', async () => {
       await ops.remove(s.id);
       const step = { id: s.id };
       undo.push({
@@ -493,7 +514,7 @@ export async function render(main, params) {
       const moved = await undo[how]();
       if (!moved) toast(how === 'undo' ? TEXT.nothingToUndo : TEXT.nothingToRedo);
     } catch (e) {
-      toast((how === 'undo' ? TEXT.undoFailed : TEXT.redoFailed)(e.message));
+      toast((how === 'undo' ? TEXT.undoFailed : TEXT.redoFailed)(errorText(e)));
       await reload(selId).catch(() => {});
     }
   }
@@ -502,7 +523,7 @@ export async function render(main, params) {
   async function showHistory(s, box) {
     clear(box);
     let revs;
-    try { revs = (await api.revisions(s.id)).revisions; } catch (e) { box.appendChild(h('li', { class: 'error' }, e.message)); return; }
+    try { revs = (await api.revisions(s.id)).revisions; } catch (e) { box.appendChild(h('li', { class: 'error' }, errorText(e))); return; }
     const me = session.user && session.user.id;
     const latest = revs.length ? revs[revs.length - 1].version : null;
     // Which layers each revision changed, against the one before it.
@@ -510,15 +531,15 @@ export async function render(main, params) {
       const prev = revs[i - 1];
       const changed = ['text_verbatim', 'text_display', 'text_norm'].filter((k) => !prev || (r[k] ?? '') !== (prev[k] ?? ''));
       if (prev && (r.start_sample !== prev.start_sample || r.end_sample !== prev.end_sample)) changed.push('bounds');
-      r.layer = (changed.length ? changed : ['none']).map((k) => TEXT.layers[k]).join(', ');
+      r.layer = (changed.length ? changed : ['none']).map((k) => TEXT.layer(k)).join(t('list.sep'));
     });
     for (const r of [...revs].reverse()) {
       const who = r.author_id === me ? TEXT.you : (r.author_name || TEXT.user(r.author_id));
-      const when = new Date(r.created_at).toLocaleString();
+      const when = fmtDate(r.created_at);
       const li = h('li', { 'data-version': r.version },
         h('span', { class: 'muted mono' }, TEXT.revision(r, who, when)),
         h('span', { class: 'muted layer' }, r.layer),
-        text('span', r.text_verbatim, { class: 'rev-text' }));
+        text('span', r.text_verbatim, { class: 'rev-text', 'data-user': '' }));
       if (r.version === latest) li.appendChild(h('span', { class: 'muted' }, TEXT.current));
       else if (canEdit) {
         li.appendChild(h('button', { type: 'button', class: 'small restore', onclick: () => {
@@ -547,12 +568,12 @@ export async function render(main, params) {
       openEditor();
       if (project.role === 'transcriber') await claimNext(rec.project_id);
       else go(1, true);
-    } catch (e) { toast('Submit failed: ' + e.message); }
+    } catch (e) { toast(t('rec.submitFailed', { message: errorText(e) })); }
   }
   function go(delta, play) {
     const i = indexOf(selId);
     const n = segs[i + delta];
-    if (!n) { toast(delta > 0 ? 'This was the last segment.' : 'This is the first segment.'); return; }
+    if (!n) { toast(delta > 0 ? t('rec.lastSegment') : t('rec.firstSegment')); return; }
     select(n.id, { focus: true });
     if (play) playSegment(n);
   }
@@ -645,8 +666,18 @@ export async function render(main, params) {
     }
   };
   raf = requestAnimationFrame(tick);
-  audio.addEventListener('play', () => { status.textContent = 'playing'; status.dataset.state = 'playing'; });
-  audio.addEventListener('pause', () => { status.textContent = 'paused'; status.dataset.state = 'paused'; timeLabel.textContent = fmtTime(audio.currentTime); persist(); });
+  audio.addEventListener('play', () => { status.textContent = t('rec.playing'); status.dataset.state = 'playing'; });
+  // A segment that ends at the end of the file: the audio ends (and pauses) before the tick
+  // sees it pass the segment's end, so the loop wraps here.
+  audio.addEventListener('ended', () => {
+    if (loop && range) {
+      audio.currentTime = range.start;
+      playhead = range.start;
+      const p = audio.play();
+      if (p) p.catch((e) => toast(t('rec.playbackFailed', { message: e.message })));
+    }
+  });
+  audio.addEventListener('pause', () => { if (audio.ended && loop && range) return; status.textContent = t('rec.paused'); status.dataset.state = 'paused'; timeLabel.textContent = fmtTime(audio.currentTime); persist(); });
 
   // Saves and conflicts arrive as events from the outbox.
   const onSegment = (e) => {

@@ -6,16 +6,17 @@ import { h, text, clear, fmtTime } from '../dom.js';
 import { crumbs } from '../app.js';
 import * as keys from '../keys.js';
 import { renderDiff } from '../textdiff.js';
+import { t, errorText, fmtNumber } from '../i18n.js';
 
 export const name = 'review';
 
 export async function render(main, { project }) {
   const { projects } = await api.projects();
   const p = projects.find((x) => x.id === project);
-  if (!p) { main.appendChild(h('p', { class: 'error' }, 'No such project.')); return; }
-  crumbs([['Projects', '#/projects'], [p.name, `#/p/${p.id}`], ['Review queue']]);
+  if (!p) { main.appendChild(h('p', { class: 'error' }, t('project.noSuch'))); return; }
+  crumbs([[t('nav.projects'), '#/projects'], [{ user: p.name }, `#/p/${p.id}`], [t('nav.reviewQueue')]]);
   const list = h('ol', { class: 'transcript review-list', id: 'review-list' });
-  const comment = h('textarea', { id: 'review-comment', rows: 2, dir: 'auto', placeholder: 'Comment (required to reject)' });
+  const comment = h('textarea', { id: 'review-comment', rows: 2, dir: 'auto', placeholder: t('review.commentPlaceholder') });
   const info = h('p', { class: 'muted', id: 'review-info' });
   const audio = new Audio();
   audio.preservesPitch = true;
@@ -32,8 +33,8 @@ export async function render(main, { project }) {
     }
     clear(list);
     segs.forEach((s, i) => list.appendChild(row(s, i)));
-    if (!segs.length) list.appendChild(h('li', { class: 'muted', id: 'review-empty' }, 'Nothing waiting for review.'));
-    info.textContent = `${segs.length} segment(s) waiting`;
+    if (!segs.length) list.appendChild(h('li', { class: 'muted', id: 'review-empty' }, t('review.empty')));
+    info.textContent = t('review.waiting', { n: fmtNumber(segs.length) });
     focus(Math.min(cur, segs.length - 1));
   }
   function row(s, i) {
@@ -41,14 +42,14 @@ export async function render(main, { project }) {
     renderDiff(diffEl, s.asr_text || '', s.text_verbatim);
     const li = h('li', { class: 'seg', 'data-id': s.id },
       h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rates.get(s.recording_id).analysis_rate, 2)} – ${fmtTime(s.end_sample / rates.get(s.recording_id).analysis_rate, 2)}`),
-      text('span', rates.get(s.recording_id).name, { class: 'muted' }),
-      text('div', s.text_verbatim, { class: 'preview' }),
-      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, 'ASR → text: '), diffEl),
+      text('span', rates.get(s.recording_id).name, { class: 'muted', 'data-user': '' }),
+      text('div', s.text_verbatim, { class: 'preview', 'data-user': '' }),
+      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, t('review.diffLabel'), ' '), diffEl),
       h('div', { class: 'buttons' },
-        h('button', { type: 'button', onclick: () => play(s) }, 'Play'),
-        h('button', { type: 'button', class: 'approve', onclick: () => verdict(s, 'approved') }, 'Approve (Alt+A)'),
-        h('button', { type: 'button', class: 'reject', onclick: () => verdict(s, 'rejected') }, 'Reject (Alt+R)'),
-        h('a', { href: `#/r/${s.recording_id}/s/${s.id}` }, 'open')));
+        h('button', { type: 'button', onclick: () => play(s) }, t('review.play')),
+        h('button', { type: 'button', class: 'approve', onclick: () => verdict(s, 'approved') }, t('review.approve', { key: keys.comboFor('approve') })),
+        h('button', { type: 'button', class: 'reject', onclick: () => verdict(s, 'rejected') }, t('review.reject', { key: keys.comboFor('reject') })),
+        h('a', { href: `#/r/${s.recording_id}/s/${s.id}` }, t('review.open'))));
     li.addEventListener('click', () => focus(i));
     return li;
   }
@@ -67,17 +68,17 @@ export async function render(main, { project }) {
   }
   async function verdict(s, v) {
     if (v === 'rejected' && !comment.value.trim()) {
-      info.textContent = 'Write a comment to reject.';
+      info.textContent = t('review.commentRequired');
       comment.focus();
       return;
     }
     try {
       await api.review(s.id, v, comment.value);
       comment.value = '';
-      info.textContent = `${v} segment ${s.id}`;
+      info.textContent = t(`review.done.${v}`, { id: s.id });
       await load();
     } catch (e) {
-      info.textContent = `Could not record the verdict: ${e.message}`;
+      info.textContent = t('review.failed', { message: errorText(e) });
     }
   }
   const onKey = (e) => {
@@ -96,7 +97,7 @@ export async function render(main, { project }) {
     if (map[a]) { e.preventDefault(); map[a](); }
   };
   window.addEventListener('keydown', onKey);
-  main.append(h('h1', {}, 'Review queue'), info, h('label', { class: 'block' }, 'Comment', comment), list);
+  main.append(h('h1', {}, t('nav.reviewQueue')), info, h('label', { class: 'block' }, t('review.comment'), comment), list);
   await load();
   return () => { window.removeEventListener('keydown', onKey); audio.pause(); };
 }
