@@ -251,7 +251,7 @@ async fn save(
             drop(tx);
             Ok(Json(a.viewer.show(db::get(&state.db, segment).await?)))
         }
-        write::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
+        write::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![*s], true)),
         write::SaveOutcome::Refused(e) => Err(e),
     }
 }
@@ -280,7 +280,7 @@ async fn delete(
             Ok(Json(json!({ "deleted": segment })))
         }
         write::SaveOutcome::Replayed => Ok(Json(json!({ "deleted": segment }))),
-        write::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![s], true)),
+        write::SaveOutcome::Stale(s) => Err(stale(&a.viewer, vec![*s], true)),
         write::SaveOutcome::Refused(e) => Err(e),
     }
 }

@@ -139,7 +139,7 @@ pub enum SaveOutcome {
     /// The save id was applied before: roll back and answer the current state.
     Replayed,
     /// The version was stale: the current state.
-    Stale(Segment),
+    Stale(Box<Segment>),
     /// The workflow does not allow it in the segment's current state.
     Refused(AppError),
 }
@@ -227,7 +227,7 @@ async fn finish_write(
         if seen(tx, before.id, save_id).await? {
             return Ok(SaveOutcome::Replayed);
         }
-        return Ok(SaveOutcome::Stale(after));
+        return Ok(SaveOutcome::Stale(Box::new(after)));
     }
     if !append_revision(tx, &after, Some(author), Some(save_id)).await? {
         return Ok(SaveOutcome::Replayed);
