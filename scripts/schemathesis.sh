@@ -52,11 +52,17 @@ token=$(curl -sf -b "$work/jar" -H "Origin: $base" -H 'Content-Type: application
   -d '{"name":"schemathesis"}' "$base/api/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
 # Revoking tokens is left out: a DELETE /api/tokens/1 would revoke the run's own token and turn
-# every later case into a 401.
+# every later case into a 401. The invite look-up and accept are left out too: schemathesis
+# follows the link from an invite's creation and replays the secret after another case used
+# it, and the 410 `invite_used` it then gets is right (single use), but a rule in schemathesis.toml
+# allowing 410 for them was applied to other operations of the same method in 4.32 (seen in
+# this project's runs), which would loosen every GET and POST. tests/users_admin.rs covers both operations on both databases.
 set +e
 "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/api/openapi.json" \
   --checks all \
   --exclude-path '/api/tokens/{id}' \
+  --exclude-path '/api/invites/{token}' \
+  --exclude-path '/api/invites/{token}/accept' \
   --header "Authorization: Bearer $token" \
   --max-examples "$examples" \
   --max-time "$seconds" \
