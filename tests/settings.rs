@@ -36,7 +36,11 @@ const WITHOUT_ENV: &[(&str, &str, &str)] = &[
     ("fangyan user add", "name", "the user to create"),
     ("fangyan user grant-admin", "name", "the user to promote"),
     ("fangyan user revoke-admin", "name", "the user to demote"),
-    ("fangyan user passwd", "name", "the user whose password is set"),
+    (
+        "fangyan user passwd",
+        "name",
+        "the user whose password is set",
+    ),
     ("fangyan user disable", "name", "the user to disable"),
     ("fangyan user enable", "name", "the user to enable again"),
     ("fangyan project create", "name", "the project to create"),
