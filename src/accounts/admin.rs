@@ -96,7 +96,7 @@ pub(super) async fn list_users(
     }))
 }
 
-/// A user to create.
+/// A user to create (by an admin, or by the invitee accepting an invite).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewUser {
     /// 1 to 100 characters, no spaces or control characters.
@@ -105,14 +105,14 @@ pub(super) struct NewUser {
         max_length = 100,
         pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$"
     )]
-    name: String,
+    pub(super) name: String,
     /// 8 to 1000 characters, no control characters.
     #[schema(
         min_length = 8,
         max_length = 1000,
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
     )]
-    password: String,
+    pub(super) password: String,
 }
 
 /// A user made or changed.

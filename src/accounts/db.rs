@@ -57,14 +57,15 @@ pub async fn credentials(db: &Db, name: &str) -> sqlx::Result<Option<Credentials
         .bind(name)
         .fetch_optional(db)
         .await?;
-    row.map(|r| {
-        Ok(Credentials {
-            id: r.try_get("id")?,
-            hash: r.try_get("password_hash")?,
-            disabled: r.try_get::<i64, _>("disabled")? != 0,
-        })
+    row.as_ref().map(credentials_in).transpose()
+}
+
+fn credentials_in(r: &sqlx::any::AnyRow) -> sqlx::Result<Credentials> {
+    Ok(Credentials {
+        id: r.try_get("id")?,
+        hash: r.try_get("password_hash")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
     })
-    .transpose()
 }
 
 /// The credentials of a user by id.
@@ -73,14 +74,7 @@ pub async fn credentials_of(db: &Db, id: i64) -> sqlx::Result<Option<Credentials
         .bind(id)
         .fetch_optional(db)
         .await?;
-    row.map(|r| {
-        Ok(Credentials {
-            id: r.try_get("id")?,
-            hash: r.try_get("password_hash")?,
-            disabled: r.try_get::<i64, _>("disabled")? != 0,
-        })
-    })
-    .transpose()
+    row.as_ref().map(credentials_in).transpose()
 }
 
 /// Records a successful login now.

@@ -184,25 +184,6 @@ pub(super) async fn show_invite(
     }))
 }
 
-/// The invitee's new account.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct AcceptInvite {
-    /// 1 to 100 characters, no spaces or control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$"
-    )]
-    name: String,
-    /// 8 to 1000 characters, no control characters.
-    #[schema(
-        min_length = 8,
-        max_length = 1000,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
-    )]
-    password: String,
-}
-
 /// The accepted invite: who is now logged in, where, in which role.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Accepted {
@@ -214,12 +195,12 @@ pub(super) struct Accepted {
     role: Role,
 }
 
-#[utoipa::path(post, path = "/api/invites/{token}/accept", tag = "accounts", params(("token" = String, Path, description = "the invite's secret")), request_body = AcceptInvite, responses((status = 200, description = "The user was made and joined the project; the session cookie is set", body = Accepted), (status = 404, description = "`invite_not_found`", body = crate::error::ErrorBody), (status = 409, description = "`name_taken`", body = crate::error::ErrorBody), (status = 410, description = "`invite_used` or `invite_expired`", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason (400 `invalid_name`, `invalid_password`)", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/invites/{token}/accept", tag = "accounts", params(("token" = String, Path, description = "the invite's secret")), request_body = super::admin::NewUser, responses((status = 200, description = "The user was made and joined the project; the session cookie is set", body = Accepted), (status = 404, description = "`invite_not_found`", body = crate::error::ErrorBody), (status = 409, description = "`name_taken`", body = crate::error::ErrorBody), (status = 410, description = "`invite_used` or `invite_expired`", body = crate::error::ErrorBody), (status = "4XX", description = "Refused, with the reason (400 `invalid_name`, `invalid_password`)", body = crate::error::ErrorBody)))]
 pub(super) async fn accept_invite(
     State(state): State<AppState>,
     conn: Connection,
     Path(token): Path<String>,
-    Json(req): Json<AcceptInvite>,
+    Json(req): Json<super::admin::NewUser>,
 ) -> AppResult<Response> {
     let s = stored(&state, &token).await?;
     if let Some(e) = spent(&s) {
