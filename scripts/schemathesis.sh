@@ -4,7 +4,7 @@
 # failure fails the run. Bounded: a few examples per operation and a time budget
 # (SCHEMATHESIS_SECONDS). scripts/schemathesis.toml lists the few rules OpenAPI cannot state.
 #
-#   scripts/schemathesis.sh                 # uses target/debug/fangyan (built if missing)
+#   scripts/schemathesis.sh                 # uses target/release/fangyan (built if missing)
 #   FANGYAN_BIN=path SCHEMATHESIS_EXAMPLES=50 SCHEMATHESIS_SEED=7 scripts/schemathesis.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,10 @@ version=4.32.5
 examples=${SCHEMATHESIS_EXAMPLES:-10}
 seconds=${SCHEMATHESIS_SECONDS:-150}
 seed=${SCHEMATHESIS_SEED:-13}
-bin=${FANGYAN_BIN:-target/debug/fangyan}
+bin=${FANGYAN_BIN:-${CARGO_TARGET_DIR:-target}/release/fangyan}
 venv=${SCHEMATHESIS_VENV:-.venv}
 
-[ -x "$bin" ] || cargo build --locked --quiet
+[ -x "$bin" ] || cargo build --release --locked --quiet
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"

@@ -17,7 +17,8 @@ export const shots = path.join(here, 'screenshots');
 export function binary() {
   if (process.env.FANGYAN_BIN) return process.env.FANGYAN_BIN;
   const target = process.env.CARGO_TARGET_DIR || path.join(repo, 'target');
-  return path.join(target, 'debug', 'fangyan');
+  // The release build, as scripts/test makes it (FANGYAN_BIN names another).
+  return path.join(target, 'release', 'fangyan');
 }
 
 export function assert(cond, message) {
