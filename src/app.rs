@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tasks::router())
         .merge(crate::review::router())
         .merge(crate::comments::router())
+        .merge(crate::guidelines::router())
         .merge(crate::dashboard::router())
         .merge(crate::exports::router())
         .merge(crate::tags::router())

@@ -18,7 +18,8 @@
 //! (decisions, reopen), [`hypotheses`] (ASR import) and the VAD's first segments;
 //! [`tasks`] writes `second_pass`; [`review`] writes `review`; [`comments`] (`comments::db`)
 //! writes `segment_comment` and `comment_read` (for itself, and for [`review`]: a decision's
-//! comment is written into the thread in the decision's transaction); [`tags`] (`tags::db`) writes
+//! comment is written into the thread in the decision's transaction); [`guidelines`]
+//! (`guidelines::db`) writes `guideline` and `guideline_ack`; [`tags`] (`tags::db`) writes
 //! `segment_tag`, `second_pass_tag` and `span_tag` (re-anchoring after a save, spans moved by
 //! a split or merge, ASR labels) and the project's `tag_schema` column; [`exports`] writes
 //! `export`; [`web`] writes `user_settings`. [`dashboard`] only reads.
@@ -69,6 +70,8 @@ pub mod comments;
 pub mod dashboard;
 /// Corpus exports: definition, background run, streamed download.
 pub mod exports;
+/// Each project's transcription guidelines, in versions that members acknowledge.
+pub mod guidelines;
 /// ASR output in: file import and live pre-annotation from OpenAI-compatible servers.
 pub mod hypotheses;
 /// Projects, roles and speakers.

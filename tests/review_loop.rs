@@ -312,3 +312,95 @@ async fn the_dashboard_shows_rejection_rate_and_reviewer_corrected_cer_per_trans
         (StatusCode::BAD_REQUEST, Some("invalid_query"))
     );
 }
+
+/// Issue 17, point 4: guidelines in versions; only the project's admins write them; members
+/// acknowledge the version in force, and a new version asks them again.
+#[tokio::test]
+async fn guidelines_are_versioned_admin_written_and_acknowledged_per_version() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, _) = app.project("p").await;
+    let path = format!("/api/projects/{project}/guidelines");
+    let (s, none) = t.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{none}");
+    assert_eq!(
+        (none["version"].as_i64(), none["needs_ack"].as_bool()),
+        (Some(0), Some(false))
+    );
+    assert_eq!(none["can_edit"], false);
+
+    let body = "# 转写规范\n\n- 方言字照实写\n- <b>HTML</b> 原样保存";
+    let (s, refused) = t
+        .put(&path, json!({ "base_version": 0, "body": body }))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a transcriber cannot write them: {refused}"
+    );
+    let (s, v1) = admin
+        .put(&path, json!({ "base_version": 0, "body": body }))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v1}");
+    assert_eq!(
+        (v1["version"].as_i64(), v1["body"].as_str()),
+        (Some(1), Some(body))
+    );
+    assert_eq!(
+        v1["needs_ack"], false,
+        "the author has read what they wrote"
+    );
+
+    // A second admin edit from the same base is refused, not an overwrite.
+    let (s, stale) = admin
+        .put(&path, json!({ "base_version": 0, "body": "other" }))
+        .await;
+    assert_eq!(
+        (s, stale["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("guideline_conflict"))
+    );
+    let (s, bad) = admin
+        .put(&path, json!({ "base_version": 1, "body": "a\u{7}b" }))
+        .await;
+    assert_eq!(
+        (s, bad["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("control_character"))
+    );
+
+    let (_, seen) = t.get(&path).await;
+    assert_eq!(
+        (seen["version"].as_i64(), seen["needs_ack"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let ack = format!("{path}/ack");
+    let (s, acked) = t.post(&ack, json!({ "version": 1 })).await;
+    assert_eq!(s, StatusCode::OK, "{acked}");
+    assert_eq!(
+        (acked["acknowledged"].as_i64(), acked["needs_ack"].as_bool()),
+        (Some(1), Some(false))
+    );
+
+    let (s, v2) = admin
+        .put(&path, json!({ "base_version": 1, "body": "# v2" }))
+        .await;
+    assert_eq!((s, v2["version"].as_i64()), (StatusCode::OK, Some(2)));
+    let (_, again) = t.get(&path).await;
+    assert_eq!(
+        again["needs_ack"], true,
+        "a new version asks again: {again}"
+    );
+    let (s, old) = t.post(&ack, json!({ "version": 1 })).await;
+    assert_eq!(
+        (s, old["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("guideline_outdated"))
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guideline WHERE project_id = $1")
+        .bind(project)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2, "versions are kept, never rewritten");
+    // Non-members see nothing.
+    app.user("stranger").await;
+    let stranger = app.login("stranger").await;
+    assert_eq!(stranger.get(&path).await.0, StatusCode::NOT_FOUND);
+}

@@ -438,7 +438,8 @@ async fn every_rank_of_claim_next_is_an_indexed_lookup_without_a_sort() {
     for (name, sql, binds) in [
         ("rejected to me", claim::REJECTED_TO_ME, 2),
         ("mine open", claim::MINE_OPEN, 3),
-        ("first free", claim::FIRST_FREE, 2),
+        ("abandoned", claim::ABANDONED, 2),
+        ("first unassigned", claim::FIRST_UNASSIGNED, 1),
         ("second pass, mine", second_pass::MINE, 3),
         ("second pass, free", second_pass::FREE, 4),
     ] {
@@ -465,7 +466,8 @@ async fn every_rank_of_claim_next_is_an_indexed_lookup_without_a_sort() {
         // Segments are reached through one of the indexes for claims, never by scanning.
         assert!(
             plan.iter().any(|l| l.contains("segment_by_assignee")
-                || l.contains("segment_open")
+                || l.contains("segment_abandoned")
+                || l.contains("segment_unassigned")
                 || l.contains("segment_done")
                 || l.contains("second_pass_by_assignee")),
             "{name}: no claim index\n{text}"
@@ -498,4 +500,72 @@ async fn a_lease_is_conditional_so_a_claim_that_lost_the_race_gets_nothing() {
         .post(&format!("/api/projects/{project}/claim"), json!({}))
         .await;
     assert_ne!(other["segment"]["id"].as_i64(), Some(id), "{other}");
+}
+
+#[tokio::test]
+async fn a_lapsed_lease_is_claimed_first_and_a_held_segment_without_a_lease_is_not_lost() {
+    let app = TestApp::spawn().await;
+    let (project, admin, t, _) = app.project("p").await;
+    ready_recording(&app, &admin, project).await;
+    let claim = format!("/api/projects/{project}/claim");
+    let (_, first) = t.post(&claim, json!({})).await;
+    let lapsed = first["segment"]["id"].as_i64().unwrap();
+    // The transcriber walked away: the lease ran out. The next claim by anyone takes it over
+    // before unassigned work.
+    sqlx::query("UPDATE segment SET lease_until = 1 WHERE id = $1")
+        .bind(lapsed)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let (_, next) = admin.post(&claim, json!({})).await;
+    assert_eq!(next["segment"]["id"].as_i64(), Some(lapsed), "{next}");
+    // A held open segment with no lease at all (a rejected segment edited by an admin keeps
+    // its transcriber) is work too, not invisible to every rank.
+    sqlx::query("UPDATE segment SET lease_until = NULL WHERE id = $1")
+        .bind(lapsed)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let (_, again) = t.post(&claim, json!({})).await;
+    assert_eq!(again["segment"]["id"].as_i64(), Some(lapsed), "{again}");
+}
+
+#[tokio::test]
+async fn a_claim_that_finds_every_free_segment_locked_answers_503_claim_contended() {
+    let app = TestApp::spawn().await;
+    if fangyan::db::backend(&app.state.db) != fangyan::db::Backend::Postgres {
+        // SQLite's claims run one at a time under the write lock: none is ever skipped.
+        eprintln!("row locks are Postgres's: checked on the Postgres pass");
+        return;
+    }
+    let (project, admin, t, _) = app.project("p").await;
+    ready_recording(&app, &admin, project).await;
+    // Other claims in flight hold every free segment (their transactions have not ended).
+    let mut hold = app.state.db.begin().await.unwrap();
+    let held: Vec<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM segment s JOIN recording r ON r.id = s.recording_id \
+         WHERE r.project_id = $1 AND s.deleted = 0 FOR UPDATE OF s",
+    )
+    .bind(project)
+    .fetch_all(&mut *hold)
+    .await
+    .unwrap();
+    assert!(!held.is_empty());
+    let (status, body) = t
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("claim_contended")),
+        "work is there, only busy: not an empty queue\n{body}"
+    );
+    hold.rollback().await.unwrap();
+    let (status, body) = t
+        .post(&format!("/api/projects/{project}/claim"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        held.contains(&body["segment"]["id"].as_i64().unwrap()),
+        "{body}"
+    );
 }

@@ -54,6 +54,9 @@ export const members = (p) => call('GET', `/api/projects/${p}/members`);
 export const addMember = (p, user, role) => call('POST', `/api/projects/${p}/members`, { user, role });
 export const speakers = (p) => call('GET', `/api/projects/${p}/speakers`);
 export const addSpeaker = (p, code) => call('POST', `/api/projects/${p}/speakers`, { code });
+export const guidelines = (p) => call('GET', `/api/projects/${p}/guidelines`);
+export const publishGuidelines = (p, base, body) => call('PUT', `/api/projects/${p}/guidelines`, { base_version: base, body });
+export const ackGuidelines = (p, version) => call('POST', `/api/projects/${p}/guidelines/ack`, { version });
 
 export const recordings = (p) => call('GET', `/api/projects/${p}/recordings`);
 export const recording = (r) => call('GET', `/api/recordings/${r}`);

@@ -371,65 +371,6 @@ pub async fn import(state: &AppState, project: i64, files: &[PathBuf]) -> anyhow
     Ok(ok)
 }
 
-/// Demo recordings bundled into the binary (Apache-2.0 and MIT; see fixtures/real/README.md).
-const DEMO_FILES: [(&str, &[u8]); 2] = [
-    (
-        "zh-funasr-binhai-query.wav",
-        include_bytes!("../../fixtures/real/zh-funasr-binhai-query.wav"),
-    ),
-    (
-        "zh-aishell1-BAC009S0724W0121.wav",
-        include_bytes!("../../fixtures/real/zh-aishell1-BAC009S0724W0121.wav"),
-    ),
-];
-
-/// `fangyan demo`: a data directory with one user per role and a project of real recordings,
-/// then the server. The demo's `admin` is also an instance admin, so it may create projects.
-pub fn demo(
-    addr: SocketAddr,
-    data: PathBuf,
-    trust: TrustArgs,
-    db: Option<String>,
-    store: Option<String>,
-) -> anyhow::Result<bool> {
-    runtime()?.block_on(async {
-        let state = AppState::open(trust.config(&data).with_database(db).with_store(store)).await?;
-        let users = [
-            ("admin", "admin-demo", Role::Admin),
-            ("transcriber", "transcriber-demo", Role::Transcriber),
-            ("reviewer", "reviewer-demo", Role::Reviewer),
-        ];
-        let project = match crate::projects::db::id_by_name(&state.db, "demo").await? {
-            Some(id) => id,
-            None => {
-                let id = crate::projects::db::create(&state.db, "demo").await?;
-                for (name, password, role) in users {
-                    let hash = crate::accounts::hash_password(password)?;
-                    let uid = crate::accounts::db::create_user(&state.db, name, &hash).await?;
-                    crate::projects::db::add_member(&state.db, id, uid, role).await?;
-                }
-                let dir = data.join("demo-audio");
-                std::fs::create_dir_all(&dir)?;
-                let mut paths = Vec::new();
-                for (name, bytes) in DEMO_FILES {
-                    let p = dir.join(name);
-                    std::fs::write(&p, bytes)?;
-                    paths.push(p);
-                }
-                import(&state, id, &paths).await?;
-                id
-            }
-        };
-        crate::accounts::db::set_instance_admin(&state.db, "admin", true).await?;
-        println!("fangyan demo: project `demo` (id {project}) at http://{addr}");
-        for (name, password, role) in users {
-            println!("  login {name} / {password}  ({})", role.as_str());
-        }
-        crate::app::serve(addr, state).await?;
-        Ok(true)
-    })
-}
-
 /// The data of an admin command: the data directory on its database and store.
 pub(super) async fn open(
     data: impl Into<std::path::PathBuf>,

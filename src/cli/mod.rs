@@ -10,6 +10,7 @@ mod backup;
 mod bench;
 mod bench_analysis;
 mod bench_store;
+mod demo;
 mod export;
 mod import_asr;
 mod score;
@@ -194,7 +195,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config.trusted_proxies = trusted_proxies;
             admin::serve(addr, config)
         }),
-        Command::Demo { addr, data, trust } => admin::demo(addr, data, trust, db, store),
+        Command::Demo { addr, data, trust } => demo::demo(addr, data, trust, db, store),
         Command::User { what } => admin::user(what, db, store),
         Command::Project { what } => admin::project(what, db, store),
         Command::Db { what } => admin::db(what),

@@ -34,6 +34,8 @@ pub const TABLES: &[&str] = &[
     "invite",
     "segment_comment",
     "comment_read",
+    "guideline",
+    "guideline_ack",
 ];
 
 /// Rows per INSERT: well under Postgres' 65 535 parameters for the widest table (18 columns).

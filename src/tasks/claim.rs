@@ -1,7 +1,7 @@
 //! Claim next as indexed lookups. The ranks, in order: rejected work returned to me, my own
-//! open work (a reload resumes it), a second pass for agreement (transcribers only), the first
-//! free segment in recording and time order. Each rank is one query answered from an index of
-//! migration 0011 in the order it returns (no sort, no scan of the project: see the test that
+//! open work (a reload resumes it), a second pass for agreement (transcribers only), abandoned
+//! work (a lease that ran out), the first unassigned segment in recording and time order. Each
+//! rank is one query answered from an index of migrations 0011 and 0016 in the order it returns (no sort, no scan of the project: see the test that
 //! reads `EXPLAIN QUERY PLAN`), then a conditional lease (`crate::segments::write::lease`,
 //! `second_pass::take`) that fails instead of double-handing a segment if another claim took
 //! it meanwhile; a lost race looks again.
@@ -23,14 +23,25 @@ pub const MINE_OPEN: &str = "SELECT s.id FROM segment s JOIN recording r ON r.id
        AND s.lease_until >= $3 AND r.project_id = $2 AND r.status = 'ready' \
      LIMIT 1";
 
-/// The first free segment in recording and time order. Binds: project, now. `CROSS JOIN`
-/// fixes SQLite's join order (the project's recordings in id order, then each one's open
-/// segments from `segment_open` in time order, so nothing is sorted); Postgres reads it as the
-/// inner join it is.
-pub const FIRST_FREE: &str = "SELECT s.id FROM recording r CROSS JOIN segment s \
+/// Abandoned work: an open segment whose holder's lease ran out (or who holds it with no
+/// lease, as after an edit of a rejected segment by someone else), in recording order and the
+/// longest-abandoned first within a recording. Answered from `segment_abandoned` (migration
+/// 0016), which holds only held open segments: one probe per recording of the project, never
+/// a step over live leases of others. Binds: project, now.
+pub const ABANDONED: &str = "SELECT s.id FROM recording r CROSS JOIN segment s \
      WHERE s.recording_id = r.id AND r.project_id = $1 AND r.status = 'ready' \
        AND s.deleted = 0 AND s.status IN ('new', 'in_progress') \
-       AND (s.assignee_id IS NULL OR s.lease_until IS NULL OR s.lease_until < $2) \
+       AND s.assignee_id IS NOT NULL AND COALESCE(s.lease_until, 0) < $2 \
+     ORDER BY r.project_id, r.id, COALESCE(s.lease_until, 0), s.id LIMIT 1";
+
+/// The first unassigned segment in recording and time order, from `segment_unassigned`,
+/// which holds no leased segment: a claim never steps over the live leases of others.
+/// Binds: project. `CROSS JOIN` fixes SQLite's join order (the project's recordings in id
+/// order, then each one's unassigned segments in time order, so nothing is sorted); Postgres
+/// reads it as the inner join it is.
+pub const FIRST_UNASSIGNED: &str = "SELECT s.id FROM recording r CROSS JOIN segment s \
+     WHERE s.recording_id = r.id AND r.project_id = $1 AND r.status = 'ready' \
+       AND s.deleted = 0 AND s.status IN ('new', 'in_progress') AND s.assignee_id IS NULL \
      ORDER BY r.project_id, r.id, s.start_sample, s.id LIMIT 1";
 
 /// What a claim found.
@@ -45,6 +56,16 @@ pub enum Claimed {
     /// Every segment it found was taken by a concurrent claim first, `ATTEMPTS` times over:
     /// work may be left, so the caller is told to retry rather than that the queue is empty.
     Contended,
+}
+
+/// Whether free work that `SKIP LOCKED` passed over is there (Postgres; on SQLite nothing is
+/// ever skipped).
+async fn is_busy(tx: &mut Tx, project: i64, now: i64) -> sqlx::Result<bool> {
+    if crate::db::backend_of(tx) == crate::db::Backend::Sqlite {
+        return Ok(false);
+    }
+    Ok(first_of(tx, ABANDONED, &[project, now]).await?.is_some()
+        || first_of(tx, FIRST_UNASSIGNED, &[project]).await?.is_some())
 }
 
 /// How often a claim looks again after losing a race for the segment it found.
@@ -74,10 +95,15 @@ pub async fn next(
     // On Postgres concurrent claims each lock a different free segment at once (`SKIP
     // LOCKED`) instead of all finding the same one and queueing on its row; SQLite has one
     // writer, which the write transaction already holds.
-    let first_free = match crate::db::backend_of(tx) {
-        crate::db::Backend::Postgres => format!("{FIRST_FREE} FOR UPDATE OF s SKIP LOCKED"),
-        crate::db::Backend::Sqlite => FIRST_FREE.to_string(),
+    let lock = crate::db::backend_of(tx) == crate::db::Backend::Postgres;
+    let locked = |sql: &str| {
+        if lock {
+            format!("{sql} FOR UPDATE OF s SKIP LOCKED")
+        } else {
+            sql.to_string()
+        }
     };
+    let (abandoned, unassigned) = (locked(ABANDONED), locked(FIRST_UNASSIGNED));
     for _ in 0..ATTEMPTS {
         let mine = match first_of(tx, REJECTED_TO_ME, &[user, project]).await? {
             Some(id) => Some(id),
@@ -92,11 +118,18 @@ pub async fn next(
         if second_passes && let Some(id) = second_pass::claim(tx, project, user, now).await? {
             return Ok(Claimed::Second(id));
         }
-        match first_of(tx, &first_free, &[project, now]).await? {
+        let free = match first_of(tx, &abandoned, &[project, now]).await? {
+            Some(id) => Some(id),
+            None => first_of(tx, &unassigned, &[project]).await?,
+        };
+        match free {
             Some(id) if crate::segments::write::lease(tx, id, user, now, until).await? => {
                 return Ok(Claimed::First(id));
             }
             Some(_) => continue,
+            // Nothing unlocked; but rows locked by claims still in flight are skipped, not
+            // gone: if any is there, the queue is busy, not empty.
+            None if is_busy(tx, project, now).await? => return Ok(Claimed::Contended),
             None => return Ok(Claimed::Nothing),
         }
     }

@@ -72,7 +72,7 @@ pub const MINE: &str = "SELECT sp.segment_id FROM second_pass sp JOIN segment s 
 
 /// The first segment picked for a second pass, submitted (or approved) by someone else and
 /// not taken by a live second pass. Binds: project, user, share in permille, now. The join
-/// order is fixed as in `super::claim::FIRST_FREE`, here through `segment_done`.
+/// order is fixed as in `super::claim::FIRST_UNASSIGNED`, here through `segment_done`.
 pub const FREE: &str = "SELECT s.id FROM recording r CROSS JOIN segment s \
      LEFT JOIN second_pass sp ON sp.segment_id = s.id \
      WHERE s.recording_id = r.id AND r.project_id = $1 AND r.status = 'ready' \

@@ -1,6 +1,7 @@
 // A project: its recordings with status and progress, upload with a progress bar per file
 // (bytes sent, then the ingest job's Server-Sent Events), members, speakers, claim next.
 
+import * as guidelines from '../guidelines.js';
 import * as api from '../api.js';
 import { h, text, clear, fmtTime, filePicker } from '../dom.js';
 import { crumbs } from '../app.js';
@@ -299,6 +300,7 @@ export async function render(main, { project }) {
     text('h1', p.name, { 'data-user': '' }),
     h('p', { class: 'muted' }, t('project.yourRole', { role: t(`role.${p.role}`) })),
     actions,
+    guidelines.panel(project),
     h('h2', {}, t('project.recordings')), table,
     p.role === 'admin' ? h('section', { class: 'card' }, h('h3', {}, t('project.upload')), filePicker(fileInput, t('project.chooseAudio')), uploads) : null,
     p.role === 'admin' ? h('div', { class: 'columns' },

@@ -4,6 +4,7 @@
 // Text and boundary changes go through the outbox (autosave, offline queue, conflicts);
 // structural edits (split, merge, insert, delete) need the server and reload the list.
 
+import * as guidelines from '../guidelines.js';
 import * as api from '../api.js';
 import { h, text, clear, fmtTime, newId } from '../dom.js';
 import { crumbs, session } from '../app.js';
@@ -146,6 +147,7 @@ export async function render(main, params) {
         h('button', { type: 'button', id: 'claim', onclick: () => claimNext(rec.project_id) }, t('action.claimNext', { key: keys.comboFor('claim') })),
       ] : h('span', { class: 'muted' }, t('rec.readOnly')),
       project.role === 'admin' ? asrImportButton() : null),
+    guidelines.panel(rec.project_id, { compact: true }),
     list);
 
   /** The admin's "Import ASR" on this recording: a hypothesis file onto it, no mapping to type. */
