@@ -22,8 +22,9 @@ export function reset() { threads.clear(); }
 /** The segment's last review: a prominent box when rejected, a quiet line when approved. */
 export function lastReview(seg) {
   const r = seg.last_review;
-  if (!r) return null;
-  const rejected = r.verdict === 'rejected';
+  const rejected = r && r.verdict === 'rejected';
+  // An approval says nothing once the segment was reopened; a rejection stays until approved.
+  if (!r || (rejected ? seg.status === 'approved' : seg.status !== 'approved')) return null;
   return h('div', { class: `last-review ${rejected ? 'rejected' : 'approved'}`, 'data-verdict': r.verdict, role: rejected ? 'note' : null },
     h('strong', { class: 'verdict' }, t(`comments.verdict.${r.verdict}`)), ' ',
     h('span', { class: 'muted' }, t('comments.by'), ' '), text('span', r.reviewer_name, { class: 'reviewer', 'data-user': '' }),

@@ -75,9 +75,12 @@ const steps = [
     assertEq(withAsr.asr_text, '欢迎大家来体验语音识别', 'A has the ASR text');
     seg.A = await submitAs(tx, withAsr, '欢迎大伙来体验语音识别啊');
     seg.C = await claimSubmit(tx, '这个是滨海');
-    seg.D = await claimSubmit(tx, '我们一起来说话');
+    // D: the recording has two segments; the transcriber makes a third before the first one.
+    const made = await tx.post(`/api/recordings/${recId}/segments`, { start_sample: 0, end_sample: Math.round(0.5 * rate), text_verbatim: '' });
+    assertEq(made.status, 200, `a third segment (${JSON.stringify(made.data).slice(0, 200)})`);
+    seg.D = await submitAs(tx, made.data, '我们一起来说话');
     const queue = (await rv.get(`/api/projects/${projectId}/review`)).data.segments.map((s) => s.id);
-    assertEq(JSON.stringify(queue), JSON.stringify([seg.A.id, seg.C.id, seg.D.id]), 'three segments wait for review');
+    assertEq(JSON.stringify(queue), JSON.stringify([seg.D.id, seg.A.id, seg.C.id]), 'three segments wait for review');
   }],
 
   ['a admin creates a user on the admin page; that user logs in and changes their password', async () => {
@@ -283,9 +286,12 @@ const steps = [
     assertEq(await page.isVisible('li.seg.selected button.reopen'), false, 'no reopen on a rejected segment');
     const revs = (await admin.get(`/api/segments/${seg.C.id}/revisions`)).data.revisions;
     assertEq(revs.length, before + 1, 'a new revision');
-    const theirs = (await tx.get(`/api/segments/${seg.C.id}`)).data;
-    const txId = (await tx.get('/api/me')).data.id;
-    assertEq(`${theirs.status}|${theirs.assignee_id}`, `rejected|${txId}`, "rejected, back with its transcriber");
+    assertEq((await tx.get(`/api/segments/${seg.C.id}`)).data.status, 'rejected', 'rejected for the transcriber');
+    // A (rejected in d) is being fixed, so the transcriber's next claim is the reopened C.
+    const a = (await tx.get(`/api/segments/${seg.A.id}`)).data;
+    assertEq((await tx.put(`/api/segments/${seg.A.id}`, { version: a.version, save_id: 'team-fix-a', text_verbatim: '欢迎大家来体验语音识别啊' })).status, 200, 'A edited');
+    const back = (await tx.post(`/api/projects/${projectId}/claim`, {})).data.segment;
+    assertEq(`${back.id}|${back.status}`, `${seg.C.id}|rejected`, "the transcriber's next claim is the reopened segment");
     await page.evaluate(() => window.__fangyan.audio.pause());
     await context.close();
   }],
