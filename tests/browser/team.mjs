@@ -215,7 +215,7 @@ const steps = [
     const cols = await page.$eval(li, (el) => ({
       heads: [...el.querySelectorAll('.side-by-side h4')].map((x) => x.textContent),
       asr: el.querySelector('.col.asr .text').textContent,
-      text: el.querySelector('.col.transcript .text').textContent,
+      text: el.querySelector('.col.typed .text').textContent,
       ins: [...el.querySelectorAll('.col.changes ins')].map((x) => x.textContent).join(''),
       del: [...el.querySelectorAll('.col.changes del')].map((x) => x.textContent).join(''),
     }));

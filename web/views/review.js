@@ -55,7 +55,7 @@ export async function render(main, { project }) {
       text('span', rates.get(s.recording_id).name, { class: 'muted', 'data-user': '' }),
       h('div', { class: 'side-by-side' },
         column('asr', t('review.col.asr'), s.asr_text ? text('div', s.asr_text, { class: 'text', 'data-user': '' }) : h('div', { class: 'text muted' }, t('diff.noAsr'))),
-        column('transcript', t('review.col.text'), text('div', s.text_verbatim, { class: 'text preview', 'data-user': '' })),
+        column('typed', t('review.col.text'), text('div', s.text_verbatim, { class: 'text preview', 'data-user': '' })),
         column('changes', t('review.col.diff'), diffEl)),
       h('div', { class: 'buttons' },
         h('button', { type: 'button', onclick: () => play(s) }, t('review.play')),
