@@ -16,6 +16,9 @@ import * as dashboard from './views/dashboard.js';
 import * as exportView from './views/export.js';
 import * as concordance from './views/concordance.js';
 import * as schemaView from './views/schema.js';
+import * as admin from './views/admin.js';
+import * as invite from './views/invite.js';
+import * as account from './views/account.js';
 
 export const session = { user: null };
 let cleanup = null;
@@ -23,6 +26,9 @@ let cleanup = null;
 const routes = [
   [/^#\/login$/, login, () => ({})],
   [/^#\/projects$/, projects, () => ({})],
+  [/^#\/admin$/, admin, () => ({})],
+  [/^#\/account$/, account, () => ({})],
+  [/^#\/invite\/([A-Za-z0-9_-]+)$/, invite, (m) => ({ token: m[1] })],
   [/^#\/p\/(\d+)$/, project, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/review$/, review, (m) => ({ project: +m[1] })],
   [/^#\/p\/(\d+)\/dashboard$/, dashboard, (m) => ({ project: +m[1] })],
@@ -47,7 +53,8 @@ async function route() {
   if (cleanup) { try { cleanup(); } catch { /* view already gone */ } cleanup = null; }
   keys.closeHelp();
   const hash = location.hash || '#/projects';
-  if (!session.user && !hash.startsWith('#/login')) {
+  // An invite link is opened by someone without an account yet.
+  if (!session.user && !hash.startsWith('#/login') && !hash.startsWith('#/invite/')) {
     location.replace('#/login?next=' + encodeURIComponent(hash));
     return;
   }
@@ -69,26 +76,34 @@ async function route() {
   location.replace('#/projects');
 }
 
-/** Called by the login view. */
-export async function loggedIn(user) {
-  session.user = user;
+/**
+ * Called by the login view (and the invite page, with the page to land on): the session's
+ * user as /api/me tells it (whether an instance admin, for the header's admin link).
+ */
+export async function loggedIn(user, to = null) {
+  session.user = (await api.me().catch(() => null)) || user;
+  user = session.user;
   initFor(user);
   showUser();
   await keys.loadSettings();
   await outbox.setUser(user);
   const next = new URLSearchParams((location.hash.split('?')[1]) || '').get('next');
-  location.hash = next && next !== '#/login' ? next : '#/projects';
+  location.hash = to || (next && next !== '#/login' ? next : '#/projects');
 }
 
 function showUser() {
   document.getElementById('whoami').textContent = session.user ? session.user.name : '';
   document.getElementById('logout').hidden = !session.user;
+  document.getElementById('account-link').hidden = !session.user;
+  document.getElementById('admin-link').hidden = !(session.user && session.user.is_admin);
   header();
 }
 
 /** The header's own words and the language switch, in the current locale. */
 function header() {
   document.getElementById('logout').textContent = t('app.logout');
+  document.getElementById('account-link').textContent = t('nav.account');
+  document.getElementById('admin-link').textContent = t('nav.admin');
   const help = document.getElementById('help-button');
   help.title = t('app.helpTitle');
   help.setAttribute('aria-label', t('app.helpTitle'));
@@ -166,7 +181,7 @@ function reloginDialog() {
     }
     dlg.remove();
     initFor(user);
-    session.user = user;
+    session.user = (await api.me().catch(() => null)) || user;
     showUser();
     await keys.loadSettings();
     await outbox.setUser(user);

@@ -1,6 +1,7 @@
 // The interface in Chinese and English (issue 17, point 1): both catalogues have the same keys
 // and no empty value; with a zh-CN browser every view (login, projects, project, recording
-// with the help overlay open, review, dashboard, concordance, schema, export) shows no
+// with the help overlay open, review, dashboard, concordance, schema, export, the admin page,
+// the account page and an invite link opened logged out) shows no
 // untranslated key (t() writes a missing one as ⟦key⟧) and no English UI word outside user
 // data and codes; with en-US no Chinese UI string. Screenshots of each view in both languages
 // go to target/screenshots/. Also: the header switch changes the language live and is
@@ -173,7 +174,23 @@ const steps = [
       await p.goto(`${base}/#/p/${projectId}/export`);
       await p.waitForSelector('#export-start');
       await check(p, locale, 'export');
+      await p.goto(`${base}/#/admin`);
+      await p.waitForSelector('#users tr[data-name=transcriber]');
+      await check(p, locale, 'admin');
+      await p.goto(`${base}/#/account`);
+      await p.waitForSelector('#password-form');
+      await check(p, locale, 'account');
       await c2.close();
+
+      // An invite link, opened by someone not logged in.
+      const { token } = (await admin.post(`/api/projects/${projectId}/invites`, { role: 'transcriber' })).data;
+      const c3 = await newContext(browser, { locale: browserLocale });
+      const p3 = await c3.newPage();
+      watchProblems(p3, `invite-${locale}`);
+      await p3.goto(`${base}/#/invite/${token}`);
+      await p3.waitForSelector('#invite-offer');
+      await check(p3, locale, 'invite');
+      await c3.close();
     }];
   }),
 

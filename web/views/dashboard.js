@@ -1,12 +1,13 @@
 // The project dashboard: progress (segments by status, audio hours), ASR CER by model ×
 // dialect as an inline SVG bar chart, the worst segments (a click opens one), throughput and
-// agreement per annotator, and a CSV download beside every table. Every number comes from
+// agreement per annotator, the quality per transcriber over time (rejection rate and
+// reviewer-corrected CER by day or week), and a CSV download beside every table. Every number comes from
 // the /api/projects/{id}/… tables; nothing is computed here but the bar lengths.
 
 import * as api from '../api.js';
-import { h, text } from '../dom.js';
+import { h, text, clear } from '../dom.js';
 import { crumbs } from '../app.js';
-import { t, fmtNumber, fmtPercent, fmtDuration } from '../i18n.js';
+import { t, fmtNumber, fmtPercent, fmtDuration, fmtDate } from '../i18n.js';
 
 export const name = 'dashboard';
 
@@ -73,6 +74,31 @@ function cerChart(rows) {
   return chart;
 }
 
+/** Per transcriber and day or week: decisions, rejection rate, reviewer-corrected CER. */
+async function qualityCard(project, base) {
+  const box = h('div', { class: 'quality-table' });
+  const bucket = h('select', { id: 'quality-bucket', 'aria-label': t('dash.quality.bucket') },
+    ...['week', 'day'].map((b) => h('option', { value: b }, t(`dash.quality.${b}`))));
+  const csv = h('a', { class: 'csv', download: 'quality.csv' }, 'CSV');
+  async function load() {
+    const { rows } = await api.quality(project, bucket.value);
+    csv.href = api.csvUrl(`${base}/quality`, { bucket: bucket.value });
+    const t0 = table('quality-rows', '', '', [
+      [t('dash.col.person'), (r) => user(r.user)], [t('dash.col.period'), (r) => fmtDate(r.bucket_start, { dateStyle: 'medium', timeZone: 'UTC' })],
+      [t('dash.col.reviews'), (r) => fmtNumber(r.reviews)], [t('dash.col.rejections'), (r) => fmtNumber(r.rejections)],
+      [t('dash.col.rejectionRate'), (r) => pct(r.rejection_rate)], [t('dash.col.approved'), (r) => fmtNumber(r.approved_segments)],
+      [t('dash.col.correctedCer'), (r) => pct(r.cer)]], rows);
+    clear(box).appendChild(t0.querySelector('table'));
+    box.dataset.bucket = bucket.value;
+  }
+  bucket.addEventListener('change', () => load().catch(() => {}));
+  await load();
+  return h('section', { class: 'card', id: 'quality' },
+    h('div', { class: 'table-head' }, h('h2', {}, t('dash.quality')),
+      h('label', {}, t('dash.quality.bucket'), ' ', bucket), csv),
+    h('p', { class: 'muted' }, t('dash.quality.help')), box);
+}
+
 export async function render(main, { project }) {
   const p = await api.project(project);
   crumbs([[t('nav.projects'), '#/projects'], [{ user: p.name }, `#/p/${project}`], [t('nav.dashboard'), null]]);
@@ -108,6 +134,8 @@ export async function render(main, { project }) {
   main.append(table('throughput', t('dash.throughput'), api.csvUrl(`${base}/throughput`),
     [[t('dash.col.person'), (r) => user(r.user)], [t('dash.col.segments'), (r) => fmtNumber(r.segments)], [t('dash.col.audio'), (r) => fmtDuration(r.audio_minutes * 60)],
       [t('dash.col.active'), (r) => fmtDuration(r.active_hours * 3600)], [t('dash.col.minPerHour'), (r) => num(r.minutes_per_hour)]], people.people));
+
+  main.append(await qualityCard(project, base));
 
   main.append(table('agreement', t('dash.agreement', { segments: fmtNumber(agreement.segments), cer: pct(agreement.cer) }),
     api.csvUrl(`${base}/agreement/summary`),

@@ -1,11 +1,13 @@
 // A project: its recordings with status and progress, upload with a progress bar per file
-// (bytes sent, then the ingest job's Server-Sent Events), members, speakers, claim next.
+// (bytes sent, then the ingest job's Server-Sent Events), members, speakers, claim next, and
+// the caller's unread comment threads.
 
 import * as guidelines from '../guidelines.js';
 import * as api from '../api.js';
 import { h, text, clear, fmtTime, filePicker } from '../dom.js';
 import { crumbs } from '../app.js';
 import * as keys from '../keys.js';
+import * as comments from '../comments.js';
 import { t, errorText, fmtNumber } from '../i18n.js';
 
 export const name = 'project';
@@ -295,11 +297,12 @@ export async function render(main, { project }) {
 
   // Element.append writes null as the text "null": role-gated parts are filtered out (the
   // "nullnull" a transcriber saw under the recordings table).
+  const unreadBox = h('div', { id: 'unread-box' });
   const parts = (...xs) => xs.filter((x) => x !== null && x !== undefined && x !== false);
   main.append(...parts(
     text('h1', p.name, { 'data-user': '' }),
     h('p', { class: 'muted' }, t('project.yourRole', { role: t(`role.${p.role}`) })),
-    actions,
+    actions, unreadBox,
     guidelines.panel(project),
     h('h2', {}, t('project.recordings')), table,
     p.role === 'admin' ? h('section', { class: 'card' }, h('h3', {}, t('project.upload')), filePicker(fileInput, t('project.chooseAudio')), uploads) : null,
@@ -314,6 +317,7 @@ export async function render(main, { project }) {
       h('section', {}, ...parts(h('h2', {}, t('project.members')), memberList, p.role === 'admin' ? memberForm : null)),
       h('section', {}, ...parts(h('h2', {}, t('project.speakers')), speakerList, p.role !== 'reviewer' ? speakerForm : null,
         p.role === 'admin' ? speakerImport : null)))));
-  await Promise.all([refresh(), loadPeople()]);
+  await Promise.all([refresh(), loadPeople(),
+    comments.unreadCard(project).then((card) => unreadBox.appendChild(card)).catch(() => {})]);
   return () => { closed = true; clearTimeout(poll); window.removeEventListener('keydown', onKey); sources.forEach((s) => s.close()); };
 }

@@ -15,6 +15,7 @@ import { Timeline } from '../timeline.js';
 import { claimNext, asrModeOptions, asrImportLine } from './project.js';
 import { t, errorText, fmtDate, fmtPercent } from '../i18n.js';
 import * as tagging from '../tagging.js';
+import * as comments from '../comments.js';
 import { UndoStack } from '../undo.js';
 
 export const name = 'recording';
@@ -55,8 +56,9 @@ export async function render(main, params) {
   const samples = rec.samples;
   const stateKey = `fangyan.view.${rec.id}`;
   const saved = JSON.parse(localStorage.getItem(stateKey) || '{}');
-  const [{ projects }, segList, spk] = await Promise.all([
+  const [{ projects }, segList, spk, unread] = await Promise.all([
     projP, segP, api.speakers(rec.project_id).catch(() => ({ speakers: [] })),
+    comments.unread(rec.project_id).catch(() => ({ bySegment: new Map() })),
   ]);
   if (segList instanceof Error) throw segList;
   const project = projects.find((p) => p.id === rec.project_id) || { name: '', role: 'reviewer' };
@@ -206,6 +208,7 @@ export async function render(main, params) {
       h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rate, 2)} – ${fmtTime(s.end_sample / rate, 2)}`),
       h('span', { class: 'spk', 'data-user': '' }, speakerName(s.speaker_id ?? null)),
       h('span', { class: 'st', 'data-status': s.status }, t(`segment.status.${s.status}`)),
+      comments.badge(unread.bySegment.get(s.id)),
       text('div', s.text_verbatim || s.asr_text || '', { class: 'preview', 'data-user': '' }));
     li.addEventListener('click', (e) => {
       if (e.target.closest('.editor')) return;
@@ -297,14 +300,19 @@ export async function render(main, params) {
       if (!historyBox.hidden) showHistory(s, historyBox);
     });
     if (historyFor === s.id) showHistory(s, historyBox);
-    const el = h('div', { class: 'editor' }, area,
+    const el = h('div', { class: 'editor' }, comments.lastReview(s), area,
       h('div', { class: 'meta' }, h('label', {}, t('rec.speaker'), ' ', spkSel), cerEl,
         h('span', { class: 'muted' }, `v${s.version} · ${t(`segment.status.${s.status}`)}`), historyButton),
       historyBox,
       h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, t('rec.diffLabel'), ' '), diffEl));
     const spanBox = h('div', { class: 'span-box', id: 'spans' });
     const tagBox = h('div', { class: 'tag-box', id: 'segment-tags' });
-    el.append(tagBox, spanBox);
+    // The thread: reading it clears the row's badge; a reopen comes back as a segment event.
+    el.append(tagBox, spanBox, comments.thread(s, {
+      canReopen: project.role !== 'transcriber',
+      onRead: () => { unread.bySegment.delete(s.id); rows.get(s.id)?.querySelector('.badge.unread')?.remove(); },
+      onChanged: (srv) => window.dispatchEvent(new CustomEvent('fangyan:segment', { detail: srv })),
+    }));
     tagging.segmentTags(tagBox, s.id, rec.project_id, canEdit);
     li.appendChild(el);
     editor = { el, area, seg: s, refresh, historyBox, spans: tagging.spanList(spanBox, s.id, canEdit) };
@@ -738,5 +746,6 @@ export async function render(main, params) {
     window.removeEventListener('fangyan:pending', onPending);
     window.removeEventListener('pagehide', persist);
     delete window.__fangyan;
+    comments.reset();
   };
 }

@@ -1,11 +1,13 @@
-// The review queue: submitted segments of a project, each with its text, the ASR hypothesis
-// diff and a play button; approve or reject (with a comment) by button or keyboard.
+// The review queue: submitted segments of a project, each with the ASR hypothesis, the
+// transcriber's text and their character diff side by side, a play button and the segment's
+// comment thread; approve or reject (with a comment) by button or keyboard.
 
 import * as api from '../api.js';
 import { h, text, clear, fmtTime } from '../dom.js';
 import { crumbs } from '../app.js';
 import * as keys from '../keys.js';
 import { renderDiff } from '../textdiff.js';
+import * as comments from '../comments.js';
 import { t, errorText, fmtNumber } from '../i18n.js';
 
 export const name = 'review';
@@ -40,16 +42,28 @@ export async function render(main, { project }) {
   function row(s, i) {
     const diffEl = h('div', { class: 'diff', dir: 'auto' });
     renderDiff(diffEl, s.asr_text || '', s.text_verbatim);
+    const column = (cls, label, body) => h('section', { class: `col ${cls}` }, h('h4', {}, label), body);
+    const threadBox = h('div', { class: 'thread-box' });
+    const threadButton = h('button', { type: 'button', class: 'thread-toggle' }, t('comments.open'));
+    threadButton.addEventListener('click', () => {
+      if (threadBox.firstChild) { clear(threadBox); threadButton.textContent = t('comments.open'); return; }
+      threadBox.appendChild(comments.thread(s));
+      threadButton.textContent = t('comments.close');
+    });
     const li = h('li', { class: 'seg', 'data-id': s.id },
       h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rates.get(s.recording_id).analysis_rate, 2)} – ${fmtTime(s.end_sample / rates.get(s.recording_id).analysis_rate, 2)}`),
       text('span', rates.get(s.recording_id).name, { class: 'muted', 'data-user': '' }),
-      text('div', s.text_verbatim, { class: 'preview', 'data-user': '' }),
-      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, t('review.diffLabel'), ' '), diffEl),
+      h('div', { class: 'side-by-side' },
+        column('asr', t('review.col.asr'), s.asr_text ? text('div', s.asr_text, { class: 'text', 'data-user': '' }) : h('div', { class: 'text muted' }, t('diff.noAsr'))),
+        column('typed', t('review.col.text'), text('div', s.text_verbatim, { class: 'text preview', 'data-user': '' })),
+        column('changes', t('review.col.diff'), diffEl)),
       h('div', { class: 'buttons' },
         h('button', { type: 'button', onclick: () => play(s) }, t('review.play')),
         h('button', { type: 'button', class: 'approve', onclick: () => verdict(s, 'approved') }, t('review.approve', { key: keys.comboFor('approve') })),
         h('button', { type: 'button', class: 'reject', onclick: () => verdict(s, 'rejected') }, t('review.reject', { key: keys.comboFor('reject') })),
-        h('a', { href: `#/r/${s.recording_id}/s/${s.id}` }, t('review.open'))));
+        threadButton,
+        h('a', { href: `#/r/${s.recording_id}/s/${s.id}` }, t('review.open'))),
+      threadBox);
     li.addEventListener('click', () => focus(i));
     return li;
   }
@@ -99,5 +113,5 @@ export async function render(main, { project }) {
   window.addEventListener('keydown', onKey);
   main.append(h('h1', {}, t('nav.reviewQueue')), info, h('label', { class: 'block' }, t('review.comment'), comment), list);
   await load();
-  return () => { window.removeEventListener('keydown', onKey); audio.pause(); };
+  return () => { window.removeEventListener('keydown', onKey); audio.pause(); comments.reset(); };
 }
