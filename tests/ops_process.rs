@@ -433,7 +433,8 @@ async fn demo_creates_its_directory_and_stops_on_sigterm() {
         .unwrap();
     assert!(r.status().is_success());
     server.terminate();
-    assert_eq!(server.exit_code(Duration::from_secs(30)).await, Some(0));
+    let code = server.exit_code(Duration::from_secs(30)).await;
+    assert_eq!(code, Some(0), "{}", server.log_text());
     assert!(data.is_dir());
 }
 

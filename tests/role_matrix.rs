@@ -437,6 +437,24 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
         ),
         row(
             "GET",
+            "/api/projects/{project}/guidelines",
+            Body::None,
+            MEMBER,
+        ),
+        row(
+            "PUT",
+            "/api/projects/{project}/guidelines",
+            j(json!({ "base_version": 0, "body": "# matrix" })),
+            ADMIN,
+        ),
+        row(
+            "POST",
+            "/api/projects/{project}/guidelines/ack",
+            j(json!({ "version": 1 })),
+            MEMBER,
+        ),
+        row(
+            "GET",
             "/api/projects/{project}/quality",
             Body::None,
             REVIEWER,

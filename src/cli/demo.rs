@@ -108,13 +108,28 @@ pub fn demo(
             }
         };
         crate::accounts::db::set_instance_admin(&state.db, "admin", true).await?;
-        let server = tokio::spawn(crate::app::serve(addr, state));
+        let mut server = tokio::spawn(crate::app::serve(addr, state));
         if fresh {
             // The server's own address on loopback, whatever interface it listens on.
             let base = format!("http://127.0.0.1:{}", addr.port());
-            setup(&base, project)
-                .await
-                .context("setting up the demo project")?;
+            tokio::select! {
+                // Stopped (SIGTERM) before the setup was done: a clean stop all the same.
+                stopped = &mut server => {
+                    stopped??;
+                    return Ok(true);
+                }
+                done = setup(&base, project) => if let Err(e) = done {
+                    // A stop during the setup refuses its requests: the server's own end then
+                    // says whether it was one.
+                    match tokio::time::timeout(Duration::from_secs(30), &mut server).await {
+                        Ok(stopped) => {
+                            stopped??;
+                            return Ok(true);
+                        }
+                        Err(_) => return Err(e.context("setting up the demo project")),
+                    }
+                },
+            }
         }
         println!("fangyan demo: project `demo` (id {project}) at http://{addr}");
         for (name, password, role) in USERS {
