@@ -82,8 +82,11 @@ struct Publish {
     /// The version this text was edited from (0 for the first).
     #[schema(minimum = 0)]
     base_version: i64,
-    /// Markdown source.
-    #[schema(max_length = 20000)]
+    /// Markdown source: no control characters but tab and line breaks.
+    #[schema(
+        max_length = 20000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     body: String,
 }
 
