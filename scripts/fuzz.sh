@@ -9,7 +9,7 @@
 # has stable only, so RUSTC_BOOTSTRAP=1 lets stable take them. Builds go to fuzz/target, new
 # corpus entries to fuzz/work/<target> (both ignored by git), findings to
 # fuzz/artifacts/<target>. A finding is fixed, then saved in fuzz/regressions/<target>/ where
-# `cargo test --test fuzz_regressions` replays it.
+# `cargo test --test suite fuzz_regressions::` replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -56,7 +56,7 @@ token=$(curl -sf -b "$work/jar" -H "Origin: $base" -H 'Content-Type: application
 # follows the link from an invite's creation and replays the secret after another case used
 # it, and the 410 `invite_used` it then gets is right (single use), but a rule in schemathesis.toml
 # allowing 410 for them was applied to other operations of the same method in 4.32 (seen in
-# this project's runs), which would loosen every GET and POST. tests/users_admin.rs covers both operations on both databases.
+# this project's runs), which would loosen every GET and POST. tests/suite/users_admin.rs covers both operations on both databases.
 set +e
 "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/api/openapi.json" \
   --checks all \

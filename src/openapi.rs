@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the whole API, served at `/api/openapi.json`. Every route is
 //! registered through `utoipa_axum::routes!` from a handler annotated with `#[utoipa::path]`,
 //! so a route cannot exist without its entry: the router and the document are built from the
-//! same list. `tests/api.rs` checks the other direction (every documented operation answers).
+//! same list. `tests/suite/api.rs` checks the other direction (every documented operation answers).
 
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};

@@ -1,7 +1,7 @@
 """Reads a fangyan export with the real Python tools (praatio, pympi-ling, webvtt-py, srt) and
 checks that every per-recording format and every manifest says the same thing as the Kaldi
 `text` and the NIST STM: same utterances, same Chinese text (byte-identical), same times
-(within 1 ms + 1 sample). Run by tests/export.rs: `python export_check.py EXPORT_DIR`.
+(within 1 ms + 1 sample). Run by tests/suite/export.rs: `python export_check.py EXPORT_DIR`.
 Prints one line per failure and exits 1 if there was any; prints `ok <counts>` otherwise."""
 
 import csv

@@ -95,6 +95,7 @@ export const createSegment = (r, start_sample, end_sample, text_verbatim = '') =
 export const saveSegment = (s, body) => call('PUT', `/api/segments/${s}`, body);
 export const deleteSegment = (s, version, save_id) =>
   call('DELETE', `/api/segments/${s}?${q({ version, save_id })}`);
+export const previewSegment = (s, text_verbatim) => call('POST', `/api/segments/${s}/preview`, { text_verbatim }, { quiet: true });
 export const revisions = (s) => call('GET', `/api/segments/${s}/revisions`);
 export const split = (s, version, save_id, at_sample, text_offset) =>
   call('POST', `/api/segments/${s}/split`, { version, save_id, at_sample, text_offset });

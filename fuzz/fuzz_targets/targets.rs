@@ -1,5 +1,5 @@
 //! The body of every fuzz target, one function each, shared by the cargo-fuzz binaries in this
-//! folder and by `tests/fuzz_regressions.rs`, which replays the seed corpus and every saved
+//! folder and by `tests/suite/fuzz_regressions.rs`, which replays the seed corpus and every saved
 //! crasher through the same functions in an ordinary `cargo test`.
 //!
 //! Each function takes any bytes and panics only when fangyan breaks a promise: beyond "no

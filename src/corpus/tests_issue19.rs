@@ -1,6 +1,6 @@
 //! Issue 19: what the third-party readers refused, checked on a small realistic corpus (a
 //! speaker of unknown gender, overlapping speech, markers, an English utterance, an
-//! Extension-B character, punctuation). The readers themselves run in `tests/export.rs`.
+//! Extension-B character, punctuation). The readers themselves run in `tests/suite/export.rs`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

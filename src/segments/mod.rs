@@ -10,6 +10,7 @@
 pub mod access;
 pub mod db;
 pub mod edit;
+mod preview;
 pub mod state;
 pub mod write;
 
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revisions))
         .routes(routes!(split))
         .routes(routes!(merge))
+        .routes(routes!(preview::preview))
 }
 
 async fn recording_access(

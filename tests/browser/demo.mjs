@@ -57,7 +57,7 @@ async function loginPage(browser, name) {
 }
 
 const browser = await launch();
-let admin; let project; let page;
+let admin; let project; let page; let editorCer;
 
 const steps = [
   ['0 the demo starts, set up through its own API', async () => {
@@ -107,6 +107,26 @@ const steps = [
     }, 'the correction to be saved');
   }],
 
+  ['3b the three layers: the project normaliser previews and scores what is typed (point 5)', async () => {
+    const area = page.locator('li.seg.selected textarea.text');
+    // A comma the ASR lacks: the browser alone counts it (2 in 12); the project's normaliser
+    // strips punctuation, as the dashboard does (1 in 11).
+    await area.fill('我想问我在滨海新区有房，');
+    await page.click('#layers summary');
+    await waitFor(async () => (await page.$('li.seg.selected .cer[data-source=project]:not([data-pending])')) !== null
+      && (await page.textContent('#layers .norm-preview')) === '我想问我在滨海新区有房', 'the server preview');
+    editorCer = Number(await page.getAttribute('li.seg.selected .cer', 'data-cer'));
+    assert(Math.abs(editorCer - 1 / 11) < 1e-3, `the project normaliser's CER: ${editorCer}`);
+    await page.click('#use-preview');
+    await page.fill('#layers textarea.text_display', '我想问，我在滨海新区有房。');
+    const id = Number(page.url().match(/\/s\/(\d+)/)[1]);
+    await waitFor(async () => {
+      const s = (await admin('GET', `/api/segments/${id}`)).data;
+      return s.text_norm === '我想问我在滨海新区有房' && s.text_display === '我想问，我在滨海新区有房。'
+        && s.text_verbatim === '我想问我在滨海新区有房，';
+    }, 'the display and normalised layers to be saved');
+  }],
+
   ['4 reviewed, the dashboard shows the CER with it', async () => {
     const id = Number(page.url().match(/\/s\/(\d+)/)[1]);
     const s = (await admin('GET', `/api/segments/${id}`)).data;
@@ -120,6 +140,10 @@ const steps = [
     const bars = await a.page.$$eval('#cer-chart g.bar', (gs) => gs.map((g) => ({ cer: g.dataset.cer, segments: g.dataset.segments })));
     const segments = bars.reduce((n, b) => n + Number(b.segments), 0);
     assert(bars.some((b) => Number(b.cer) > 0) && segments >= 2, `a CER over both worked segments: ${JSON.stringify(bars)}`);
+    // The editor said what the dashboard says for this segment.
+    const rows = (await admin('GET', `/api/projects/${project}/metrics?by=segment`)).data.rows;
+    const row = rows.find((x) => Number(x.segment) === id);
+    assert(row && Math.abs(row.cer - editorCer) < 1e-4, `dashboard ${row && row.cer} = editor ${editorCer}`);
   }],
 
   ['5 no console errors, no failed requests', async () => {

@@ -13,9 +13,10 @@ import * as outbox from '../outbox.js';
 import { renderDiff } from '../textdiff.js';
 import { Timeline } from '../timeline.js';
 import { claimNext, asrModeOptions, asrImportLine } from './project.js';
-import { t, errorText, fmtDate, fmtPercent } from '../i18n.js';
+import { t, errorText, fmtDate } from '../i18n.js';
 import * as tagging from '../tagging.js';
 import * as comments from '../comments.js';
+import { layersPanel } from '../layers.js';
 import { UndoStack } from '../undo.js';
 
 export const name = 'recording';
@@ -265,11 +266,9 @@ export async function render(main, params) {
         fillSpeakers();
       } else if (spkSel.value) setSpeaker(s, +spkSel.value);
     });
-    const refresh = () => {
-      const c = renderDiff(diffEl, s.asr_text || '', area.value);
-      cerEl.textContent = c === null ? '' : t('rec.cer', { cer: fmtPercent(c) });
-      cerEl.dataset.cer = c === null ? '' : c.toFixed(4);
-    };
+    // Display and normalised layers; the project's normaliser scores what is typed.
+    const layers = layersPanel(s, { canEdit, cerEl, onField: (name, value) => outbox.queue(s.id, { [name]: value }) });
+    const refresh = () => layers.update(area.value, renderDiff(diffEl, s.asr_text || '', area.value));
     // While an input method composes (pinyin "jintian" before 今天 is chosen) nothing is
     // saved, shown in the list or drawn in the lane: the committed text is, on compositionend.
     let composing = false;
@@ -304,7 +303,7 @@ export async function render(main, params) {
       h('div', { class: 'meta' }, h('label', {}, t('rec.speaker'), ' ', spkSel), cerEl,
         h('span', { class: 'muted' }, `v${s.version} · ${t(`segment.status.${s.status}`)}`), historyButton),
       historyBox,
-      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, t('rec.diffLabel'), ' '), diffEl));
+      h('div', { class: 'diff-row' }, h('span', { class: 'muted' }, t('rec.diffLabel'), ' '), diffEl), layers.el);
     const spanBox = h('div', { class: 'span-box', id: 'spans' });
     const tagBox = h('div', { class: 'tag-box', id: 'segment-tags' });
     // The thread: reading it clears the row's badge; a reopen comes back as a segment event.
@@ -664,7 +663,7 @@ export async function render(main, params) {
       }
       // The timeline pages along with the playhead; the transcript follows it.
       const x = tl.xOf(t * rate);
-      if (x > tl.W * 0.95 || x < 0) { tl.tStart = t * rate - tl.tSpp * tl.W * 0.05; tl.dirty = true; }
+      if (x > tl.W * 0.95 || x < 0) { [tl.tStart] = tl.clampView(t * rate - tl.tSpp * tl.W * 0.05, tl.tSpp); tl.dirty = true; }
       const cur = segs.find((s) => s.start_sample <= t * rate && t * rate < s.end_sample);
       if (cur && cur.id !== followed) {
         if (followed && rows.get(followed)) rows.get(followed).classList.remove('playing');

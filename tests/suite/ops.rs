@@ -3,7 +3,7 @@
 //! and its access rule, the request id, and event streams ended by the graceful stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app::{TestApp, ready_recording};
 use reqwest::StatusCode;

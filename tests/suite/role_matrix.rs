@@ -8,7 +8,7 @@
 //! leak), 403 for a member without the role.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -155,7 +155,7 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
             MANAGER,
         ),
         // The matrix fills ids, not secrets: an unknown invite is 404 to everyone (the invite
-        // tests in tests/users_admin.rs cover real ones).
+        // tests in tests/suite/users_admin.rs cover real ones).
         row("GET", "/api/invites/{token}", Body::None, [No(404); 6]).ids(&[("token", "invite")]),
         row(
             "POST",
@@ -323,6 +323,12 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
             j(stale.clone()),
             EDITOR,
         ),
+        row(
+            "POST",
+            "/api/segments/{segment}/preview",
+            j(json!({ "text_verbatim": "今天" })),
+            MEMBER,
+        ),
         row("DELETE", "/api/segments/{segment}", Body::None, EDITOR)
             .query("?version=999&save_id=matrix"),
         row(
@@ -339,7 +345,7 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
         ),
         // KNOWN: the fixture holds no second pass, so the transcriber, whose role may, is
         // refused by the holder check (403 "not your second pass"), not by the role check; the
-        // holder's own save is covered by tests/api.rs. Reviewers and admins never may.
+        // holder's own save is covered by tests/suite/api.rs. Reviewers and admins never may.
         row(
             "PUT",
             "/api/segments/{segment}/second-pass",
@@ -845,7 +851,7 @@ fn fangyan_ok(args: &[&std::ffi::OsStr]) -> Value {
 /// `fangyan backup` (issue 15), taken while the server runs, restored into a fresh data
 /// directory: a server there answers every GET route of the table as the original does. The
 /// database is SQLite on both backends of the suite (the `VACUUM INTO` path; Postgres is
-/// `pg_dump`'s, see tests/backup.rs).
+/// `pg_dump`'s, see tests/suite/backup.rs).
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_into_a_directory_that_answers_every_route_alike() {
     // `backup` copies the data directory's own store folder; a bucket is backed up by its own

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app::{Client, TestApp};
 use reqwest::StatusCode;
@@ -321,4 +321,87 @@ async fn the_dashboard_tables_match_hand_counts() {
         .get(&format!("/api/projects/{project}/metrics"))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// The editor's live CER (issue 17, point 5) comes from the server's preview, which scores the
+/// typed text with the project's normaliser: it equals the dashboard's CER for the same text,
+/// under the default normaliser and under a project's own.
+#[tokio::test]
+async fn the_editor_preview_cer_equals_the_dashboard_cer_under_the_project_normaliser() {
+    let app = TestApp::spawn().await;
+    let (project, admin, transcriber, reviewer) = app.project("preview").await;
+    let rec = silent_recording(&app, &admin, project, "p.wav").await;
+    let seg = import(&admin, rec, "m", &["今天天汽很好"]).await[0];
+    let typed = "今天天气很好，";
+    let preview = |body: serde_json::Value| {
+        let t = &transcriber;
+        async move { t.post(&format!("/api/segments/{seg}/preview"), body).await }
+    };
+    let (s, p) = preview(serde_json::json!({ "text_verbatim": typed })).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    // The default normaliser drops the comma: 1 error in 6 characters.
+    assert_eq!(p["normalised"], "今天天气很好");
+    assert_eq!(p["hypothesis_normalised"], "今天天汽很好");
+    assert_eq!(
+        (p["errors"].as_u64(), p["reference_chars"].as_u64()),
+        (Some(1), Some(6))
+    );
+    sql(
+        &app,
+        "UPDATE segment SET text_verbatim = $1, status = 'submitted' WHERE id = $2",
+        &[typed, &seg.to_string()],
+    )
+    .await;
+    let dashboard = || async {
+        let (s, m) = reviewer
+            .get(&format!("/api/projects/{project}/metrics?by=segment"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        m["rows"][0]["cer"].as_f64().unwrap()
+    };
+    assert_eq!(p["cer"].as_f64().unwrap(), dashboard().await);
+    assert!((p["cer"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-12);
+
+    // A project where punctuation counts: the comma is a deletion now, on both.
+    let (s, body) = admin
+        .patch(
+            &format!("/api/projects/{project}"),
+            serde_json::json!({ "conventions": { "normalise": { "punct": false } } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, p) = preview(serde_json::json!({ "text_verbatim": typed })).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    // NFKC still turns the full-width comma into ASCII.
+    assert_eq!(p["normalised"], "今天天气很好,");
+    assert_eq!(
+        (p["errors"].as_u64(), p["reference_chars"].as_u64()),
+        (Some(2), Some(7))
+    );
+    assert_eq!(p["cer"].as_f64().unwrap(), dashboard().await);
+
+    // Hostile input: a control character, a text too long to align, an unknown field, a
+    // segment of a project the caller is not in.
+    let (s, e) = preview(serde_json::json!({ "text_verbatim": "a\u{7}b" })).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("control_character"))
+    );
+    let long = "好".repeat(5_000);
+    let (s, e) = preview(serde_json::json!({ "text_verbatim": long })).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("text_too_long_to_score"))
+    );
+    let (s, _) = preview(serde_json::json!({ "text_verbatim": "x", "text_norm": "y" })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    app.user("stranger").await;
+    let stranger = app.login("stranger").await;
+    let (s, _) = stranger
+        .post(
+            &format!("/api/segments/{seg}/preview"),
+            serde_json::json!({ "text_verbatim": "x" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -739,6 +739,33 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     ] {
         assert_eq!(counts[k], n, "{check}");
     }
+    // Issue 19: the toolkits that train on it: lhotse validates its manifests and the Kaldi
+    // directories against the audio, `datasets` loads hf/ as an audiofolder.
+    let readers = |dir: &Path| {
+        let out = run(Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_readers.py"))
+            .arg(dir));
+        assert!(
+            out.trim_end()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .starts_with("ok "),
+            "{out}"
+        );
+        let last = out
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .trim_start_matches("ok ")
+            .to_string();
+        serde_json::from_str::<Value>(&last).unwrap()
+    };
+    let read_by = readers(root);
+    for k in ["lhotse", "kaldi", "hf"] {
+        assert_eq!(read_by[k], 7, "{read_by}");
+    }
 
     // Issue 19: each recording's audio beside the EAF (its MEDIA_DESCRIPTOR, checked with
     // pympi above), as long as the recording.
@@ -785,6 +812,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
                 validate_data_dir(&out, &format!("kaldi/{split}"));
             }
         }
+        assert!(readers(&out)["kaldi"].as_u64() > Some(0), "{markers}");
     }
     eprintln!("sclite: {sums:?}");
 

@@ -4,7 +4,7 @@
 //! is in the JSON error shape with a stable code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app::{Client, TestApp};
 use reqwest::StatusCode;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use fangyan::analysis::vad::{Span, VadParams, features, segments};
 

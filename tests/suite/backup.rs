@@ -1,9 +1,9 @@
-//! `fangyan backup` and `restore` beyond the route-by-route check in tests/role_matrix.rs:
+//! `fangyan backup` and `restore` beyond the route-by-route check in tests/suite/role_matrix.rs:
 //! the refusals, and the Postgres path (a real `pg_dump` into the backup folder, `backup`,
 //! `restore`, a real `pg_restore` into a new database, and a server on the result).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

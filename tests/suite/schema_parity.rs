@@ -5,7 +5,7 @@
 //! where the tests have a Postgres server (`FANGYAN_TEST_DATABASE_URL`, set by scripts/test).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! `FANGYAN_TEST_STORE_URL` is set (scripts/s3.sh), where the bucket is also read directly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use reqwest::StatusCode;

@@ -4,7 +4,7 @@
 //! nightly flag. The targets and their checks are in `fuzz/fuzz_targets/targets.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../fuzz/fuzz_targets/targets.rs"]
+#[path = "../../fuzz/fuzz_targets/targets.rs"]
 mod targets;
 
 use std::panic::{self, AssertUnwindSafe};

@@ -1,6 +1,6 @@
 //! Every setting has an environment variable (issue 15), secrets never show their value in
 //! `--help`, and the README's settings table is the command line's own: generated from
-//! `Cli::command()` here, so it cannot drift. `FANGYAN_BLESS=1 cargo test --test settings`
+//! `Cli::command()` here, so it cannot drift. `FANGYAN_BLESS=1 cargo test --test suite settings::`
 //! rewrites the table after a change to the command line.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -228,7 +228,8 @@ fn table() -> String {
     out
 }
 
-const BEGIN: &str = "<!-- settings: generated from the command line by tests/settings.rs -->\n";
+const BEGIN: &str =
+    "<!-- settings: generated from the command line by tests/suite/settings.rs -->\n";
 const END: &str = "<!-- end of settings -->";
 
 #[test]
@@ -249,7 +250,7 @@ fn the_readme_settings_table_is_the_command_lines() {
         }
         panic!(
             "README's settings table differs from the command line; \
-             FANGYAN_BLESS=1 cargo test --test settings rewrites it. Expected:\n{expected}"
+             FANGYAN_BLESS=1 cargo test --test suite settings:: rewrites it. Expected:\n{expected}"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! headers; the OpenAPI document names the required parameters and what each operation answers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use reqwest::StatusCode;

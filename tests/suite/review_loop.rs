@@ -5,7 +5,7 @@
 //! reviewer-corrected CER over time. Driven through the HTTP API of the real app.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

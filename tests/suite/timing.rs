@@ -2,7 +2,7 @@
 //! codecs whose encoders add delay and padding (MP3/LAME, AAC in MP4, Opus in Ogg and WebM).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -47,7 +47,7 @@ struct Script {
     redirect_to: Arc<Mutex<String>>,
 }
 
-const RECORDED: &str = include_str!("../fixtures/asr/live/whisper-server-verbose.json");
+const RECORDED: &str = include_str!("../../fixtures/asr/live/whisper-server-verbose.json");
 
 async fn transcriptions(State(script): State<Script>, mut form: Multipart) -> Response {
     let mut seen = Seen {
