@@ -4,8 +4,10 @@
 //! - [`peaks`]: the waveform min/max pyramid, built during ingest, queried per viewport;
 //! - [`stft`] and [`render`]: spectrogram frames and image tiles (PNG or raw rows);
 //! - [`pitch`]: F0 with voicing and confidence, and intensity, at a 10 ms hop;
+//! - [`formant`]: F1–F4 and their bandwidths by Burg LPC, after Praat's `To Formant (burg)`;
 //! - [`vad`]: voice-activity segmentation, the first segments of a recording.
 
+pub mod formant;
 pub mod peaks;
 pub mod pitch;
 pub mod render;

@@ -67,6 +67,17 @@ pub struct PitchTrack {
     pub intensity_db: Vec<f32>,
 }
 
+/// One frame of a track, as [`PitchTracker::point`] computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PitchPoint {
+    /// F0 in Hz, `None` when unvoiced.
+    pub f0_hz: Option<f32>,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+    /// Intensity in dB.
+    pub intensity_db: f32,
+}
+
 /// Frame-level raw values, before the global voicing decision.
 #[derive(Debug, Clone, Copy)]
 struct Raw {
@@ -195,7 +206,7 @@ impl PitchTracker {
         read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
         spill: &mut S,
         out: &mut dyn Write,
-    ) -> io::Result<()> {
+    ) -> io::Result<f32> {
         let frames = self.frames(total);
         spill.seek(SeekFrom::Start(0))?;
         let mut loudest = 0.0f32;
@@ -241,7 +252,76 @@ impl PitchTracker {
                 }
             }
         }
-        out.write_all(b"]}")
+        out.write_all(b"]}")?;
+        Ok(loudest)
+    }
+
+    /// The voicing reference of a signal of `total` samples read in blocks: the RMS of its
+    /// loudest frame, the value [`write_json_blocks`](Self::write_json_blocks) returns. It
+    /// computes only the energies (no period search), the same sums in the same order, so
+    /// [`point`](Self::point) with it decides exactly as the whole-file track does.
+    pub fn loudest_blocks(
+        &mut self,
+        total: usize,
+        read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
+    ) -> f32 {
+        const BLOCK_FRAMES: usize = 6_000;
+        let frames = self.frames(total);
+        let margin = self.context();
+        let span = self.win + self.tau_max;
+        let mut loudest = 0.0f32;
+        for first in (0..frames).step_by(BLOCK_FRAMES) {
+            let last = (first + BLOCK_FRAMES).min(frames);
+            let start = (first * self.hop).saturating_sub(margin);
+            let end = ((last - 1) * self.hop + margin).min(total);
+            let x = read(start, end - start);
+            let at = |i: i64| {
+                if i >= 0 && (i as usize) < x.len() {
+                    x[i as usize]
+                } else {
+                    0.0
+                }
+            };
+            for k in first..last {
+                let centre = (k * self.hop) as i64 - start as i64;
+                let from = centre - (span / 2) as i64;
+                let mean = (0..span as i64).map(|j| at(from + j)).sum::<f32>() / span as f32;
+                let e_a: f32 = (0..self.win as i64)
+                    .map(|j| {
+                        let v = at(from + j) - mean;
+                        v * v
+                    })
+                    .sum();
+                if e_a > f32::EPSILON {
+                    loudest = loudest.max((e_a / self.win as f32).sqrt());
+                }
+            }
+        }
+        loudest
+    }
+
+    /// Pitch and intensity of the one frame centred on sample `centre`, where `x[0]` is sample
+    /// `offset` and `x` holds at least [`context`](Self::context) samples either side of the
+    /// centre. `loudest` is the recording's voicing reference
+    /// ([`loudest_blocks`](Self::loudest_blocks)). This serves a track by time range: a view of
+    /// any length asks for one frame per pixel column, never for the whole file.
+    pub fn point(&mut self, x: &[f32], offset: i64, centre: i64, loudest: f32) -> PitchPoint {
+        let r = self.frame(x, offset, centre);
+        PitchPoint {
+            f0_hz: self.voiced(&r, loudest).then_some(r.f0),
+            confidence: r.confidence(),
+            intensity_db: r.intensity,
+        }
+    }
+
+    /// Samples a frame reads on either side of its centre.
+    pub fn context(&self) -> usize {
+        self.int_window.len().max(self.win + self.tau_max) / 2 + 2
+    }
+
+    /// Hop between frames, in samples.
+    pub fn hop(&self) -> usize {
+        self.hop
     }
 
     fn frames(&self, total: usize) -> usize {

@@ -359,6 +359,12 @@ impl Store {
         format!("analysis/{sha256}-{rate}.pitch.json")
     }
 
+    /// Relative path of the pitch track's voicing reference (the loudest frame's RMS, as text)
+    /// for this hash and rate: what a track served by time range decides voicing against.
+    pub fn pitch_level_rel(sha256: &str, rate: u32) -> String {
+        format!("analysis/{sha256}-{rate}.pitch-level")
+    }
+
     /// A fresh path in the store's `tmp/` for a file that becomes something else or nothing:
     /// whatever is left there when the server starts is swept away.
     pub fn tmp_path(&self, what: &str) -> PathBuf {

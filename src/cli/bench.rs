@@ -61,6 +61,15 @@ pub enum BenchCommand {
         #[arg(long, env = "FANGYAN_MINUTES", default_value_t = 10.0)]
         minutes: f64,
     },
+    /// Formant tracks (Burg LPC) against Praat's `To Formant (burg)` on the same file.
+    Formant {
+        /// Length of the signal in minutes.
+        #[arg(long, env = "FANGYAN_MINUTES", default_value_t = 60.0)]
+        minutes: f64,
+        /// Working directory for the generated recording (kept between runs and reused).
+        #[arg(long, env = "FANGYAN_WORK", default_value = "bench-work")]
+        work: PathBuf,
+    },
     /// Ingest one file and print time and peak RSS as JSON (used by `bench ingest` and tests).
     #[command(hide = true)]
     IngestOne {
@@ -102,6 +111,7 @@ pub fn run(what: BenchCommand) -> anyhow::Result<bool> {
             super::bench_analysis::spectrogram(minutes, python.as_deref())
         }
         BenchCommand::Pitch { minutes } => super::bench_analysis::pitch(minutes),
+        BenchCommand::Formant { minutes, work } => super::bench_analysis::formant(minutes, &work),
         BenchCommand::Store {
             minutes,
             work,

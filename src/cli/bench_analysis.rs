@@ -1,11 +1,13 @@
 //! Benchmarks of the analysis engine: peak queries on a 10-hour recording, full-file STFT
-//! against librosa, spectrogram tiles, and the pitch tracker's realtime factor.
+//! against librosa, spectrogram tiles, the pitch tracker's realtime factor, and formant tracks
+//! against Praat.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::analysis::formant::{FormantParams, FormantTracker};
 use crate::analysis::peaks::{PeakBuilder, PeakFile};
 use crate::analysis::pitch::{PitchParams, PitchTracker};
 use crate::analysis::render::{FreqScale, TileRequest, render};
@@ -209,4 +211,72 @@ pub fn pitch(minutes: f64) -> anyhow::Result<bool> {
         minutes * 60.0 / secs
     );
     Ok(true)
+}
+
+/// Formant tracks for `minutes` of speech-like audio, ours beside Praat's `To Formant (burg)`
+/// with the same settings on the same 16 kHz WAV file, in the same run. Reading the file is
+/// counted for neither: Praat's figure is its own stopwatch around the command. The floor:
+/// faster than Praat. Without `praat` on the PATH the ratio is skipped.
+pub fn formant(minutes: f64, work: &Path) -> anyhow::Result<bool> {
+    std::fs::create_dir_all(work)?;
+    let rate = 16_000u32;
+    let wav = work.join(format!("formant-{minutes}m.wav"));
+    if !wav.exists() {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&wav, spec)?;
+        for s in speechlike(rate, minutes * 60.0) {
+            w.write_sample((s * 32_767.0) as i16)?;
+        }
+        w.finalize()?;
+    }
+    let x: Vec<f32> = hound::WavReader::open(&wav)?
+        .samples::<i16>()
+        .map(|s| s.map(|v| f32::from(v) / 32_768.0))
+        .collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    let frames = FormantTracker::new(rate, FormantParams::default())?.track(&x);
+    let ours = t.elapsed().as_secs_f64();
+    let secs = minutes * 60.0;
+    println!(
+        "formant: {minutes} min at 16 kHz, {} frames in {ours:.2} s: {:.0}x realtime",
+        frames.len(),
+        secs / ours
+    );
+    let script = work.join("formant-bench.praat");
+    std::fs::write(
+        &script,
+        "form Bench\n  sentence In\nendform\nsound = Read from file: in$\nt0 = stopwatch\n\
+         formant = noprogress To Formant (burg): 0, 5, 5500, 0.025, 50\nt = stopwatch\n\
+         writeInfoLine: fixed$(t, 3)\n",
+    )?;
+    let out = match Command::new("praat")
+        .arg("--run")
+        .arg(&script)
+        .arg(std::fs::canonicalize(&wav)?)
+        .output()
+    {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => anyhow::bail!("praat failed: {}", String::from_utf8_lossy(&out.stderr)),
+        Err(e) => {
+            println!("formant: praat not found ({e}); the ratio is skipped");
+            return Ok(true);
+        }
+    };
+    let praat: f64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    println!(
+        "formant: Praat 'To Formant (burg)' on the same file {praat:.2} s: {:.0}x realtime; ours is {:.2}x Praat's speed",
+        secs / praat,
+        praat / ours
+    );
+    let held = ours < praat;
+    println!(
+        "formant: floor faster than Praat: {}",
+        if held { "ok" } else { "MISSED" }
+    );
+    Ok(held)
 }

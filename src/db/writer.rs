@@ -46,7 +46,7 @@ struct Group {
 /// The one writer of an embedded database.
 pub struct Writer {
     slot: Arc<Mutex<Slot>>,
-    groups: AtomicU64,
+    groups: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Writer {
@@ -62,44 +62,57 @@ impl Writer {
     pub fn new(conn: AnyConnection) -> Self {
         Self {
             slot: Arc::new(Mutex::new(Slot { conn, group: None })),
-            groups: AtomicU64::new(0),
+            groups: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Begins one action's transaction: waits for its turn, joins (or opens) the group
     /// transaction, and sets its savepoint.
+    ///
+    /// The statements run on a task of their own, which the caller's cancellation (a client
+    /// that hangs up, a request timeout) does not stop: a `BEGIN IMMEDIATE` that SQLite ran
+    /// while its caller was dropped would otherwise leave a transaction open that the writer
+    /// knows nothing of, and every later write would fail with "cannot start a transaction
+    /// within a transaction". A caller that has gone drops the action it would have got,
+    /// which undoes its savepoint ([`GroupTx`]'s `Drop`).
     pub async fn begin(&self) -> sqlx::Result<GroupTx> {
-        // As SQLite's busy_timeout would: a writer that waits this long gets an error, never
-        // a hang (a task that waits for the writer while holding it would otherwise wait forever).
-        let mut slot = tokio::time::timeout(WAIT, self.slot.clone().lock_owned())
+        let (slot, groups) = (self.slot.clone(), self.groups.clone());
+        tokio::spawn(begin_on(slot, groups))
             .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        if slot.group.as_ref().is_some_and(|g| g.broken) {
-            finish(&mut slot).await;
-        }
-        if slot.group.is_none() {
-            slot.conn.execute("BEGIN IMMEDIATE").await?;
-            let id = self.groups.fetch_add(1, Ordering::Relaxed);
-            slot.group = Some(Group {
-                id,
-                broken: false,
-                done: watch::channel(None).0,
-            });
-            // Queued behind everyone waiting now: they join this group, then it commits.
-            let flusher = self.slot.clone();
-            tokio::spawn(async move {
-                let mut slot = flusher.lock_owned().await;
-                if slot.group.as_ref().is_some_and(|g| g.id == id) {
-                    finish(&mut slot).await;
-                }
-            });
-        }
-        if let Err(e) = slot.conn.execute("SAVEPOINT action").await {
-            break_group(&mut slot);
-            return Err(e);
-        }
-        Ok(GroupTx { slot: Some(slot) })
+            .map_err(|_| sqlx::Error::WorkerCrashed)?
     }
+}
+
+async fn begin_on(slot: Arc<Mutex<Slot>>, groups: Arc<AtomicU64>) -> sqlx::Result<GroupTx> {
+    // As SQLite's busy_timeout would: a writer that waits this long gets an error, never
+    // a hang (a task that waits for the writer while holding it would otherwise wait forever).
+    let mut guard = tokio::time::timeout(WAIT, slot.clone().lock_owned())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+    if guard.group.as_ref().is_some_and(|g| g.broken) {
+        finish(&mut guard).await;
+    }
+    if guard.group.is_none() {
+        guard.conn.execute("BEGIN IMMEDIATE").await?;
+        let id = groups.fetch_add(1, Ordering::Relaxed);
+        guard.group = Some(Group {
+            id,
+            broken: false,
+            done: watch::channel(None).0,
+        });
+        // Queued behind everyone waiting now: they join this group, then it commits.
+        tokio::spawn(async move {
+            let mut slot = slot.lock_owned().await;
+            if slot.group.as_ref().is_some_and(|g| g.id == id) {
+                finish(&mut slot).await;
+            }
+        });
+    }
+    if let Err(e) = guard.conn.execute("SAVEPOINT action").await {
+        break_group(&mut guard);
+        return Err(e);
+    }
+    Ok(GroupTx { slot: Some(guard) })
 }
 
 /// Commits (or, when broken, rolls back) the open group and tells its members.
@@ -150,17 +163,23 @@ impl GroupTx {
     /// Releases the savepoint and waits until the group's commit is on disk.
     pub async fn commit(mut self) -> sqlx::Result<()> {
         let mut slot = self.slot.take().expect("an open action holds the writer");
-        let released = slot.conn.execute("RELEASE action").await;
-        if released.is_err() {
-            break_group(&mut slot);
-        }
-        let mut done = slot
-            .group
-            .as_ref()
-            .expect("an open action belongs to a group")
-            .done
-            .subscribe();
-        drop(slot);
+        // On its own task, as in `begin`: a caller dropped mid-`RELEASE` must not leave the
+        // savepoint open under the next action.
+        let (released, mut done) = tokio::spawn(async move {
+            let released = slot.conn.execute("RELEASE action").await.map(|_| ());
+            if released.is_err() {
+                break_group(&mut slot);
+            }
+            let done = slot
+                .group
+                .as_ref()
+                .expect("an open action belongs to a group")
+                .done
+                .subscribe();
+            (released, done)
+        })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?;
         released?;
         let outcome = done
             .wait_for(Option::is_some)
@@ -344,5 +363,46 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows(&db).await, vec![2, 3]);
+    }
+
+    /// Found by a browser test: clients that hang up mid-save left SQLite inside a
+    /// transaction the writer did not know of, and every later write failed with "cannot
+    /// start a transaction within a transaction" until the server restarted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn actions_cancelled_at_any_point_leave_the_writer_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = table(dir.path()).await;
+        let mut committed = Vec::new();
+        for n in 0..600i64 {
+            // Cut off after 0 to 299 microseconds: inside the lock wait, BEGIN, SAVEPOINT, the
+            // insert, RELEASE or the wait for the group's commit.
+            let cut = std::time::Duration::from_micros((n * 37 % 300) as u64);
+            let db2 = db.clone();
+            let attempt = tokio::time::timeout(cut, async move {
+                let mut tx = begin_write(&db2).await?;
+                sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            })
+            .await;
+            if let Ok(r) = attempt {
+                r.unwrap();
+                committed.push(n);
+            }
+        }
+        // Every action that was not cut off committed, and the writer still works.
+        let mut tx = begin_write(&db).await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (-1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let got = rows(&db).await;
+        assert!(got.contains(&-1));
+        for n in &committed {
+            assert!(got.contains(n), "acknowledged {n} is missing");
+        }
     }
 }

@@ -185,6 +185,9 @@ pub(super) struct TileQuery {
     gray: bool,
     max_freq: Option<f32>,
     range_db: Option<f32>,
+    /// Pre-emphasis from this frequency upward, Hz (Praat's default 50; 0 turns it off).
+    #[param(minimum = 0, maximum = 2000)]
+    pre_emphasis: Option<f32>,
     #[serde(default)]
     raw: bool,
 }
@@ -211,11 +214,20 @@ pub(super) async fn spectrogram(
     let rate = r.analysis_rate as u32;
     let sha = r.sha256.clone().unwrap_or_default();
     let (store, wav_key) = (state.store.clone(), Store::analysis_rel(&sha, rate));
-    let stft = if q.wideband {
+    let pre_emphasis = q.pre_emphasis.unwrap_or(50.0);
+    if !(0.0..=2_000.0).contains(&pre_emphasis) {
+        return Err(AppError::bad(
+            "invalid_pre_emphasis",
+            "pre_emphasis",
+            "pre-emphasis is 0 (off) to 2000 Hz",
+        ));
+    }
+    let mut stft = if q.wideband {
         StftConfig::wideband(rate)
     } else {
         StftConfig::narrowband(rate)
     };
+    stft.pre_emphasis_hz = (pre_emphasis > 0.0).then_some(pre_emphasis);
     let request = TileRequest {
         start: q.start,
         end: q.end,
@@ -232,11 +244,14 @@ pub(super) async fn spectrogram(
         stft,
     };
     let etag = format!(
-        "{sha}-{rate}-{}-{}-{}x{}-{}{}{}-{:?}-{:?}",
+        "{sha}-{rate}-{}-{}-{}x{}-{}{}{}-{:?}-{:?}-{pre_emphasis}-cal",
         q.start, q.end, q.width, q.height, q.wideband, q.mel, q.gray, q.max_freq, q.range_db
     );
     let (raw, gray) = (q.raw, q.gray);
-    let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+    let (bytes, reference) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut request = request;
+        let reference = reference_db(&store, &sha, rate)?;
+        request.reference_db = Some(reference);
         let mut wav = wav_reader(&store, &wav_key)?;
         let margin = stft.window_len as i64;
         let first = (request.start - margin).max(0);
@@ -246,15 +261,16 @@ pub(super) async fn spectrogram(
             (request.end + margin - first) as usize,
         );
         let tile = render(&block, first, rate, &request);
-        if raw {
-            Ok(tile.values)
+        let bytes = if raw {
+            tile.values
         } else {
-            Ok(tile.to_png(if gray {
+            tile.to_png(if gray {
                 Colormap::Gray
             } else {
                 Colormap::Viridis
-            })?)
-        }
+            })?
+        };
+        Ok((bytes, reference))
     })
     .await
     .map_err(anyhow::Error::from)??;
@@ -263,7 +279,304 @@ pub(super) async fn spectrogram(
     } else {
         "image/png"
     };
-    Ok((immutable(etag, kind), bytes).into_response())
+    Ok((
+        immutable(etag, kind),
+        [(REFERENCE_DB, format!("{reference:.2}"))],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The header that tells a tile's reference level in dB (255 in raw tiles, the brightest
+/// colour in PNGs): the same for every tile of a recording, so a colour scale can be drawn.
+const REFERENCE_DB: &str = "x-reference-db";
+
+/// Per-recording levels, content-addressed by hash and rate, so one map serves every app in
+/// the process; bounded (cleared when full), each entry a few bytes.
+static LEVELS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, f32>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn level(key: String, compute: impl FnOnce() -> anyhow::Result<f32>) -> anyhow::Result<f32> {
+    if let Some(v) = LEVELS.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return Ok(v);
+    }
+    let v = compute()?;
+    if let Ok(mut m) = LEVELS.lock() {
+        if m.len() >= 10_000 {
+            m.clear();
+        }
+        m.insert(key, v);
+    }
+    Ok(v)
+}
+
+/// The spectrogram's reference level for a whole recording, in the tiles' dB: the level of a
+/// sine at the recording's peak amplitude (from the top of its peak pyramid, so a few reads
+/// whatever the length). Every tile of a recording shares it, so tiles join without a seam
+/// and silence stays dark at any zoom; a full-scale sine is −6.02 dB.
+fn reference_db(store: &crate::store::Store, sha: &str, rate: u32) -> anyhow::Result<f32> {
+    level(format!("{sha}-{rate}-peak"), || {
+        let (source, len) = store.reader(&Store::peaks_rel(sha, rate), PICK_BLOCK)?;
+        let wav_key = Store::analysis_rel(sha, rate);
+        let opener = store.clone();
+        let mut file = PeakFile::from_source(
+            Box::new(source),
+            len,
+            Some(Box::new(move || {
+                let (wav, _) = opener.reader(&wav_key, PICK_BLOCK)?;
+                Ok(Box::new(std::io::BufReader::new(wav)) as Box<dyn PeakSource>)
+            })),
+        )?;
+        let samples = file.samples().max(1);
+        let peak = match file.query(0, samples, 1)? {
+            Peaks::MinMax(px) => px
+                .iter()
+                .map(|&(lo, hi)| i32::from(lo).abs().max(i32::from(hi).abs()))
+                .max(),
+            Peaks::Samples(s) => s.iter().map(|&v| i32::from(v).abs()).max(),
+        }
+        .unwrap_or(0);
+        let amplitude = peak as f32 / 32_768.0;
+        Ok(if amplitude > 0.0 {
+            20.0 * (amplitude / 2.0).log10()
+        } else {
+            -100.0
+        })
+    })
+}
+
+/// Records a recording's pitch voicing reference beside its track (ingest calls this).
+pub(super) fn write_pitch_level(
+    store: &crate::store::Store,
+    sha: &str,
+    rate: u32,
+    loudest: f32,
+) -> std::io::Result<()> {
+    use crate::audio::Objects;
+    use std::io::Write;
+    let mut object = store.create(&Store::pitch_level_rel(sha, rate))?;
+    object.write_all(loudest.to_string().as_bytes())?;
+    object.commit()
+}
+
+/// The pitch voicing reference of a recording: read from beside its track, or, for a
+/// recording analysed before it was kept, computed once (energies only) and kept.
+fn pitch_level(store: &crate::store::Store, sha: &str, rate: u32) -> anyhow::Result<f32> {
+    use crate::analysis::pitch::{PitchParams, PitchTracker};
+    use std::io::Read;
+    level(format!("{sha}-{rate}-loudest"), || {
+        let key = Store::pitch_level_rel(sha, rate);
+        match store.reader(&key, PICK_BLOCK) {
+            Ok((mut source, _)) => {
+                let mut text = String::new();
+                source.read_to_string(&mut text)?;
+                Ok(text.trim().parse()?)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut wav = wav_reader(store, &Store::analysis_rel(sha, rate))?;
+                let total = wav.duration() as usize;
+                let loudest = PitchTracker::new(rate, PitchParams::default())
+                    .loudest_blocks(total, &mut |s, n| read_block(&mut wav, s, n));
+                write_pitch_level(store, sha, rate, loudest)?;
+                Ok(loudest)
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+/// Column centres for a view of `start..end` drawn `width` columns wide, on the frame grid of
+/// `step` samples and at most one per frame: what a track by time range computes.
+fn column_centres(start: i64, end: i64, width: usize, step: i64) -> Vec<i64> {
+    let step = step.max(1);
+    let n = (((end - start) / step).max(1) as usize).min(width.max(1));
+    let mut centres: Vec<i64> = (0..n)
+        .map(|i| {
+            let c = start + ((i as f64 + 0.5) * (end - start) as f64 / n as f64) as i64;
+            ((c + step / 2) / step * step).clamp(0, end)
+        })
+        .collect();
+    centres.dedup();
+    centres
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct RangeQuery {
+    start: i64,
+    end: i64,
+    /// Columns (1 to 4096): one frame per column, at most one per frame of the track.
+    #[param(minimum = 1, maximum = 4096)]
+    width: usize,
+}
+
+fn range_width(width: usize) -> AppResult<()> {
+    if !(1..=4096).contains(&width) {
+        return Err(AppError::bad(
+            "invalid_width",
+            "width",
+            "width is 1 to 4096 columns",
+        ));
+    }
+    Ok(())
+}
+
+/// Pitch and intensity for samples `start..end`, one frame per column (at most one per 10 ms
+/// frame), so a recording of any length shows its contour at every zoom. The frames are those
+/// of the whole-file track (`/pitch`) at the same times.
+#[utoipa::path(get, path = "/api/recordings/{recording}/track", tag = "recordings", params(("recording" = i64, Path, description = "recording id"), RangeQuery), responses((status = 200, description = "`times` (s), `f0_hz` (Hz or null when unvoiced) and `intensity_db`, one per column", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+pub(super) async fn track(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Query(q): Query<RangeQuery>,
+) -> AppResult<Response> {
+    use crate::analysis::pitch::{PitchParams, PitchTracker};
+    let r = ready(&state, user, recording).await?;
+    sample_range(&r, q.start, q.end)?;
+    range_width(q.width)?;
+    let rate = r.analysis_rate as u32;
+    let sha = r.sha256.clone().unwrap_or_default();
+    let etag = format!("{sha}-{rate}-track-{}-{}-{}", q.start, q.end, q.width);
+    let store = state.store.clone();
+    let budget = std::time::Duration::from_secs(30);
+    let body = crate::work::run_bounded(&state.work, budget, move |_| -> anyhow::Result<Vec<u8>> {
+        let loudest = pitch_level(&store, &sha, rate)?;
+        let mut tracker = PitchTracker::new(rate, PitchParams::default());
+        let ctx = tracker.context() as i64;
+        let mut wav = wav_reader(&store, &Store::analysis_rel(&sha, rate))?;
+        let (mut times, mut f0, mut intensity) = (Vec::new(), Vec::new(), Vec::new());
+        for c in column_centres(q.start, q.end, q.width, tracker.hop() as i64) {
+            let from = (c - ctx).max(0);
+            let block = read_block(&mut wav, from as usize, (c + ctx - from) as usize);
+            let p = tracker.point(&block, from, c, loudest);
+            times.push(c as f64 / f64::from(rate));
+            f0.push(p.f0_hz);
+            intensity.push(p.intensity_db);
+        }
+        // A struct, not `json!`: f32 values print as the whole-file track prints them.
+        #[derive(serde::Serialize)]
+        struct Body {
+            times: Vec<f64>,
+            f0_hz: Vec<Option<f32>>,
+            intensity_db: Vec<f32>,
+        }
+        Ok(serde_json::to_vec(&Body {
+            times,
+            f0_hz: f0,
+            intensity_db: intensity,
+        })?)
+    })
+    .await??;
+    Ok((immutable(etag, "application/json"), body).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct FormantQuery {
+    start: i64,
+    end: i64,
+    /// Columns (1 to 4096): one frame per column, at most one per 6.25 ms frame.
+    #[param(minimum = 1, maximum = 4096)]
+    width: usize,
+    /// Formant ceiling in Hz (Praat's "maximum formant"): 5500 for female speakers (the
+    /// default), 5000 for male; 1000 to half the analysis rate.
+    max_formant: Option<f32>,
+}
+
+/// F1–F4 for samples `start..end`, one frame per column, by Burg LPC as Praat's
+/// `To Formant (burg)` with its defaults (5 formants, 25 ms window, pre-emphasis from 50 Hz).
+/// Computed from a few thousand samples around each column, so any length at any zoom.
+#[utoipa::path(get, path = "/api/recordings/{recording}/formants", tag = "recordings", params(("recording" = i64, Path, description = "recording id"), FormantQuery), responses((status = 200, description = "`times` (s), `f1`..`f4` and `b1`..`b4` (bandwidths), Hz or null, one per column", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+pub(super) async fn formants(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(recording): Path<i64>,
+    Query(q): Query<FormantQuery>,
+) -> AppResult<Response> {
+    use crate::analysis::formant::{FormantParams, FormantTracker};
+    let r = ready(&state, user, recording).await?;
+    sample_range(&r, q.start, q.end)?;
+    range_width(q.width)?;
+    let rate = r.analysis_rate as u32;
+    let ceiling = q.max_formant.unwrap_or(5_500.0);
+    if !(1_000.0..=rate as f32 / 2.0).contains(&ceiling) {
+        return Err(AppError::bad(
+            "invalid_max_formant",
+            "max_formant",
+            format!("the maximum formant is 1000 to {} Hz", rate / 2),
+        ));
+    }
+    let params = FormantParams {
+        max_formant_hz: ceiling,
+        ..FormantParams::default()
+    };
+    let mut tracker = FormantTracker::new(rate, params)
+        .map_err(|e| AppError::bad("invalid_max_formant", "max_formant", e.to_string()))?;
+    let sha = r.sha256.clone().unwrap_or_default();
+    let etag = format!(
+        "{sha}-{rate}-formants-{}-{}-{}-{ceiling}",
+        q.start, q.end, q.width
+    );
+    let store = state.store.clone();
+    let budget = std::time::Duration::from_secs(30);
+    let body = crate::work::run_bounded(&state.work, budget, move |_| -> anyhow::Result<Vec<u8>> {
+        let step = (tracker.time_step_secs() * f64::from(rate)).round() as i64;
+        let ctx = tracker.context() as i64;
+        let centres = column_centres(q.start, q.end, q.width, step);
+        let mut wav = wav_reader(&store, &Store::analysis_rel(&sha, rate))?;
+        let mut frames = Vec::with_capacity(centres.len());
+        // Centres close enough to share their samples are read and resampled as one block.
+        let mut run = 0;
+        while run < centres.len() {
+            let mut last = run;
+            while last + 1 < centres.len() && centres[last + 1] - centres[last] < 2 * ctx {
+                last += 1;
+            }
+            let from = (centres[run] - ctx).max(0);
+            let block = read_block(
+                &mut wav,
+                from as usize,
+                (centres[last] + ctx - from) as usize,
+            );
+            frames.extend(tracker.frames_at(&block, from, &centres[run..=last]));
+            run = last + 1;
+        }
+        #[derive(serde::Serialize)]
+        struct Body {
+            times: Vec<f64>,
+            f1: Vec<Option<f32>>,
+            f2: Vec<Option<f32>>,
+            f3: Vec<Option<f32>>,
+            f4: Vec<Option<f32>>,
+            b1: Vec<Option<f32>>,
+            b2: Vec<Option<f32>>,
+            b3: Vec<Option<f32>>,
+            b4: Vec<Option<f32>>,
+        }
+        let column = |i: usize, bw: bool| -> Vec<Option<f32>> {
+            frames
+                .iter()
+                .map(|f| if bw { f.bandwidths[i] } else { f.formants[i] })
+                .collect()
+        };
+        Ok(serde_json::to_vec(&Body {
+            times: centres
+                .iter()
+                .map(|&c| c as f64 / f64::from(rate))
+                .collect(),
+            f1: column(0, false),
+            f2: column(1, false),
+            f3: column(2, false),
+            f4: column(3, false),
+            b1: column(0, true),
+            b2: column(1, true),
+            b3: column(2, true),
+            b4: column(3, true),
+        })?)
+    })
+    .await??;
+    Ok((immutable(etag, "application/json"), body).into_response())
 }
 
 /// The pitch and intensity track computed after ingest, streamed from its file (10 hours of

@@ -39,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(media::peaks))
         .routes(routes!(media::spectrogram))
         .routes(routes!(media::pitch))
+        .routes(routes!(media::track))
+        .routes(routes!(media::formants))
         .routes(routes!(media::clip))
 }
 
@@ -384,7 +386,7 @@ fn follow_up(
             .open(&tmp_spill)?;
         let mut track = store.create(&Layout::pitch_rel(sha, rate))?;
         let mut out = std::io::BufWriter::new(&mut track);
-        PitchTracker::new(rate, PitchParams::default()).write_json_blocks(
+        let loudest = PitchTracker::new(rate, PitchParams::default()).write_json_blocks(
             total,
             &mut |s, n| {
                 report(share(INGEST_SHARE, PITCH_SHARE, s));
@@ -395,7 +397,8 @@ fn follow_up(
         )?;
         out.flush()?;
         drop(out);
-        track.commit()
+        track.commit()?;
+        media::write_pitch_level(store, sha, rate, loudest)
     })();
     let _ = std::fs::remove_file(&tmp_spill);
     written?;

@@ -265,6 +265,20 @@ fn table(wav: Vec<u8>, schema: Value) -> Vec<Row> {
         ),
         row(
             "GET",
+            "/api/recordings/{recording}/track",
+            Body::None,
+            MEMBER,
+        )
+        .query("?start=0&end=8000&width=16"),
+        row(
+            "GET",
+            "/api/recordings/{recording}/formants",
+            Body::None,
+            MEMBER,
+        )
+        .query("?start=0&end=8000&width=16"),
+        row(
+            "GET",
             "/api/recordings/{recording}/clip",
             Body::None,
             MEMBER,

@@ -73,6 +73,7 @@ async fn an_upload_is_stored_under_its_content_key_and_its_media_served_with_ran
 
     let expected: Vec<String> = vec![
         format!("analysis/{sha}-16000.peaks"),
+        format!("analysis/{sha}-16000.pitch-level"),
         format!("analysis/{sha}-16000.pitch.json"),
         format!("analysis/{sha}-16000.wav"),
         format!("meta/{sha}.json"),

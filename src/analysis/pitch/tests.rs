@@ -42,3 +42,54 @@ fn silence_is_unvoiced() {
     assert_eq!(t.times.len(), 101);
     assert!(t.f0_hz.iter().all(Option::is_none));
 }
+
+#[test]
+fn a_track_by_time_range_equals_the_whole_file_track() {
+    // Silence, a loud glide and a quiet tone (voiced only relative to the loudest frame):
+    // every frame computed alone from a small block around it, with the reference from the
+    // energies-only pass, equals the frame of the whole-file track.
+    let rate = 16_000;
+    let mut x = vec![0.0f32; rate as usize / 2];
+    let mut phase = 0.0f32;
+    for i in 0..3 * rate as usize {
+        let f = if i < 3 * rate as usize / 2 {
+            120.0 + i as f32 / 300.0
+        } else {
+            210.0
+        };
+        phase += 2.0 * std::f32::consts::PI * f / rate as f32;
+        let gain = if i < 3 * rate as usize / 2 { 0.4 } else { 0.02 };
+        x.push(
+            gain * (1..=6)
+                .map(|h| (h as f32 * phase).sin() / h as f32)
+                .sum::<f32>(),
+        );
+    }
+    let params = PitchParams::default();
+    let whole = PitchTracker::new(rate, params).track(&x);
+    let mut t = PitchTracker::new(rate, params);
+    let read = |s: usize, n: usize| x[s..(s + n).min(x.len())].to_vec();
+    let loudest = t.loudest_blocks(x.len(), &mut |s, n| read(s, n));
+    let raw_loudest = {
+        let mut spill = std::io::Cursor::new(Vec::new());
+        t.write_json_blocks(x.len(), &mut |s, n| read(s, n), &mut spill, &mut io::sink())
+            .unwrap_or_default()
+    };
+    assert_eq!(loudest.to_bits(), raw_loudest.to_bits());
+    let ctx = t.context();
+    let mut voiced = 0;
+    for k in (0..whole.times.len()).step_by(7) {
+        let centre = k * t.hop();
+        let from = centre.saturating_sub(ctx);
+        let block = read(from, centre + ctx - from);
+        let p = t.point(&block, from as i64, centre as i64, loudest);
+        assert_eq!(p.f0_hz, whole.f0_hz[k], "frame {k}");
+        assert_eq!(
+            p.intensity_db.to_bits(),
+            whole.intensity_db[k].to_bits(),
+            "frame {k}"
+        );
+        voiced += usize::from(p.f0_hz.is_some());
+    }
+    assert!(voiced > 30, "{voiced} voiced frames");
+}
