@@ -265,15 +265,9 @@ impl PitchTracker {
         total: usize,
         read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
     ) -> f32 {
-        const BLOCK_FRAMES: usize = 6_000;
-        let frames = self.frames(total);
-        let margin = self.context();
         let span = self.win + self.tau_max;
         let mut loudest = 0.0f32;
-        for first in (0..frames).step_by(BLOCK_FRAMES) {
-            let last = (first + BLOCK_FRAMES).min(frames);
-            let start = (first * self.hop).saturating_sub(margin);
-            let end = ((last - 1) * self.hop + margin).min(total);
+        for (first, last, start, end) in self.blocks(total) {
             let x = read(start, end - start);
             let at = |i: i64| {
                 if i >= 0 && (i as usize) < x.len() {
@@ -332,6 +326,21 @@ impl PitchTracker {
         (k * self.hop) as f64 / f64::from(self.rate)
     }
 
+    /// The blocks a signal of `total` samples is read in: frames `first..last` and the samples
+    /// `start..end` they reach.
+    fn blocks(&self, total: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> + use<> {
+        const BLOCK_FRAMES: usize = 6_000; // one minute at a 10 ms hop
+        let frames = self.frames(total);
+        let margin = self.int_window.len().max(self.win + self.tau_max) + 2;
+        let hop = self.hop;
+        (0..frames).step_by(BLOCK_FRAMES).map(move |first| {
+            let last = (first + BLOCK_FRAMES).min(frames);
+            let start = (first * hop).saturating_sub(margin);
+            let end = ((last - 1) * hop + margin).min(total);
+            (first, last, start, end)
+        })
+    }
+
     /// Hands every frame's raw values to `sink` in order, reading the signal a block at a time.
     fn raw_blocks<E>(
         &mut self,
@@ -339,13 +348,7 @@ impl PitchTracker {
         read: &mut dyn FnMut(usize, usize) -> Vec<f32>,
         sink: &mut dyn FnMut(Raw) -> Result<(), E>,
     ) -> Result<(), E> {
-        const BLOCK_FRAMES: usize = 6_000; // one minute at a 10 ms hop
-        let frames = self.frames(total);
-        let margin = self.int_window.len().max(self.win + self.tau_max) + 2;
-        for first in (0..frames).step_by(BLOCK_FRAMES) {
-            let last = (first + BLOCK_FRAMES).min(frames);
-            let start = (first * self.hop).saturating_sub(margin);
-            let end = ((last - 1) * self.hop + margin).min(total);
+        for (first, last, start, end) in self.blocks(total) {
             let block = read(start, end - start);
             let mut scan = SilenceScan::default();
             for k in first..last {

@@ -32,6 +32,16 @@ pub fn speechlike(rate: u32, secs: f64) -> Vec<f32> {
         .collect()
 }
 
+/// The format of the generated recordings: 16-bit mono PCM.
+fn mono16(rate: u32) -> hound::WavSpec {
+    hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    }
+}
+
 fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * q).round() as usize]
@@ -48,13 +58,7 @@ pub fn peaks(work: &Path, hours: f64) -> anyhow::Result<bool> {
     let pcm: Vec<i16> = one_minute.iter().map(|&s| (s * 32767.0) as i16).collect();
     let t = Instant::now();
     if !peaks.exists() || !wav.exists() {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: rate,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&wav, spec)?;
+        let mut w = hound::WavWriter::create(&wav, mono16(rate))?;
         let mut b = PeakBuilder::create(&peaks, rate)?;
         let mut done = 0;
         while done < total {
@@ -222,13 +226,7 @@ pub fn formant(minutes: f64, work: &Path) -> anyhow::Result<bool> {
     let rate = 16_000u32;
     let wav = work.join(format!("formant-{minutes}m.wav"));
     if !wav.exists() {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: rate,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&wav, spec)?;
+        let mut w = hound::WavWriter::create(&wav, mono16(rate))?;
         for s in speechlike(rate, minutes * 60.0) {
             w.write_sample((s * 32_767.0) as i16)?;
         }

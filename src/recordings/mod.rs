@@ -4,6 +4,7 @@
 pub mod db;
 mod media;
 mod takeover;
+mod tracks;
 pub use takeover::{recover, take_over, take_over_forever};
 
 use sha2::{Digest, Sha256};
@@ -39,8 +40,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(media::peaks))
         .routes(routes!(media::spectrogram))
         .routes(routes!(media::pitch))
-        .routes(routes!(media::track))
-        .routes(routes!(media::formants))
+        .routes(routes!(tracks::track))
+        .routes(routes!(tracks::formants))
         .routes(routes!(media::clip))
 }
 
@@ -398,7 +399,7 @@ fn follow_up(
         out.flush()?;
         drop(out);
         track.commit()?;
-        media::write_pitch_level(store, sha, rate, loudest)
+        tracks::write_pitch_level(store, sha, rate, loudest)
     })();
     let _ = std::fs::remove_file(&tmp_spill);
     written?;
