@@ -64,8 +64,15 @@ export const peaks = (r, start, end, width) =>
   call('GET', `/api/recordings/${r}/peaks?${q({ start, end, width })}`);
 export const pitch = (r) => call('GET', `/api/recordings/${r}/pitch`);
 export const audioUrl = (r) => `/api/recordings/${r}/audio`;
-export const spectrogramUrl = (r, start, end, width, height) =>
-  `/api/recordings/${r}/spectrogram?${q({ start, end, width, height })}`;
+/** A spectrogram tile; `params` are the view's settings (phonetics.tileParams): wideband, mel, gray, max_freq, range_db, pre_emphasis. */
+export const spectrogramUrl = (r, start, end, width, height, params = {}) =>
+  `/api/recordings/${r}/spectrogram?${q({ start, end, width, height, ...params })}`;
+/** Pitch and intensity of samples [start, end) at `width` column centres: `{times, f0_hz, intensity_db}`. */
+export const track = (r, start, end, width) =>
+  call('GET', `/api/recordings/${r}/track?${q({ start, end, width })}`);
+/** F1–F4 (Burg LPC) of samples [start, end) at `width` column centres: `{times, f1, f2, f3, f4}`. */
+export const formants = (r, start, end, width, max_formant) =>
+  call('GET', `/api/recordings/${r}/formants?${q({ start, end, width, max_formant })}`);
 export const job = (j) => call('GET', `/api/jobs/${j}`);
 export const jobEventsUrl = (j) => `/api/jobs/${j}/events`;
 

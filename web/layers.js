@@ -68,6 +68,8 @@ export function layersPanel(s, { canEdit, onField, cerEl }) {
     clearTimeout(timer);
     if (s.blind) { show(localCer, 'local'); delete cerEl.dataset.pending; return; }
     timer = setTimeout(async () => {
+      // An editor closed meanwhile (another row selected, the view left, a logout) asks nothing.
+      if (!el.isConnected) return;
       const mine = ++asked;
       try {
         const p = await api.previewSegment(s.id, verbatim);

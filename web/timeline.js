@@ -1,21 +1,22 @@
 // The timeline of the recording view: an overview strip of the whole file, then one canvas
-// with the time ruler, the waveform, the spectrogram (with an optional pitch contour) and one
-// segment lane per speaker. Everything is drawn from server tiles, and only tiles that cover
-// the visible range are fetched: waveform tiles are 1024 min/max buckets at a power-of-two
-// number of samples per bucket (exact samples below 32), spectrogram tiles are 256-px PNGs.
-// Zoom and scroll animate towards a target view in requestAnimationFrame; while a level is
-// loading, coarser (or slightly finer) cached tiles stand in, so frames never wait.
+// with the time ruler, the waveform, the spectrogram (with pitch, intensity and formants over
+// it, web/overlays.js) and one segment lane per speaker. Everything is drawn from server tiles,
+// and only tiles that cover the visible range are fetched: waveform tiles are 1024 min/max
+// buckets at a power-of-two number of samples per bucket (exact samples below 32), spectrogram
+// tiles are 256-px PNGs, and pitch/intensity and formant tiles are JSON on the spectrogram's
+// grid at half its columns (at every zoom, so a 12-hour file has a contour at every zoom).
+// The tiles themselves (fetching, caching, back-off) are web/tiles.js's. Zoom and scroll
+// animate towards a target view in requestAnimationFrame; while a level is loading, coarser
+// (or slightly finer) cached tiles stand in, so frames never wait.
 
 import * as api from './api.js';
 import { fmtTime } from './dom.js';
 import { t as tr } from './i18n.js';
+import { LIMITS, normalise, tileParams, freqScale, hzToSt } from './phonetics.js';
+import { TileCache, SAMPLE_TILE, SPEC_TILE, peakSpan } from './tiles.js';
+import { palette, drawTracks, axisLabels, drawTicks, renderAxisLabels, readoutLine, lowerBound } from './overlays.js';
 
-const PEAK_TILE = 1024;
-const SAMPLE_TILE = 8192;
-const SPEC_TILE = 256;
 const SPEC_MAX_LEVEL = 10; // beyond 1024 samples per pixel the spectrogram is not drawn
-const MAX_TILES = 600;
-const MAX_INFLIGHT = 6;
 const RULER_H = 20;
 const WAVE_H = 110;
 const SPEC_H = 128;
@@ -29,23 +30,30 @@ export class Timeline {
     this.rate = opts.rate;
     this.samples = opts.samples;
     this.lanes = [null];
+    this.settings = normalise(opts.settings);
     this.showPitch = false;
     this.showSpec = true;
-    this.pitchTrack = null;
-    this.tiles = new Map();
-    this.inflight = 0;
-    this.waiting = [];
+    this.effectiveGain = 1;
+    this.specKey = Object.values(tileParams(this.settings)).join(',');
+    this.cache = new TileCache({ recording: this.rec, samples: this.samples, rate: this.rate, changed: () => { this.dirty = true; } });
     this.dirty = true;
     this.drag = null;
     this.frameLog = null;
     this.firstPaintDone = false;
+    this.contentReady = true; // the view's owner clears it until the segments are in
 
     this.overview = document.createElement('canvas');
     this.overview.className = 'overview';
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'timeline';
     this.canvas.tabIndex = -1;
-    container.append(this.overview, this.canvas);
+    this.axisLayer = document.createElement('div');
+    this.axisLayer.className = 'axis-layer';
+    this.axisLayer.setAttribute('translate', 'no');
+    this.axisLayer.setAttribute('aria-hidden', 'true');
+    this.readout = readoutLine();
+    container.append(this.overview, this.canvas, this.axisLayer, this.readout.el);
+    this.axesKey = '';
     this.container = container;
     this.resize();
     this.start = 0;
@@ -79,7 +87,15 @@ export class Timeline {
       c.style.height = hgt + 'px';
       c.getContext('2d', { alpha: false }).setTransform(dpr, 0, 0, dpr, 0, 0);
     }
+    this.axisLayer.style.top = `${this.canvas.offsetTop}px`;
+    this.axisLayer.style.width = `${this.W}px`;
+    this.axesKey = '';
     this.overviewDrawn = null;
+  }
+
+  /** Where the panels are on the canvas (CSS pixels from its top): for tests and the view. */
+  geometry() {
+    return { ruler: [0, RULER_H], wave: [RULER_H, WAVE_H], spec: [RULER_H + WAVE_H, SPEC_H], lanes: [RULER_H + WAVE_H + SPEC_H, LANE_H * this.lanes.length] };
   }
 
   setLanes(lanes) {
@@ -134,96 +150,35 @@ export class Timeline {
   xOf(sample) { return (sample - this.start) / this.spp; }
   sampleAt(x) { return this.start + x * this.spp; }
 
-  // ---- tiles ----------------------------------------------------------------------------
-
-  fetchLimited(run) {
-    return new Promise((resolve) => {
-      const go = async () => {
-        this.inflight++;
-        try { resolve(await run()); } catch { resolve(null); }
-        this.inflight--;
-        this.dirty = true;
-        const next = this.waiting.shift();
-        if (next) next();
-      };
-      if (this.inflight < MAX_INFLIGHT) go(); else this.waiting.push(go);
-    });
-  }
-
-  touch(key, tile) {
-    this.tiles.delete(key);
-    this.tiles.set(key, tile);
-    if (this.tiles.size > MAX_TILES) {
-      for (const k of this.tiles.keys()) {
-        if (this.tiles.size <= MAX_TILES * 0.8) break;
-        if (this.tiles.get(k).state !== 'loading') this.tiles.delete(k);
-      }
-    }
-  }
+  // ---- tiles (web/tiles.js keeps them) ------------------------------------------------------
 
   /** The peak level for a zoom: -1 means exact samples. */
   peakLevel(spp) {
     if (spp < 32) return -1;
     return Math.min(30, Math.floor(Math.log2(spp)));
   }
-  peakSpan(level) { return level < 0 ? SAMPLE_TILE : PEAK_TILE * 2 ** level; }
-
-  peakTile(level, i, request) {
-    const key = `p${level}:${i}`;
-    const t = this.tiles.get(key);
-    if (t) return t.state === 'ready' ? t : null;
-    if (!request) return null;
-    const span = this.peakSpan(level);
-    const a = i * span;
-    const b = Math.min(this.samples, a + span);
-    if (a >= b) return null;
-    const width = level < 0 ? 1024 : Math.max(1, Math.floor((b - a) / 2 ** level));
-    const tile = { state: 'loading' };
-    this.touch(key, tile);
-    this.fetchLimited(() => api.peaks(this.rec, a, b, width)).then((res) => {
-      if (!res) { this.tiles.delete(key); return; }
-      if (res.samples) {
-        tile.min = tile.max = Int16Array.from(res.samples);
-        tile.bucket = 1;
-      } else {
-        tile.min = Int16Array.from(res.min);
-        tile.max = Int16Array.from(res.max);
-        tile.bucket = (b - a) / width;
-      }
-      tile.start = a;
-      tile.state = 'ready';
-    });
-    return null;
-  }
-
+  peakSpan(level) { return peakSpan(level); }
   specLevel(spp) {
-    const l = Math.floor(Math.log2(Math.max(spp, 1)));
-    return l > SPEC_MAX_LEVEL ? null : Math.max(3, l);
+    const l = this.gridLevel(spp);
+    return l > SPEC_MAX_LEVEL ? null : l;
   }
+  /** The spectrogram's tile grid (also the pitch and formant tiles'): 256 px of 2^level samples. */
+  gridLevel(spp) { return Math.max(3, Math.floor(Math.log2(Math.max(spp, 1)))); }
 
-  specTile(level, i, request) {
-    const key = `s${level}:${i}`;
-    const t = this.tiles.get(key);
-    if (t) return t.state === 'ready' ? t : null;
-    if (!request) return null;
-    const span = SPEC_TILE * 2 ** level;
-    const a = i * span;
-    const b = Math.min(this.samples, a + span);
-    if (a >= b) return null;
-    const width = Math.max(1, Math.round((b - a) / 2 ** level));
-    const tile = { state: 'loading', start: a, end: b };
-    this.touch(key, tile);
-    this.fetchLimited(async () => {
-      const res = await fetch(api.spectrogramUrl(this.rec, a, b, width, SPEC_H), { credentials: 'same-origin' });
-      if (!res.ok) throw new Error('tile');
-      return createImageBitmap(await res.blob());
-    }).then((bmp) => {
-      if (!bmp) { this.tiles.delete(key); return; }
-      tile.bmp = bmp;
-      tile.state = 'ready';
-    });
-    return null;
+  peakTile(level, i, request) { return this.cache.peak(level, i, request); }
+  specTile(level, i, request) { return this.cache.spectrogram(level, i, request, tileParams(this.settings), SPEC_H); }
+  /** A pitch and intensity ('track') or formant ('formants') tile of the grid. */
+  rangeTile(kind, level, i, request) { return this.cache.range(kind, level, i, request, this.maxFormant()); }
+  /** The ready range tiles covering the view, each from its level or a stand-in. */
+  rangeTiles(kind, level) {
+    return this.cache.covering(kind, level, this.start, this.start + this.spp * this.W, this.maxFormant());
   }
+  /** The maximum formant asked for: the setting, within the Nyquist frequency of the analysis. */
+  maxFormant() { return Math.min(this.settings.maxFormant, Math.floor(this.rate / 2)); }
+  /** Whether the server has the range endpoints: 'unknown', 'yes' or 'no' per kind. */
+  get support() { return this.cache.support; }
+  /** The whole-file pitch track standing in for range tiles (older servers), or null. */
+  get wholeTrack() { return this.cache.wholeTrack; }
 
   /** Requests the tiles the target view needs (the view being animated to). */
   requestTarget() {
@@ -232,12 +187,13 @@ export class Timeline {
     const pl = this.peakLevel(this.tSpp);
     const ps = this.peakSpan(pl);
     for (let i = Math.floor(a / ps); i * ps < b; i++) this.peakTile(pl, i, true);
-    if (this.showSpec) {
-      const sl = this.specLevel(this.tSpp);
-      if (sl !== null) {
-        const ss = SPEC_TILE * 2 ** sl;
-        for (let i = Math.floor(a / ss); i * ss < b; i++) this.specTile(sl, i, true);
-      }
+    const gl = this.gridLevel(this.tSpp);
+    const gs = SPEC_TILE * 2 ** gl;
+    const spec = this.showSpec && this.specLevel(this.tSpp) !== null;
+    for (let i = Math.floor(a / gs); i * gs < b; i++) {
+      if (spec) this.specTile(gl, i, true);
+      if (this.showPitch || this.showIntensity) this.rangeTile('track', gl, i, true);
+      if (spec && this.showFormants) this.rangeTile('formants', gl, i, true);
     }
   }
 
@@ -250,18 +206,38 @@ export class Timeline {
     } catch { /* drawn empty */ }
   }
 
-  async togglePitch(on) {
+  /** Pitch contour on or off (toggles without an argument); returns the new state. */
+  togglePitch(on) {
     this.showPitch = on ?? !this.showPitch;
-    if (this.showPitch && this.samples / this.rate > 3 * 3600) {
-      // The track is one JSON document (100 frames a second): too large beyond a few hours.
-      window.dispatchEvent(new CustomEvent('fangyan:toast', { detail: tr('rec.pitchTooLong') }));
-      this.showPitch = false;
-    }
-    if (this.showPitch && !this.pitchTrack) {
-      try { this.pitchTrack = await api.pitch(this.rec); } catch { this.pitchTrack = null; }
-    }
     this.dirty = true;
     return this.showPitch;
+  }
+
+  get showIntensity() { return this.settings.intensity; }
+  get showFormants() { return this.settings.formants; }
+
+  /**
+   * New view settings (web/phonetics.js). Changed spectrogram parameters drop the cached
+   * tiles, so the next frame asks for tiles with the new ones and repaints.
+   */
+  setSettings(next) {
+    const s = normalise(next);
+    const key = Object.values(tileParams(s)).join(',');
+    if (key !== this.specKey) {
+      this.cache.dropSpectrograms();
+      this.specKey = key;
+    }
+    if (s.maxFormant !== this.settings.maxFormant) this.cache.dropFormants();
+    this.settings = s;
+    this.dirty = true;
+  }
+
+  /** Waveform vertical zoom by `factor` (2 = twice as tall), within 1× … 256×; turns auto-gain off. */
+  zoomGain(factor) {
+    const [lo, hi] = LIMITS.gain;
+    const g = Math.min(hi, Math.max(lo, (this.settings.autoGain ? this.effectiveGain : this.settings.gain) * factor));
+    this.setSettings({ ...this.settings, gain: Math.round(g * 100) / 100, autoGain: false });
+    if (this.opts.onSettings) this.opts.onSettings(this.settings);
   }
 
   // ---- drawing --------------------------------------------------------------------------
@@ -315,7 +291,7 @@ export class Timeline {
       ctx.fillRect(Math.round(ph) - 1, 0, 2, this.H);
     }
     this.drawOverview();
-    if (!this.firstPaintDone && this.hasWave) {
+    if (!this.firstPaintDone && this.hasWave && this.contentReady) {
       this.firstPaintDone = true;
       performance.mark('fangyan:first-paint');
       this.canvas.dataset.painted = '1';
@@ -343,7 +319,10 @@ export class Timeline {
   drawWave(ctx, top, height) {
     const W = this.W;
     const mid = top + height / 2;
-    const half = height / 2 - 4;
+    const half0 = height / 2 - 4;
+    // Vertical zoom: a fixed gain, or auto-gain (the loudest peak in view fills the panel).
+    let half = half0 * this.settings.gain;
+    const clampY = (y) => Math.min(top + height - 1, Math.max(top + 1, y));
     ctx.fillStyle = '#f4f6fa';
     ctx.fillRect(0, top, W, height);
     this.drawSelection(ctx, top, height);
@@ -356,21 +335,34 @@ export class Timeline {
       const tile = (i) => this.peakTile(-1, i, false);
       ctx.strokeStyle = '#2a4d8f';
       ctx.fillStyle = '#2a4d8f';
+      const s0 = Math.max(0, Math.floor(a));
+      const s1 = Math.min(this.samples - 1, Math.ceil(b));
+      if (this.settings.autoGain) {
+        let peak = 0;
+        for (let s = s0; s <= s1; s++) {
+          const t = tile(Math.floor(s / SAMPLE_TILE));
+          const v = t && t.min[s - t.start];
+          if (v !== undefined && Math.abs(v) > peak) peak = Math.abs(v);
+        }
+        half = half0 * this.autoGainFor(peak);
+      }
+      this.effectiveGain = half / half0;
       ctx.beginPath();
       let first = true;
-      for (let s = Math.max(0, Math.floor(a)); s <= Math.min(this.samples - 1, Math.ceil(b)); s++) {
+      for (let s = s0; s <= s1; s++) {
         const t = tile(Math.floor(s / SAMPLE_TILE));
         if (!t) { first = true; continue; }
         const v = t.min[s - t.start];
         if (v === undefined) continue;
         const x = (s - a) / this.spp;
-        const y = mid - (v / 32768) * half;
+        const y = clampY(mid - (v / 32768) * half);
         if (first) ctx.moveTo(x, y); else ctx.lineTo(x, y);
         first = false;
         if (this.spp < 1 / 6) ctx.fillRect(x - 2, y - 2, 4, 4);
         this.hasWave = true;
       }
       ctx.stroke();
+      this.drawGain(ctx, top);
       return;
     }
     if (!this.cols || this.cols.length !== W * 2) this.cols = new Float32Array(W * 2);
@@ -395,6 +387,15 @@ export class Timeline {
         }
       }
     }
+    if (this.settings.autoGain) {
+      let peak = 0;
+      for (let x = 0; x < W; x++) {
+        if (cols[2 * x] === Infinity) continue;
+        peak = Math.max(peak, -cols[2 * x], cols[2 * x + 1]);
+      }
+      half = half0 * this.autoGainFor(peak);
+    }
+    this.effectiveGain = half / half0;
     // One polygon (upper edge left to right, lower edge back) instead of a rectangle per
     // column: a single fill is far cheaper for the software rasteriser.
     ctx.fillStyle = '#2a4d8f';
@@ -402,7 +403,7 @@ export class Timeline {
     let open = false;
     let runStart = 0;
     const closeRun = (end) => {
-      for (let x = end; x >= runStart; x--) ctx.lineTo(x + 1, mid - (cols[2 * x] / 32768) * half + 0.5);
+      for (let x = end; x >= runStart; x--) ctx.lineTo(x + 1, clampY(mid - (cols[2 * x] / 32768) * half + 0.5));
       ctx.closePath();
     };
     for (let x = 0; x < W; x++) {
@@ -411,13 +412,29 @@ export class Timeline {
         if (open) { closeRun(x - 1); open = false; }
         continue;
       }
-      const y0 = mid - (cols[2 * x + 1] / 32768) * half - 0.5;
+      const y0 = clampY(mid - (cols[2 * x + 1] / 32768) * half - 0.5);
       if (!open) { ctx.moveTo(x, y0); runStart = x; open = true; }
       ctx.lineTo(x + 1, y0);
       this.hasWave = true;
     }
     if (open) closeRun(W - 1);
     ctx.fill();
+    this.drawGain(ctx, top);
+  }
+
+  /** The auto-gain for a peak (16-bit units): the peak reaches 95 % of the panel, at most 256×. */
+  autoGainFor(peak) {
+    return peak > 0 ? Math.min(LIMITS.gain[1], Math.max(1, (0.95 * 32768) / peak)) : 1;
+  }
+
+  /** The waveform's gain in its corner, when it is not 1×. */
+  drawGain(ctx, top) {
+    const g = this.effectiveGain;
+    if (!this.settings.autoGain && g === 1) return;
+    ctx.fillStyle = '#2a4d8f';
+    ctx.font = '11px system-ui, sans-serif';
+    const label = `${this.settings.autoGain ? 'A ' : ''}×${g >= 10 ? Math.round(g) : g.toFixed(1)}`;
+    ctx.fillText(label, this.W - ctx.measureText(label).width - 6, top + 13);
   }
 
   /** A ready peak tile for (level, i), or a coarser (or one-level finer) cached stand-in. */
@@ -448,10 +465,15 @@ export class Timeline {
   }
 
   drawSpec(ctx, top, height) {
-    ctx.fillStyle = '#111';
-    ctx.fillRect(0, top, this.W, height);
-    if (!this.showSpec) return;
     const level = this.specLevel(this.spp);
+    const specDrawn = this.showSpec && level !== null;
+    // Grey tiles are Praat's white paper: the panel behind them is white too.
+    ctx.fillStyle = specDrawn && this.settings.gray ? '#fff' : '#111';
+    ctx.fillRect(0, top, this.W, height);
+    if (!this.showSpec) {
+      this.drawOverlays(ctx, top, height, false);
+      return;
+    }
     if (level === null) {
       ctx.fillStyle = '#aaa';
       ctx.font = '12px system-ui, sans-serif';
@@ -491,27 +513,52 @@ export class Timeline {
       ctx.strokeStyle = 'rgba(255, 200, 60, 0.9)';
       ctx.strokeRect(this.xOf(sel.start_sample), top + 0.5, this.xOf(sel.end_sample) - this.xOf(sel.start_sample), height - 1);
     }
-    if (this.showPitch && this.pitchTrack) this.drawPitch(ctx, top, height);
+    this.drawOverlays(ctx, top, height, specDrawn);
   }
 
-  drawPitch(ctx, top, height) {
-    const tr = this.pitchTrack;
-    const hop = tr.hop_secs;
-    const t0 = this.start / this.rate;
-    const t1 = (this.start + this.spp * this.W) / this.rate;
-    const i0 = Math.max(0, Math.floor(t0 / hop) - 2);
-    const i1 = Math.min(tr.f0_hz.length - 1, Math.ceil(t1 / hop) + 2);
-    const stride = Math.max(1, Math.floor((i1 - i0) / (this.W * 2)));
-    ctx.fillStyle = '#7fffd4';
-    const lo = Math.log(60);
-    const hi = Math.log(500);
-    for (let i = i0; i <= i1; i += stride) {
-      const f = tr.f0_hz[i];
-      if (!f) continue;
-      const x = this.xOf(tr.times[i] * this.rate);
-      const y = top + height - ((Math.log(f) - lo) / (hi - lo)) * height;
-      ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
+  /** Pitch, intensity and formants over the spectrogram panel, the axes' ticks and labels. */
+  drawOverlays(ctx, top, height, specDrawn) {
+    const colours = palette(this.settings, specDrawn);
+    const level = this.gridLevel(this.spp);
+    const tracks = this.showPitch || this.showIntensity ? this.rangeTiles('track', level) : [];
+    const formants = specDrawn && this.showFormants ? this.rangeTiles('formants', level) : [];
+    drawTracks(ctx, this, { top, height, tracks, formants, colours });
+    const labels = axisLabels(this, specDrawn, height);
+    drawTicks(ctx, this, labels, top, height, colours);
+    const key = JSON.stringify([labels, this.W, colours.pitch]);
+    if (key !== this.axesKey) {
+      this.axesKey = key;
+      renderAxisLabels(this.axisLayer, labels, { top, height, units: { hz: 'Hz', pitch: this.settings.pitchUnit === 'st' ? 'st' : 'Hz', db: 'dB' } });
+      this.axisLayer.dataset.palette = this.settings.gray && specDrawn ? 'gray' : 'colour';
     }
+  }
+
+  /** What is under the pointer at canvas (x, y): time, and in the spectrogram panel frequency; pitch, intensity and formants at that time. */
+  probeAt(x, y) {
+    const secs = this.sampleAt(x) / this.rate;
+    const info = { secs };
+    const [specTop, specH] = this.geometry().spec;
+    if (y >= specTop && y < specTop + specH) {
+      const frac = 1 - (y - specTop) / specH;
+      if (this.showSpec && this.specLevel(this.spp) !== null) info.hz = freqScale(this.settings, this.rate).hzAt(frac);
+    }
+    const level = this.gridLevel(this.spp);
+    if (this.showPitch || this.showIntensity) {
+      const hit = nearest(this.rangeTiles('track', level), secs, this.spp / this.rate * 4);
+      if (hit) {
+        const f0 = hit.tile.f0[hit.i];
+        if (this.showPitch) {
+          info.f0 = f0 > 0 ? f0 : null;
+          if (f0 > 0) info.pitchText = `${Math.round(f0)} Hz · ${hzToSt(f0).toFixed(1)} st`;
+        }
+        if (this.showIntensity && Number.isFinite(hit.tile.db[hit.i])) info.db = hit.tile.db[hit.i];
+      }
+    }
+    if (this.showFormants && this.specLevel(this.spp) !== null) {
+      const hit = nearest(this.rangeTiles('formants', level), secs, this.spp / this.rate * 4);
+      if (hit) info.formants = hit.tile.f.map((f) => f[hit.i]);
+    }
+    return info;
   }
 
   drawLanes(ctx, top) {
@@ -527,14 +574,35 @@ export class Timeline {
     });
     const a = this.start;
     const b = this.start + this.spp * this.W;
+    const laneOf = new Map(this.lanes.map((spk, i) => [spk, i]));
+    const colour = (s) => (sel && sel.id === s.id ? '#ffc83c' : s.status === 'approved' ? '#9fd89f' : s.status === 'submitted' ? '#b9d3f5' : '#d9d9d0');
+    // Zoomed out on thousands of segments, many share a pixel: per lane, neighbours of one
+    // colour that touch are filled as one run, so a frame costs a few hundred rectangles
+    // whatever the count (a 12-hour file of 20 000 segments stays under a frame's budget).
+    const runs = this.lanes.map(() => null);
+    const flush = (li) => {
+      const r = runs[li];
+      if (!r) return;
+      ctx.fillStyle = r.fill;
+      ctx.fillRect(r.x0, r.y, Math.max(1, r.x1 - r.x0), LANE_H - 4);
+      runs[li] = null;
+    };
     for (const s of segs) {
-      if (s.end_sample < a || s.start_sample > b) continue;
-      const li = Math.max(0, this.lanes.indexOf(s.speaker_id ?? null));
+      if (s.start_sample > b) break; // sorted by start
+      if (s.end_sample < a) continue;
+      const li = laneOf.get(s.speaker_id ?? null) ?? 0;
       const y = top + li * LANE_H + 2;
       const x0 = this.xOf(s.start_sample);
       const x1 = this.xOf(s.end_sample);
-      const isSel = sel && sel.id === s.id;
-      ctx.fillStyle = isSel ? '#ffc83c' : s.status === 'approved' ? '#9fd89f' : s.status === 'submitted' ? '#b9d3f5' : '#d9d9d0';
+      const fill = colour(s);
+      if (x1 - x0 < 3) {
+        const r = runs[li];
+        if (r && r.fill === fill && x0 <= r.x1 + 1) r.x1 = Math.max(r.x1, x1);
+        else { flush(li); runs[li] = { x0, x1, y, fill }; }
+        continue;
+      }
+      flush(li);
+      ctx.fillStyle = fill;
       ctx.fillRect(x0, y, Math.max(1, x1 - x0), LANE_H - 4);
       ctx.fillStyle = '#333';
       ctx.fillRect(x0, y, 1, LANE_H - 4);
@@ -548,6 +616,7 @@ export class Timeline {
         ctx.restore();
       }
     }
+    runs.forEach((_, li) => flush(li));
     if (this.drag && this.drag.kind === 'boundary') {
       ctx.fillStyle = '#d62828';
       const x = this.xOf(this.drag.sample);
@@ -611,8 +680,14 @@ export class Timeline {
       e.preventDefault();
       const rect = this.canvas.getBoundingClientRect();
       const x = e.clientX - rect.left;
+      const y = e.clientY - rect.top;
+      const [waveTop, waveH] = this.geometry().wave;
       if (e.ctrlKey || e.metaKey) this.zoomBy(Math.exp(-e.deltaY * 0.002), this.sampleAt(x));
-      else this.scrollBy((Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY));
+      else if (e.shiftKey && y >= waveTop && y < waveTop + waveH) {
+        // Shift+wheel over the waveform: its vertical zoom (some browsers turn it into deltaX).
+        const d = e.deltaY || e.deltaX;
+        if (d) this.zoomGain(d < 0 ? 2 : 0.5);
+      } else this.scrollBy((Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY));
     }, { passive: false });
 
     this.canvas.addEventListener('pointerdown', (e) => {
@@ -628,6 +703,8 @@ export class Timeline {
     this.canvas.addEventListener('pointermove', (e) => {
       const rect = this.canvas.getBoundingClientRect();
       const x = e.clientX - rect.left;
+      this.pointer = { x, y: e.clientY - rect.top };
+      this.readout.show(this.probeAt(x, this.pointer.y));
       if (!this.drag) {
         this.canvas.style.cursor = this.boundaryAt(x) ? 'ew-resize' : 'default';
         return;
@@ -663,6 +740,8 @@ export class Timeline {
         this.opts.onSeek(sample / this.rate);
       }
     });
+
+    this.canvas.addEventListener('pointerleave', () => { this.pointer = null; this.readout.show(null); });
 
     const seekOverview = (e) => {
       const rect = this.overview.getBoundingClientRect();
@@ -713,4 +792,19 @@ export class Timeline {
     }
     return Math.round(Math.max(0, Math.min(this.samples, this.sampleAt(best + 0.5))));
   }
+}
+
+/** The frame nearest `secs` among the tiles (within `reach` seconds): {tile, i}, or null. */
+function nearest(tiles, secs, reach) {
+  let best = null;
+  let bestD = Infinity;
+  for (const tile of tiles) {
+    const i = lowerBound(tile.times, secs);
+    for (const j of [i - 1, i]) {
+      if (j < 0 || j >= tile.times.length) continue;
+      const d = Math.abs(tile.times[j] - secs);
+      if (d < bestD) { bestD = d; best = { tile, i: j }; }
+    }
+  }
+  return best && bestD <= Math.max(reach, 0.02) ? best : null;
 }

@@ -19,7 +19,7 @@ pub use state::{Action, SegmentStatus};
 
 use crate::extract::{Json, Path, Query};
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -72,7 +72,7 @@ async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(recording): Path<i64>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<SegmentList>> {
     let (viewer, _) = recording_access(&state, user, recording).await?;
     let mut reviews = crate::review::db::latest_of_recording(&state.db, recording).await?;
     let segments: Vec<db::Segment> = db::list(&state.db, recording)
@@ -83,7 +83,14 @@ async fn list(
             viewer.show(s)
         })
         .collect();
-    Ok(Json(json!({ "segments": segments })))
+    Ok(Json(SegmentList { segments }))
+}
+
+/// A recording's segments, serialised straight from the rows: a 12-hour recording holds
+/// 20 000 of them, and a `serde_json::Value` in between would double the work of every open.
+#[derive(Serialize)]
+struct SegmentList {
+    segments: Vec<db::Segment>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   repo, shots, assert, assertEq, startServer, apiClient, launch, loginContext, waitFor, runSteps,
+  problems,
 } from './harness.mjs';
 
 const AUDIO = path.join(repo, 'fixtures/real/zh-funasr-binhai-query.wav');
@@ -117,6 +118,11 @@ const steps = [
     const s1 = (await admin.get(`/api/projects/${projectId}/speakers`)).data.speakers.find((s) => s.code === 'S01');
     assertEq(s1.birthplace, '广西 柳州', 'the edit is saved');
     assertEq(s1.gender, 'female', 'other fields stay');
+  }],
+
+  ['6 no console errors and no failed requests', async () => {
+    for (const p of problems) console.log(`     ${p}`);
+    assertEq(JSON.stringify(problems, null, 1), '[]', 'problems');
   }],
 ];
 

@@ -3,7 +3,7 @@
 // the .tar.gz (checked: gzip bytes).
 import fs from 'node:fs';
 import path from 'node:path';
-import { repo, assert, startServer, apiClient, launch, loginContext, waitFor } from './harness.mjs';
+import { repo, assert, assertEq, startServer, apiClient, launch, loginContext, waitFor, problems } from './harness.mjs';
 
 const server = await startServer();
 let browser;
@@ -40,6 +40,9 @@ try {
   const e = (await admin.get('/api/projects/' + project + '/exports')).data.exports[0];
   assert(e.status === 'done' && e.utterances === 1, `one utterance exported: ${JSON.stringify(e)}`);
   assert(JSON.stringify(e.definition.options.layouts) === '["kaldi","textgrid"]', 'layouts from the page');
+  // No console errors and no failed requests (the page is watched by loginContext).
+  for (const p of problems) console.log(`  ${p}`);
+  assertEq(JSON.stringify(problems, null, 1), '[]', 'problems');
   console.log('export page: ok');
 } finally {
   if (browser) await browser.close();

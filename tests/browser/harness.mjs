@@ -166,7 +166,34 @@ export function expectProblem(re) {
  * zh-CN); `timezoneId` as playwright takes it.
  */
 export async function newContext(browser, { locale = 'en-US', timezoneId } = {}) {
-  return browser.newContext({ viewport: { width: 1280, height: 900 }, locale, ...(timezoneId ? { timezoneId } : {}) });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale, ...(timezoneId ? { timezoneId } : {}) });
+  await serveWebFrom(context, process.env.FANGYAN_WEB_DIR);
+  return context;
+}
+
+const TYPES = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8' };
+
+/**
+ * With FANGYAN_WEB_DIR (a checkout's web/ folder), the context's pages get the app shell and
+ * its modules from that folder instead of the binary's embedded copy, with the headers the
+ * server sends (its CSP): release builds embed web/ when they are compiled, so this tries a
+ * change to web/ against a binary built before it, without a 10-minute build. Unset, nothing
+ * is intercepted: the tests see what the binary serves.
+ */
+async function serveWebFrom(context, dir) {
+  if (!dir) return;
+  const root = path.resolve(dir);
+  await context.route((url) => url.pathname === '/' || url.pathname.startsWith('/web/'), async (route) => {
+    const url = new URL(route.request().url());
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice('/web/'.length));
+    const file = path.resolve(root, rel);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) return route.continue();
+    const response = await route.fetch();
+    const headers = { ...response.headers(), 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' };
+    delete headers['content-length'];
+    delete headers.etag;
+    await route.fulfill({ status: 200, headers, body: fs.readFileSync(file) });
+  });
 }
 
 /** A fresh browser context logged in through the login page. */

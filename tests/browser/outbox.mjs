@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   repo, shots, assert, assertEq, startServer, apiClient, launch, loginContext, waitFor, runSteps,
+  problems, watchProblems, expectProblem,
 } from './harness.mjs';
 
 const AUDIO = path.join(repo, 'fixtures/real/en-librispeech-1995-1837-0001.wav');
@@ -82,6 +83,11 @@ function sql(statement) {
   if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
   return r.stdout;
 }
+// What fails on purpose: requests made while the test holds the browser offline, or while it
+// has the server killed (refused; reset, closed or unanswered when killed mid-request).
+const OFFLINE = /^transcriber[\w-]*: (request failed: \w+ \S+ |console error: Failed to load resource: )net::ERR_INTERNET_DISCONNECTED$/;
+const SERVER_DOWN = /^transcriber[\w-]*: (request failed: \w+ \S+ |console error: Failed to load resource: )net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_CLOSED|EMPTY_RESPONSE|SOCKET_NOT_CONNECTED)$/;
+const CONFLICT = /^transcriber[\w-]*: (HTTP 409 PUT \S+\/api\/segments\/\d+|console error: Failed to load resource: the server responded with a status of 409 \(Conflict\))$/;
 async function restart(downMs) {
   server.proc.kill('SIGKILL');
   await new Promise((r) => server.proc.once('exit', r));
@@ -123,11 +129,13 @@ const steps = [
     await page.close();
     await context.setOffline(false);
     const again = await context.newPage();
+    watchProblems(again, 'transcriber-tab2');
     await openSegment(again, id);
     await saved(again);
     const hits = (await revisions(id)).filter((r) => r.save_id === e.save_id);
     assertEq(hits.length, 1, 'the closed tab\'s edit lands once, with its save id');
     assertEq((await segment(id)).text_verbatim, '离线一', 'the text is on the server');
+    expectProblem(OFFLINE);
     await context.close();
   }],
 
@@ -159,10 +167,12 @@ const steps = [
     assertEq(asked, 'beforeunload', 'closing with unsent edits asks first');
     await context.setOffline(false);
     const again = await context.newPage();
+    watchProblems(again, 'transcriber-tab2');
     await openSegment(again, a);
     await saved(again);
     assertEq((await segment(a)).text_verbatim, '计数二', 'the first offline edit landed');
     assertEq((await segment(b)).text_verbatim, '计数三', 'the second offline edit landed');
+    expectProblem(OFFLINE);
     await context.close();
   }],
 
@@ -190,6 +200,7 @@ const steps = [
     await waitFor(async () => ['offline', 'saving', 'pending'].includes(await headerState(page)), 'edits kept while the server is down');
     await killed;
     await saved(page, 60000);
+    assert(expectProblem(SERVER_DOWN) >= 1, 'requests failed while the server was down (on purpose)');
     for (const id of ids) {
       const s = await segment(id);
       assertEq(s.text_verbatim, finals.get(id), `segment ${id} has every keystroke`);
@@ -229,6 +240,7 @@ const steps = [
     await page.click('#relogin button[type=submit]');
     await saved(page);
     assertEq(await page.$('#relogin'), null, 'the dialog is gone');
+    assert(expectProblem(/^transcriber: (HTTP 401 \w+ \S+|console error: Failed to load resource: the server responded with a status of 401 \(Unauthorized\))$/) >= 1, 'refused with the session deleted (on purpose)');
     for (const e of queued) {
       const hits = (await revisions(e.seg)).filter((r) => r.save_id === e.save_id);
       assertEq(hits.length, 1, `the queued save ${e.save_id} landed once`);
@@ -272,21 +284,30 @@ const steps = [
     await waitFor(async () => (await segment(a)).text_verbatim === '甲的离线修改', 'A\'s edit to land');
     const last = (await revisions(a)).at(-1);
     assertEq(last.author_id, userId.transcriber, 'A\'s edit lands as A');
+    expectProblem(OFFLINE);
     await context.close();
   }],
 
   ['6 two tabs offline: both edits land; the same segment conflicts with both texts', async () => {
     const { context, page } = await loginContext(browser, base, 'transcriber');
     const other = await context.newPage();
+    watchProblems(other, 'transcriber-tab2');
     const [a, b, c] = [free(), free(), free()];
     await openSegment(page, a);
     await openSegment(other, b);
     await context.setOffline(true);
     await typeInto(page, '第一个标签页');
     await typeInto(other, '第二个标签页');
-    for (const p of [page, other]) {
-      await waitFor(async () => (await p.getAttribute('#save-status', 'data-count')) === '2', 'each tab counts both tabs\' edits');
-    }
+    // Each tab counts every change kept in the browser, its own and the other tab's. A save
+    // the tab attempted while the text was still being typed stays its own entry (a failed
+    // fetch does not say whether the server got it, so it is resent later with its save id):
+    // a tab that typed slowly counts 3, not 2.
+    const both = async (p) => {
+      const kept = await stored(p);
+      const segs = new Set(kept.map((e) => e.seg));
+      return segs.has(a) && segs.has(b) && (await p.getAttribute('#save-status', 'data-count')) === String(kept.length);
+    };
+    for (const p of [page, other]) await waitFor(() => both(p), 'each tab counts both tabs\' edits');
     await waitFor(async () => (await page.textContent(`li.seg[data-id="${b}"] .preview`)) === '第二个标签页', 'the first tab lists the second tab\'s pending edit');
     await waitFor(async () => (await other.textContent(`li.seg[data-id="${a}"] .preview`)) === '第一个标签页', 'the second tab lists the first tab\'s pending edit');
     await context.setOffline(false);
@@ -312,6 +333,8 @@ const steps = [
     await winner.click('#keep-mine');
     await saved(winner);
     assertEq((await segment(c)).text_verbatim, mine, 'keep mine saves mine on top');
+    expectProblem(OFFLINE);
+    assert(expectProblem(CONFLICT) >= 1, 'the second save of the same segment was refused as a conflict (on purpose)');
     await context.close();
   }],
 
@@ -327,6 +350,7 @@ const steps = [
       Storage.prototype.setItem = function (k, v) { if (window.__full && k.startsWith('fangyan.outbox')) throw quota(); return setItem.call(this, k, v); };
     });
     const page = await context.newPage();
+    watchProblems(page, 'transcriber-quota');
     await page.goto(base + '/');
     await page.fill('input[name=name]', 'transcriber');
     await page.fill('input[name=password]', 'transcriber-pw');
@@ -347,6 +371,7 @@ const steps = [
     await context.setOffline(false);
     await saved(page);
     assertEq((await segment(id)).text_verbatim, '磁盘满了', 'the save succeeds');
+    expectProblem(OFFLINE);
     await context.close();
   }],
 
@@ -356,7 +381,10 @@ const steps = [
     await openSegment(page, id);
     const before = await segment(id);
     const requests = [];
-    page.on('request', (r) => { if (r.url().includes('/api/segments/') && r.method() !== 'GET') requests.push(r); });
+    // The editor asks the project's normaliser for a preview of the text it opened with, 250 ms
+    // after it opens: that request says nothing about the composition, so it is not counted.
+    const opening = (r) => r.url().endsWith('/preview') && JSON.parse(r.postData() || '{}').text_verbatim === before.text_verbatim;
+    page.on('request', (r) => { if (r.url().includes('/api/segments/') && r.method() !== 'GET' && !opening(r)) requests.push(r); });
     await page.click('li.seg.selected textarea.text');
     const cdp = await context.newCDPSession(page);
     const t0 = Date.now();
@@ -531,12 +559,19 @@ const steps = [
     if (down) await down;
     await context.setOffline(false);
     await saved(page, 60000);
+    expectProblem(OFFLINE);
+    expectProblem(SERVER_DOWN);
     for (const id of ids) assertEq((await segment(id)).text_verbatim, model.get(id), `segment ${id} on the server equals the client's model`);
     await page.reload();
     await page.waitForSelector('li.seg.selected textarea.text');
     for (const id of ids) assertEq(await page.textContent(`li.seg[data-id="${id}"] .preview`), model.get(id), `segment ${id} as shown after a reload`);
     console.log(`     soak: ${JSON.stringify(tally)}`);
     await context.close();
+  }],
+
+  ['12 no other console errors or failed requests', async () => {
+    for (const p of problems) console.log(`     ${p}`);
+    assertEq(JSON.stringify(problems, null, 1), '[]', 'problems');
   }],
 ];
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   repo, shots, assert, assertEq, startServer, apiClient, launch, loginContext, waitFor, runSteps,
+  problems, expectProblem,
 } from './harness.mjs';
 
 const AUDIO = path.join(repo, 'fixtures/real/zh-funasr-binhai-query.wav');
@@ -146,7 +147,13 @@ const steps = [
     await ap.click('#schema-save');
     await waitFor(async () => (await ap.textContent('#schema-msg')).includes('tag_in_use'), 'the refusal');
     assert((await ap.textContent('#schema-msg')).includes('409'), 'the status is shown');
+    assert(expectProblem(/^admin: (HTTP 409 PUT .*\/api\/projects\/\d+\/tag-schema$|console error: Failed to load resource: .*409 \(Conflict\))/) >= 1, 'the refused schema save (on purpose)');
     await ap.close();
+  }],
+
+  ['7 no other console errors or failed requests', async () => {
+    for (const p of problems) console.log(`     ${p}`);
+    assertEq(JSON.stringify(problems, null, 1), '[]', 'problems');
   }],
 ];
 

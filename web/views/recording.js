@@ -18,6 +18,9 @@ import * as tagging from '../tagging.js';
 import * as comments from '../comments.js';
 import { layersPanel } from '../layers.js';
 import { UndoStack } from '../undo.js';
+import * as phonetics from '../phonetics.js';
+import { settingsButton } from '../viewsettings.js';
+import { VirtualList } from '../vlist.js';
 
 export const name = 'recording';
 
@@ -57,11 +60,12 @@ export async function render(main, params) {
   const samples = rec.samples;
   const stateKey = `fangyan.view.${rec.id}`;
   const saved = JSON.parse(localStorage.getItem(stateKey) || '{}');
-  const [{ projects }, segList, spk, unread] = await Promise.all([
-    projP, segP, api.speakers(rec.project_id).catch(() => ({ speakers: [] })),
+  // The segments (20 000 in a 12-hour recording) are awaited only once the timeline is up, so
+  // its peaks are fetched while they load; its first paint waits for both.
+  const [{ projects }, spk, unread] = await Promise.all([
+    projP, api.speakers(rec.project_id).catch(() => ({ speakers: [] })),
     comments.unread(rec.project_id).catch(() => ({ bySegment: new Map() })),
   ]);
-  if (segList instanceof Error) throw segList;
   const project = projects.find((p) => p.id === rec.project_id) || { name: '', role: 'reviewer' };
   const canEdit = project.role !== 'reviewer';
   let speakers = spk.speakers;
@@ -77,9 +81,7 @@ export async function render(main, params) {
     });
     segs.sort((a, b) => a.start_sample - b.start_sample || a.id - b.id);
   }
-  adopt(segList.segments);
-  let selId = params.segment ?? saved.selId ?? (segs[0] && segs[0].id);
-  if (!segs.some((s) => s.id === selId)) selId = segs[0] ? segs[0].id : null;
+  let selId = null;
   const selected = () => segs.find((s) => s.id === selId) || null;
   const indexOf = (id) => segs.findIndex((s) => s.id === id);
 
@@ -123,6 +125,18 @@ export async function render(main, params) {
   const pitchBox = h('input', { type: 'checkbox', id: 'pitch-toggle' });
   const specBox = h('input', { type: 'checkbox', id: 'spec-toggle', checked: true });
   const timeLabel = h('span', { id: 'time', class: 'mono' }, fmtTime(playhead));
+  // The phonetician's view settings: this user's, in this browser (web/phonetics.js).
+  const userId = session.user && session.user.id;
+  let view = phonetics.load(userId);
+  const applyView = (next) => {
+    view = phonetics.normalise(next);
+    phonetics.save(userId, view);
+    tl.setSettings(view);
+    autoGainBox.checked = view.autoGain;
+  };
+  const autoGainBox = h('input', { type: 'checkbox', id: 'auto-gain', checked: view.autoGain });
+  autoGainBox.addEventListener('change', () => applyView({ ...view, autoGain: autoGainBox.checked }));
+  const specSettings = settingsButton({ get: () => view, onChange: applyView });
   const toolbar = h('div', { class: 'toolbar' },
     h('button', { type: 'button', id: 'play', onclick: togglePlay }, t('rec.playPause', { key: keys.comboFor('playPause') })),
     timeLabel, status,
@@ -131,6 +145,11 @@ export async function render(main, params) {
     h('label', {}, loopBox, t('rec.loop')),
     h('label', {}, pitchBox, t('rec.pitch')),
     h('label', {}, specBox, t('rec.spectrogram')),
+    specSettings.el,
+    h('span', { class: 'gain', role: 'group', 'aria-label': t('rec.amplitude') },
+      h('button', { type: 'button', id: 'gain-down', title: t('key.gainDown'), onclick: () => tl.zoomGain(0.5) }, t('rec.gainDown')),
+      h('button', { type: 'button', id: 'gain-up', title: t('key.gainUp'), onclick: () => tl.zoomGain(2) }, t('rec.gainUp')),
+      h('label', {}, autoGainBox, t('rec.autoGain'))),
     h('button', { type: 'button', id: 'zoom-in', onclick: () => tl.zoomBy(2, position() * rate) }, t('rec.zoomIn')),
     h('button', { type: 'button', id: 'zoom-out', onclick: () => tl.zoomBy(0.5, position() * rate) }, t('rec.zoomOut')),
     h('button', { type: 'button', id: 'zoom-all', onclick: () => tl.zoomTo(0, samples) }, t('rec.wholeFile')));
@@ -178,6 +197,8 @@ export async function render(main, params) {
   const speakerName = (id) => (id === null ? t('rec.noSpeaker') : (speakers.find((s) => s.id === id) || { code: `#${id}` }).code);
   const tl = new Timeline(tlBox, {
     recording: rec.id, rate, samples,
+    settings: view,
+    onSettings: (next) => applyView(next),
     segments: () => segs,
     selected,
     playhead: position,
@@ -187,25 +208,41 @@ export async function render(main, params) {
     onSelect: (s, play) => { select(s.id, { focus: true }); if (play) playSegment(s); },
     onBoundary: (s, edge, sample) => setBounds(s, edge === 'start' ? sample : s.start_sample, edge === 'end' ? sample : s.end_sample),
   });
-  tl.setLanes(lanesOf());
+  tl.contentReady = false;
   if (saved.view && saved.view.spp) tl.zoomTo(saved.view.start, saved.view.start + saved.view.spp * tl.W, false);
   window.__fangyan = { timeline: tl, audio, segments: () => segs, selected, undo };
+  const segList = await segP;
+  if (segList instanceof Error || !tlBox.isConnected) {
+    // Refused, or the view was left while they loaded: what is already up goes.
+    audio.removeAttribute('src');
+    tl.destroy();
+    specSettings.close();
+    if (segList instanceof Error) throw segList;
+    return null;
+  }
+  adopt(segList.segments);
+  selId = params.segment ?? saved.selId ?? (segs[0] && segs[0].id);
+  if (!segs.some((s) => s.id === selId)) selId = segs[0] ? segs[0].id : null;
+  tl.setLanes(lanesOf());
+  tl.contentReady = true;
 
   // ---- transcript list -----------------------------------------------------------------------
-  const rows = new Map();
+  // Windowed (web/vlist.js): of a long list only the rows near the viewport are in the DOM; the
+  // selected row (the editor) and the playing row stay. `rows` holds the mounted rows.
+  let followed = null; // the segment under the playhead while playing
+  const vlist = new VirtualList(list, {
+    render: (s) => row(s),
+    keyOf: (s) => s.id,
+    pinned: () => [selId, followed],
+  });
+  const rows = { get: (id) => vlist.rows.get(id), values: () => vlist.rows.values() };
   function renderList() {
-    clear(list);
-    rows.clear();
-    for (const s of segs) {
-      const li = row(s);
-      rows.set(s.id, li);
-      list.appendChild(li);
-    }
+    vlist.setItems(segs);
     if (!segs.length) list.appendChild(h('li', { class: 'muted' }, t('rec.noSegments', { key: keys.comboFor('insert') })));
     openEditor();
   }
   function row(s) {
-    const li = h('li', { class: 'seg', 'data-id': s.id, 'data-status': s.status },
+    const li = h('li', { class: `seg${s.id === selId ? ' selected' : ''}${s.id === followed ? ' playing' : ''}`, 'data-id': s.id, 'data-status': s.status },
       h('span', { class: 'when mono' }, `${fmtTime(s.start_sample / rate, 2)} – ${fmtTime(s.end_sample / rate, 2)}`),
       h('span', { class: 'spk', 'data-user': '' }, speakerName(s.speaker_id ?? null)),
       h('span', { class: 'st', 'data-status': s.status }, t(`segment.status.${s.status}`)),
@@ -238,7 +275,8 @@ export async function render(main, params) {
     const s = selected();
     for (const li of rows.values()) li.classList.toggle('selected', +li.dataset.id === selId);
     if (!s) return;
-    const li = rows.get(s.id);
+    const li = vlist.mount(s.id);
+    li.classList.add('selected');
     const initial = s.text_verbatim || s.asr_text || '';
     const area = h('textarea', { class: 'text', dir: 'auto', rows: 2, spellcheck: false, 'aria-label': t('rec.transcript'), readonly: !canEdit });
     area.value = initial;
@@ -347,6 +385,7 @@ export async function render(main, params) {
     if (!s) return;
     Object.assign(s, fields);
     segs.sort((a, b) => a.start_sample - b.start_sample || a.id - b.id);
+    vlist.reorder(segs);
     updateRow(s);
     if ('speaker_id' in fields) tl.setLanes(lanesOf());
     if (editor && editor.seg === s && 'text_verbatim' in fields && editor.area.value !== fields.text_verbatim) {
@@ -620,7 +659,11 @@ export async function render(main, params) {
     zoomIn: () => tl.zoomBy(2, position() * rate),
     zoomOut: () => tl.zoomBy(0.5, position() * rate),
     zoomSegment: () => { const s = selected(); if (s) tl.zoomTo(s.start_sample - (s.end_sample - s.start_sample) * 0.1, s.end_sample + (s.end_sample - s.start_sample) * 0.1); },
-    pitch: async () => { pitchBox.checked = await tl.togglePitch(); },
+    pitch: () => { pitchBox.checked = tl.togglePitch(); },
+    gainUp: () => tl.zoomGain(2),
+    gainDown: () => tl.zoomGain(0.5),
+    autoGain: () => applyView({ ...view, autoGain: !view.autoGain }),
+    specSettings: () => specSettings.toggle(),
     submit,
     claim: () => claimNext(rec.project_id),
     tagFeature: async () => {
@@ -651,7 +694,6 @@ export async function render(main, params) {
 
   // ---- playback loop ------------------------------------------------------------------------
   let raf = 0;
-  let followed = null;
   const tick = () => {
     raf = requestAnimationFrame(tick);
     if (!audio.paused) {
@@ -668,7 +710,7 @@ export async function render(main, params) {
       if (cur && cur.id !== followed) {
         if (followed && rows.get(followed)) rows.get(followed).classList.remove('playing');
         followed = cur.id;
-        const li = rows.get(cur.id);
+        const li = vlist.mount(cur.id);
         if (li) { li.classList.add('playing'); if (cur.id !== selId) li.scrollIntoView({ block: 'nearest' }); }
       }
       timeLabel.textContent = fmtTime(t);
@@ -740,7 +782,9 @@ export async function render(main, params) {
     cancelAnimationFrame(raf);
     clearInterval(persistView);
     tl.destroy();
+    vlist.destroy();
     window.removeEventListener('keydown', onKey);
+    specSettings.close();
     window.removeEventListener('fangyan:segment', onSegment);
     window.removeEventListener('fangyan:pending', onPending);
     window.removeEventListener('pagehide', persist);
