@@ -150,8 +150,10 @@ impl AppState {
         // those whose lease ran out are taken (here, and by `serve`'s takeover loop).
         if owner {
             let alone = crate::db::backend(&state.db) == crate::db::Backend::Sqlite;
-            crate::recordings::recover(&state, alone).await?;
+            // Exports first: their clean-up of this server's scratch folders must not remove
+            // what a job taken over below has started writing.
             crate::exports::recover(&state).await?;
+            crate::recordings::recover(&state, alone).await?;
         }
         Ok(state)
     }

@@ -1,7 +1,8 @@
 //! Three replicas behind nginx on Postgres and the shared store (`scripts/cluster`), as a team
 //! that outgrew one machine runs them (issue 15): an ingest survives the death of the replica
-//! running it, its event stream works from any replica, and a stream of saves through nginx
-//! loses nothing while a replica is killed and restarted.
+//! running it, its event stream works from any replica, a stream of saves through nginx
+//! loses nothing while a replica is killed and restarted, and an export outlives the replica
+//! running it too.
 //!
 //! Runs in the Postgres pass of the suite (`FANGYAN_TEST_DATABASE_URL`; with
 //! `FANGYAN_TEST_STORE_URL` the store is the S3 bucket, else a shared folder); without
@@ -124,7 +125,7 @@ async fn outcome(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_ingest_outlives_the_replica_running_it_and_saves_survive_a_replica_restart() {
+async fn an_ingest_and_an_export_outlive_the_replica_running_them_and_saves_survive_a_restart() {
     if std::env::var("FANGYAN_TEST_DATABASE_URL").is_err() {
         eprintln!("skipped: the cluster runs on Postgres (FANGYAN_TEST_DATABASE_URL)");
         return;
@@ -280,6 +281,120 @@ async fn an_ingest_outlives_the_replica_running_it_and_saves_survive_a_replica_r
         "{acked} acknowledged saves through nginx across a replica's kill and restart, 0 lost"
     );
     assert!(acked >= 40, "only {acked} saves acknowledged");
+
+    // The same for an export: undisturbed through nginx, then again with the replica holding
+    // its lease killed mid-run. Another replica runs it again to the same files, the archive
+    // is in the store, and nothing is left in tmp/.
+    sqlx::query("UPDATE segment SET text_verbatim = '今天天气很好' || id WHERE recording_id = $1")
+        .bind(reference)
+        .execute(&state.db)
+        .await
+        .unwrap();
+    let definition = json!({"filters": {"status": ["new"]}, "options": {"rate": 8000, "layouts": ["kaldi", "lhotse"]}});
+    let reference = export_files(&http, &lb, export(&http, &lb, calm, &definition).await).await;
+    assert!(reference.len() > 20, "{:?}", reference.keys());
+    let id = export(&http, &lb, calm, &definition).await;
+    let started = Instant::now();
+    let holder = loop {
+        let row = sqlx::query(
+            "SELECT j.lease_owner, e.progress, e.status FROM job j JOIN export e ON e.id = j.export_id WHERE e.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&state.db)
+        .await
+        .unwrap();
+        let (owner, progress, status): (Option<String>, f64, String) =
+            (row.get(0), row.get(1), row.get(2));
+        assert_ne!(
+            status, "done",
+            "the export ended before it could be interrupted"
+        );
+        if progress >= 0.05 {
+            let pid: u32 = owner.unwrap().split(':').nth(1).unwrap().parse().unwrap();
+            break (1..=3).find(|&n| cluster.pid(n) == pid).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the export never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    cluster.script(&["kill", &holder.to_string()]);
+    let watch = cluster.replica((1..=3).find(|&n| n != holder).unwrap());
+    let http_watch = login(&watch, "admin").await;
+    let files = tokio::time::timeout(
+        Duration::from_secs(180),
+        export_files(&http_watch, &watch, id),
+    )
+    .await
+    .expect("the export never ended after its replica died");
+    let (owner, attempts): (String, i64) =
+        sqlx::query_as("SELECT lease_owner, attempts FROM job WHERE export_id = $1")
+            .bind(id)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+    eprintln!(
+        "export {id}: replica {holder} killed at progress ≥ 5 %, done after {:.1} s, attempts {attempts}, {} files",
+        started.elapsed().as_secs_f64(),
+        files.len()
+    );
+    assert!(attempts >= 2, "attempts {attempts}");
+    assert!(
+        !owner.contains(&format!(":{}:", cluster.pid(holder))),
+        "finished by the dead replica"
+    );
+    assert!(
+        files == reference,
+        "the taken-over export differs from the undisturbed one"
+    );
+    let archives = state.store.list("exports").await.unwrap();
+    assert_eq!(archives.len(), 2, "{archives:?}");
+    let left = state.store.list("tmp").await.unwrap();
+    assert!(left.is_empty(), "orphans in tmp/: {left:?}");
+    cluster.script(&["restart", &holder.to_string()]);
+}
+
+/// Starts an export of `project` through `base`; returns its id.
+async fn export(http: &reqwest::Client, base: &str, project: i64, definition: &Value) -> i64 {
+    let r = http
+        .post(format!("{base}/api/projects/{project}/exports"))
+        .json(definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["export"].as_i64().unwrap()
+}
+
+/// Waits for export `id` through `base` to end, then downloads its files.
+async fn export_files(
+    http: &reqwest::Client,
+    base: &str,
+    id: i64,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    loop {
+        let e: Value = http
+            .get(format!("{base}/api/exports/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match e["status"].as_str() {
+            Some("done") => break,
+            Some("failed") => panic!("export {id} failed: {e}"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let r = http
+        .get(format!("{base}/api/exports/{id}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    common::archive_files(&r.bytes().await.unwrap())
 }
 
 /// Saves new texts to `seg` until `deadline`, retrying each with its save id until it is

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,22 +24,7 @@ fn fangyan(data: &Path) -> Command {
 
 /// Runs an admin command on `data`; returns its exit success, stdout and stderr.
 fn admin(data: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = fangyan(data)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::output_with_stdin(fangyan(data).args(args).arg("--data").arg(data), stdin);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

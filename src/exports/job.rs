@@ -1,6 +1,7 @@
 //! The export's run, apart from its HTTP handlers: the corpus loaded and filtered, the clips
-//! and manifests written into a directory ([`write_dir`]), progress on the job row, and the
-//! start-up recovery of runs a stopped server left.
+//! and manifests written into a directory ([`write_dir`]), progress on the export row, the
+//! leased job that runs it and archives it into the store ([`run_job`]), its takeover by
+//! another server ([`take_over`]), and the start-up clean-up of what a stopped server left.
 
 use super::*;
 
@@ -195,13 +196,213 @@ pub fn write_dir_from(
     })
 }
 
-/// At start-up (by the process that owns recovery): exports that were running when the server
-/// stopped are marked failed (to be started again), and their partial files are removed, as is
-/// any folder under `exports/` that is not a finished export's. Returns how many were failed.
+/// The store key of a finished export's archive.
+pub fn archive_key(id: i64) -> String {
+    format!("exports/{id}.tar.gz")
+}
+
+/// Runs export `id` as `job`, holding the job's lease: the corpus written into this server's
+/// scratch folder, archived into the store, the folder removed; then the export is marked done
+/// (or failed) in the transaction that ends the job, only if this server still holds the lease.
+/// A server that lost the lease (paused past it, or declared dead) changes nothing: the server
+/// that took the job over writes the same archive and the outcome.
+pub async fn run_job(state: AppState, job: i64, id: i64) {
+    let _lease = state.jobs.hold(&state.db, job);
+    let outcome = build_and_store(&state, job, id).await;
+    let dir = export_dir(&state, id);
+    let _ = tokio::task::spawn_blocking(move || {
+        if dir.exists() {
+            remove(&dir);
+        }
+    })
+    .await;
+    let ended = match outcome {
+        Ok(s) => end(&state, job, id, Ok(&s)).await,
+        Err(e) => {
+            tracing::warn!("export {id} failed: {e:#}");
+            end(&state, job, id, Err(&format!("{e:#}"))).await
+        }
+    };
+    match ended {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "export {id}: another server took its job {job} over; this run does not count"
+        ),
+        Err(e) => tracing::warn!("export {id}: recording the outcome failed: {e}"),
+    }
+}
+
+/// An export's row is written by a run only while its job (bound as `$3`) is this server's
+/// (`$4`): a run that lost its lease cannot move the progress of the one that took it over.
+const HELD: &str = "EXISTS (SELECT 1 FROM job j WHERE j.id = $3 AND j.lease_owner = $4 \
+                    AND j.status IN ('queued', 'running'))";
+
+/// Writes export `id` (run by `job`) into this server's scratch folder and its archive into the
+/// store. Nothing, if the job is no longer this server's.
+async fn build_and_store(state: &AppState, job: i64, id: i64) -> anyhow::Result<Summary> {
+    let db = &state.db;
+    let row = sqlx::query("SELECT project_id, definition FROM export WHERE id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    let project: i64 = row.try_get("project_id")?;
+    let def: Definition = serde_json::from_str(&row.try_get::<String, _>("definition")?)?;
+    // From the start, also when another server's run was cut short.
+    let owner = state.jobs.owner().to_string();
+    let started = sqlx::query(&format!(
+        "UPDATE export SET status = 'running', progress = 0, updated_at = $1 \
+         WHERE id = $2 AND status IN ('queued', 'running') AND {HELD}"
+    ))
+    .bind(now_ms())
+    .bind(id)
+    .bind(job)
+    .bind(&owner)
+    .execute(db)
+    .await?;
+    if started.rows_affected() == 0 {
+        anyhow::bail!("export {id} is no longer this server's to run");
+    }
+    let handle = tokio::runtime::Handle::current();
+    let pdb = db.clone();
+    let progress_sql = format!(
+        "UPDATE export SET progress = $1 WHERE id = $2 AND status = 'running' AND progress < $1 AND {HELD}"
+    );
+    // The cutter reports every decoded chunk; the row is written a few times a second at most,
+    // and only forward (a late write never undoes a newer one).
+    let throttle = std::sync::Mutex::new(crate::jobs::Throttle::default());
+    let progress: Arc<dyn Fn(f64) + Send + Sync> = Arc::new(move |p| {
+        if !throttle.lock().unwrap_or_else(|e| e.into_inner()).pass(p) {
+            return;
+        }
+        let (pdb, sql, owner) = (pdb.clone(), progress_sql.clone(), owner.clone());
+        handle.spawn(async move {
+            let _ = sqlx::query(&sql)
+                .bind(p)
+                .bind(id)
+                .bind(job)
+                .bind(owner)
+                .execute(&pdb)
+                .await;
+        });
+    });
+    let dir = export_dir(state, id);
+    let summary = run(db, &state.store, project, &def, &dir, progress).await?;
+    store_archive(&state.store, &dir, id).await?;
+    Ok(summary)
+}
+
+/// Archives `dir` into the store as [`archive_key`], compressed as it uploads: a bounded
+/// channel between the blocking tar writer and the multipart upload. A failure leaves no
+/// object (the upload is aborted).
+async fn store_archive(store: &Store, dir: &Path, id: i64) -> anyhow::Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let (dir, prefix) = (dir.to_path_buf(), format!("export-{id}"));
+    let writer = tokio::task::spawn_blocking(move || {
+        let w = super::ChannelWriter {
+            tx,
+            buf: Vec::new(),
+        };
+        write_tar_gz(&dir, &prefix, w)
+    });
+    let mut upload = store.upload(&archive_key(id)).await?;
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Ok(bytes) => upload.write(&bytes).await?,
+            Err(e) => {
+                upload.abort().await;
+                return Err(e.into());
+            }
+        }
+    }
+    if let Err(e) = writer.await? {
+        upload.abort().await;
+        return Err(e.into());
+    }
+    upload.finish().await
+}
+
+/// Ends `job` and its export in one transaction, if this server still holds the lease: done
+/// with the summary, or failed with the reason. False when another server has the job.
+async fn end(
+    state: &AppState,
+    job: i64,
+    id: i64,
+    outcome: Result<&Summary, &str>,
+) -> sqlx::Result<bool> {
+    let mut tx = crate::db::begin_write(&state.db).await?;
+    let held = match outcome {
+        Ok(_) => state.jobs.finish_in(&mut tx, job).await?,
+        Err(why) => {
+            state
+                .jobs
+                .fail_in(&mut tx, job, "export_failed", why)
+                .await?
+        }
+    };
+    if !held {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let q = match outcome {
+        Ok(s) => sqlx::query(
+            "UPDATE export SET status = 'done', progress = 1, utterances = $1, seconds = $2, \
+             error_message = NULL, updated_at = $3 WHERE id = $4",
+        )
+        .bind(s.utterances as i64)
+        .bind(s.seconds),
+        Err(why) => sqlx::query(
+            "UPDATE export SET status = 'failed', error_message = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(why.to_string()),
+    };
+    q.bind(now_ms()).bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Starts again an export job nobody holds (its server died or stopped), claimed by this
+/// server's takeover loop; one that lost its runner too often ends failed.
+pub async fn take_over(state: &AppState, c: &crate::jobs::lease::Claimed) -> sqlx::Result<()> {
+    match c.export {
+        Some(id) if c.attempts <= crate::jobs::lease::MAX_ATTEMPTS => {
+            tracing::info!(
+                "taking over export {id} (job {}, attempt {})",
+                c.job,
+                c.attempts
+            );
+            state.jobs.spawn(run_job(state.clone(), c.job, id));
+            Ok(())
+        }
+        Some(id) => {
+            let why = "the export's server stopped too often while it ran; start it again";
+            end(state, c.job, id, Err(why)).await.map(drop)
+        }
+        None => {
+            let mut tx = crate::db::begin_write(&state.db).await?;
+            state
+                .jobs
+                .fail_in(
+                    &mut tx,
+                    c.job,
+                    "interrupted",
+                    "an export job without its export",
+                )
+                .await?;
+            tx.commit().await
+        }
+    }
+}
+
+/// At start-up (by the process that owns recovery, before it takes jobs over): exports left
+/// queued or running without a job to run them (written before exports were jobs) are marked
+/// failed (to be started again); any folder under this server's `exports/` that is not a
+/// finished export's is removed (a run cut short here: its job starts it again from the
+/// start). Returns how many were failed.
 pub async fn recover(state: &AppState) -> anyhow::Result<u64> {
     let r = sqlx::query(
         "UPDATE export SET status = 'failed', error_message = 'the server stopped during this export; start it again', updated_at = $1 \
-         WHERE status IN ('queued', 'running')",
+         WHERE status IN ('queued', 'running') AND NOT EXISTS \
+           (SELECT 1 FROM job j WHERE j.export_id = export.id AND j.status IN ('queued', 'running'))",
     )
     .bind(now_ms())
     .execute(&state.db)

@@ -1,16 +1,21 @@
 //! Corpus exports, the stage: the export definition (filters and options) over the API, the
-//! background run (clips cut recording by recording, then every manifest, see
-//! [`crate::corpus`]) with progress, and the download as a `.tar.gz` streamed from the export
-//! directory on disk through a bounded channel, so an export is never held in memory whole.
-//! The CLI (`fangyan export`) calls [`run`] on a directory of its choice.
+//! background run as a leased job (clips cut recording by recording, then every manifest, see
+//! [`crate::corpus`]) with progress, the finished `.tar.gz` in the store, and its download
+//! with `Range`. The CLI (`fangyan export`) calls [`run`] on a directory of its choice.
+//!
+//! An export is written into a scratch folder of the server running it (`exports/{id}` in its
+//! data directory), archived into the store as it is compressed (`exports/{id}.tar.gz`, a
+//! multipart upload: never held in memory whole), and the folder removed. Any replica serves
+//! the download; a replica that dies mid-run leaves a job whose lease runs out, and another
+//! replica runs the export again from the start (the archive is the same bytes: deterministic
+//! tar headers, file order and gzip header).
 //!
 //! Dependencies: `tar` and `flate2` (the rust-lang crates) write the archive.
 
 pub mod db;
 mod job;
 
-use job::remove;
-pub use job::{corpus, recover, run, write_dir, write_dir_from};
+pub use job::{archive_key, corpus, recover, run, run_job, take_over, write_dir, write_dir_from};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -91,17 +96,6 @@ fn export_dir(state: &AppState, id: i64) -> PathBuf {
     state.config.data_dir.join("exports").join(id.to_string())
 }
 
-async fn set(db: &Db, id: i64, status: &str, progress: f64) {
-    let _ =
-        sqlx::query("UPDATE export SET status = $1, progress = $2, updated_at = $3 WHERE id = $4")
-            .bind(status)
-            .bind(progress)
-            .bind(now_ms())
-            .bind(id)
-            .execute(db)
-            .await;
-}
-
 /// Starts an export of the project's (approved, by default) segments as a background job.
 #[utoipa::path(post, path = "/api/projects/{project}/exports", tag = "exports", params(("project" = i64, Path, description = "project id")), request_body = Definition, responses((status = 200, description = "Success", body = serde_json::Value, content_type = "application/json"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn create(
@@ -116,6 +110,9 @@ async fn create(
         .map_err(|m| AppError::bad("bad_export_options", "options", m))?;
     let now = now_ms();
     let definition = serde_json::to_string(&def).map_err(anyhow::Error::from)?;
+    // The export and the job that runs it, together: a server that dies after the commit
+    // leaves a job another server takes over (`job::take_over`).
+    let mut tx = crate::db::begin_write(&state.db).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO export (project_id, created_by, definition, status, created_at, updated_at) \
          VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
@@ -125,63 +122,12 @@ async fn create(
     .bind(&definition)
     .bind(now)
     .bind(now)
-    .fetch_one(&state.db)
+    .fetch_one(&mut *tx)
     .await?
     .try_get("id")?;
-    let st = state.clone();
-    state.jobs.spawn(async move {
-        let db = st.db.clone();
-        set(&db, id, "running", 0.0).await;
-        let handle = tokio::runtime::Handle::current();
-        let pdb = db.clone();
-        // The cutter reports every decoded chunk; the row is written a few times a second at
-        // most, and only forward (a late write never undoes a newer one).
-        let throttle = std::sync::Mutex::new(crate::jobs::Throttle::default());
-        let progress: Arc<dyn Fn(f64) + Send + Sync> = Arc::new(move |p| {
-            if !throttle.lock().unwrap_or_else(|e| e.into_inner()).pass(p) {
-                return;
-            }
-            let pdb = pdb.clone();
-            handle.spawn(async move {
-                let _ = sqlx::query(
-                    "UPDATE export SET progress = $1 WHERE id = $2 AND status = 'running' AND progress < $3",
-                )
-                .bind(p)
-                .bind(id)
-                .bind(p)
-                .execute(&pdb)
-                .await;
-            });
-        });
-        let dir = export_dir(&st, id);
-        match run(&db, &st.store, project, &def, &dir, progress).await {
-            Ok(s) => {
-                let _ = sqlx::query(
-                    "UPDATE export SET status = 'done', progress = 1, utterances = $1, seconds = $2, updated_at = $3 WHERE id = $4",
-                )
-                .bind(s.utterances as i64)
-                .bind(s.seconds)
-                .bind(now_ms())
-                .bind(id)
-                .execute(&db)
-                .await;
-            }
-            Err(e) => {
-                tracing::warn!("export {id} failed: {e:#}");
-                // A failed export keeps no partial files; it can be started again.
-                let partial = dir.clone();
-                let _ = tokio::task::spawn_blocking(move || remove(&partial)).await;
-                let _ = sqlx::query(
-                    "UPDATE export SET status = 'failed', error_message = $1, updated_at = $2 WHERE id = $3",
-                )
-                .bind(format!("{e:#}"))
-                .bind(now_ms())
-                .bind(id)
-                .execute(&db)
-                .await;
-            }
-        }
-    });
+    let job = state.jobs.create_export_in(&mut tx, id).await?;
+    tx.commit().await?;
+    state.jobs.spawn(job::run_job(state.clone(), job, id));
     Ok(Json(json!({ "export": id, "status": "queued" })))
 }
 
@@ -246,9 +192,9 @@ async fn get_export(
 }
 
 /// A writer that hands its bytes to an async body through a bounded channel.
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: Vec<u8>,
+pub(super) struct ChannelWriter {
+    pub(super) tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    pub(super) buf: Vec<u8>,
 }
 
 impl Write for ChannelWriter {
@@ -321,12 +267,15 @@ fn list_sorted(
     Ok(())
 }
 
-/// Downloads a finished export as a `.tar.gz`, streamed from disk as it is compressed.
-#[utoipa::path(get, path = "/api/exports/{export}/download", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success", body = [u8], content_type = "application/gzip"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+/// Downloads a finished export as a `.tar.gz` from the store, with `Range` (a long download
+/// resumes). An export finished before archives were stored is archived from its folder as it
+/// streams.
+#[utoipa::path(get, path = "/api/exports/{export}/download", tag = "exports", params(("export" = i64, Path, description = "export id")), responses((status = 200, description = "Success", body = [u8], content_type = "application/gzip"), (status = 206, description = "The requested range", body = [u8], content_type = "application/gzip"), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 async fn download(
     State(state): State<AppState>,
     user: CurrentUser,
     UrlPath(id): UrlPath<i64>,
+    request: axum::extract::Request,
 ) -> AppResult<Response> {
     let e = fetch(&state, user, id).await?;
     if e["status"] != "done" {
@@ -339,7 +288,23 @@ async fn download(
             ),
         ));
     }
+    let headers = [
+        (CONTENT_TYPE, "application/gzip".to_string()),
+        (
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"export-{id}.tar.gz\""),
+        ),
+    ];
+    let key = archive_key(id);
     let dir = export_dir(&state, id);
+    if state.store.exists(&key).await? || !dir.is_dir() {
+        let mut response = state.store.serve(&key, request).await?;
+        for (name, value) in headers {
+            let value = value.parse().map_err(anyhow::Error::from)?;
+            response.headers_mut().insert(name, value);
+        }
+        return Ok(response);
+    }
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let prefix = format!("export-{id}");
     tokio::task::spawn_blocking(move || {
@@ -352,15 +317,5 @@ async fn download(
         }
     });
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok((
-        [
-            (CONTENT_TYPE, "application/gzip".to_string()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"export-{id}.tar.gz\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok((headers, body).into_response())
 }

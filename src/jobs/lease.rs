@@ -38,12 +38,14 @@ pub const MAX_ATTEMPTS: i64 = 5;
 pub struct Claimed {
     /// The job.
     pub job: i64,
-    /// Its kind (`ingest`, `asr`).
+    /// Its kind (`ingest`, `asr`, `export`).
     pub kind: String,
     /// Its recording.
     pub recording: Option<i64>,
     /// The stored file it works on.
     pub input: Option<String>,
+    /// Its export (an `export` job).
+    pub export: Option<i64>,
     /// How many times a server has started it, this one included.
     pub attempts: i64,
 }
@@ -59,7 +61,7 @@ pub async fn claim(db: &Db, owner: &str, lease: Duration) -> sqlx::Result<Option
          WHERE id = (SELECT id FROM job WHERE status IN ('queued', 'running') AND COALESCE(lease_until, 0) < $3 \
                      ORDER BY id LIMIT 1) \
            AND status IN ('queued', 'running') AND COALESCE(lease_until, 0) < $3 \
-         RETURNING id, kind, recording_id, input, attempts",
+         RETURNING id, kind, recording_id, input, export_id, attempts",
     )
     .bind(owner)
     .bind(now + lease.as_millis() as i64)
@@ -72,6 +74,7 @@ pub async fn claim(db: &Db, owner: &str, lease: Duration) -> sqlx::Result<Option
             kind: r.try_get("kind")?,
             recording: r.try_get("recording_id")?,
             input: r.try_get("input")?,
+            export: r.try_get("export_id")?,
             attempts: r.try_get("attempts")?,
         })
     })

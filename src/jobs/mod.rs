@@ -104,6 +104,48 @@ impl Jobs {
         .try_get("id")
     }
 
+    /// Creates the job that runs `export`, inside the transaction that creates the export, queued
+    /// and leased to this server, which runs it now; another server takes it over if this one
+    /// dies.
+    pub async fn create_export_in(&self, tx: &mut crate::db::Tx, export: i64) -> sqlx::Result<i64> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO job (kind, export_id, status, created_at, updated_at, lease_owner, lease_until, attempts) \
+             VALUES ('export', $1, 'queued', $2, $3, $4, $5, 1) RETURNING id",
+        )
+        .bind(export)
+        .bind(now)
+        .bind(now)
+        .bind(&*self.owner)
+        .bind(now + self.lease.as_millis() as i64)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("id")
+    }
+
+    /// Marks `job` failed inside `tx`, if this server still holds its lease; false means
+    /// another server took it over, and `tx` should be rolled back.
+    pub async fn fail_in(
+        &self,
+        tx: &mut crate::db::Tx,
+        job: i64,
+        code: &str,
+        message: &str,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE job SET status = 'failed', progress = 1, error_code = $1, error_message = $2, updated_at = $3 \
+             WHERE id = $4 AND lease_owner = $5 AND status IN ('queued', 'running')",
+        )
+        .bind(code)
+        .bind(message)
+        .bind(now_ms())
+        .bind(job)
+        .bind(&*self.owner)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Keeps this server's lease on `job` renewed until the returned guard is dropped.
     pub fn hold(&self, db: &Db, job: i64) -> lease::Lease {
         lease::Lease::hold(db.clone(), job, self.owner.clone(), self.lease)
@@ -181,9 +223,9 @@ impl Jobs {
                 progress,
                 error_code: None,
             });
-            let db = db.clone();
+            let (db, owner) = (db.clone(), jobs.owner.clone());
             runtime.spawn(async move {
-                if let Err(e) = set_progress(&db, job, progress).await {
+                if let Err(e) = set_progress(&db, job, &owner, progress).await {
                     tracing::warn!("job {job}: recording progress failed: {e}");
                 }
             });
@@ -205,16 +247,20 @@ impl Jobs {
     }
 }
 
-/// Records a running job's progress in its row. Progress only moves forward and only while the
-/// job runs, so a late write never undoes a newer one or a finish.
-pub async fn set_progress(db: &Db, job: i64, progress: f64) -> sqlx::Result<()> {
+/// Records a running job's progress in its row, as `owner`. Progress only moves forward, only
+/// while the job runs and only from the server holding its lease, so a late write never undoes
+/// a newer one or a finish, and a runner that lost the job cannot move the progress of the
+/// server that took it over.
+pub async fn set_progress(db: &Db, job: i64, owner: &str, progress: f64) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE job SET progress = $1, updated_at = $2 WHERE id = $3 AND status = 'running' AND progress < $4",
+        "UPDATE job SET progress = $1, updated_at = $2 \
+         WHERE id = $3 AND status = 'running' AND progress < $4 AND lease_owner = $5",
     )
     .bind(progress)
     .bind(now_ms())
     .bind(job)
     .bind(progress)
+    .bind(owner)
     .execute(db)
     .await?;
     Ok(())

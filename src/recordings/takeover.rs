@@ -1,5 +1,6 @@
-//! Taking jobs over: what a server does with ingest jobs nobody holds (their server died, or
-//! stopped and handed them back), at start-up and every quarter lease (see [`crate::jobs::lease`]).
+//! Taking jobs over: what a server does with jobs nobody holds (their server died, or stopped
+//! and handed them back), at start-up and every quarter lease (see [`crate::jobs::lease`]).
+//! Ingests are handled here; exports by [`crate::exports::take_over`].
 
 use crate::app::AppState;
 use crate::jobs::{self, JobEvent};
@@ -17,6 +18,10 @@ pub async fn take_over(state: &AppState) -> anyhow::Result<usize> {
         jobs::lease::claim(&state.db, state.jobs.owner(), state.jobs.lease_length()).await?
     {
         claimed += 1;
+        if c.kind == "export" {
+            crate::exports::take_over(state, &c).await?;
+            continue;
+        }
         let input = match (&c.input, c.recording) {
             (Some(key), Some(_))
                 if c.kind == "ingest" && c.attempts <= jobs::lease::MAX_ATTEMPTS =>

@@ -151,3 +151,40 @@ pub fn store_url_for(data: &Path) -> Option<String> {
         h.finish()
     ))
 }
+
+/// Every file of a `.tar.gz` export by its path below the `export-{id}/` folder.
+pub fn archive_files(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut out = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().unwrap().into_owned();
+        let rel: std::path::PathBuf = path.components().skip(1).collect();
+        let mut body = Vec::new();
+        entry.read_to_end(&mut body).unwrap();
+        out.insert(rel.to_string_lossy().into_owned(), body);
+    }
+    out
+}
+
+/// Runs `cmd` with `stdin` as its input and its output captured. A command that refuses at once
+/// may exit before reading its input: the broken pipe is then its answer, not a test failure
+/// (CI once lost that race).
+pub fn output_with_stdin(cmd: &mut Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}

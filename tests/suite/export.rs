@@ -862,6 +862,162 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
             assert_eq!(got, want, "{path}");
         }
     }
+
+    // Issue 19: the whole round trip through the API. Each layout imported into a new
+    // project with the same recordings, then exported again, gives back the same segments:
+    // times within 1 ms, texts and speaker codes.
+    for (folder, ext) in [("textgrid", "TextGrid"), ("eaf", "eaf")] {
+        import_and_export_again(&http, &base, &state, root, &recs, folder, ext).await;
+    }
+}
+
+/// One timed segment as a TextGrid or EAF file gives it back: (start s, end s, text, speaker).
+type Timed = (f64, f64, String, String);
+
+fn timed(bytes: &[u8]) -> Vec<Timed> {
+    let h = fangyan::text::asr::parse(bytes, None, None).unwrap();
+    let mut out: Vec<Timed> = h
+        .segments
+        .into_iter()
+        .map(|x| (x.start_s, x.end_s, x.text, x.speaker.unwrap_or_default()))
+        .collect();
+    out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    out
+}
+
+/// Uploads the fixtures of `recs` into a new project, imports `root`'s `folder/*.ext` for each
+/// through `POST /api/recordings/{id}/asr` (mode `create`), exports that layout again and
+/// compares it with `root`'s.
+async fn import_and_export_again(
+    http: &reqwest::Client,
+    base: &str,
+    state: &AppState,
+    root: &Path,
+    recs: &[i64],
+    folder: &str,
+    ext: &str,
+) {
+    let p: Value = http
+        .post(format!("{base}/api/projects"))
+        .json(&json!({"name": format!("往返 {ext}")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project = p["id"].as_i64().unwrap();
+    let mut pairs = Vec::new();
+    for &old in recs {
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM recording WHERE id = $1")
+            .bind(old)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+        let path = std::fs::read_dir(common::fixture("real"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().is_some_and(|f| f.to_string_lossy() == name))
+            .unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(std::fs::read(&path).unwrap()).file_name(name),
+        );
+        let body: Value = http
+            .post(format!("{base}/api/projects/{project}/recordings"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pairs.push((old, body["recording"].as_i64().unwrap()));
+    }
+    state.jobs.drain().await;
+    for &(old, new) in &pairs {
+        let file = format!("r{old:06}.{ext}");
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(
+                    std::fs::read(root.join(folder).join(&file)).unwrap(),
+                )
+                .file_name(file.clone()),
+            )
+            .text("mode", "create");
+        let r = http
+            .post(format!("{base}/api/recordings/{new}/asr"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "{file}: {}",
+            r.text().await.unwrap()
+        );
+    }
+    state.jobs.drain().await;
+    // Imported segments wait in the queue as `new`: export those.
+    let started: Value = http
+        .post(format!("{base}/api/projects/{project}/exports"))
+        .json(&json!({"filters": {"status": ["new"]}, "options": {"layouts": [folder]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let export = started["export"].as_i64().unwrap();
+    state.jobs.drain().await;
+    let e: Value = http
+        .get(format!("{base}/api/exports/{export}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["status"], "done", "{e}");
+    assert_eq!(e["utterances"], 7, "{e}");
+    let bytes = http
+        .get(format!("{base}/api/exports/{export}/download"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let unpacked = common::scratch();
+    std::fs::write(unpacked.path().join("e.tar.gz"), &bytes).unwrap();
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg("e.tar.gz")
+        .current_dir(unpacked.path()));
+    let again = unpacked.path().join(format!("export-{export}"));
+    let mut compared = 0;
+    for &(old, new) in &pairs {
+        let first =
+            timed(&std::fs::read(root.join(folder).join(format!("r{old:06}.{ext}"))).unwrap());
+        let second =
+            timed(&std::fs::read(again.join(folder).join(format!("r{new:06}.{ext}"))).unwrap());
+        assert_eq!(
+            first.len(),
+            second.len(),
+            "{ext} r{old}: {first:?} vs {second:?}"
+        );
+        for (a, b) in first.iter().zip(&second) {
+            assert!(
+                (a.0 - b.0).abs() <= 0.001 && (a.1 - b.1).abs() <= 0.001,
+                "{ext} r{old}: times {a:?} vs {b:?}"
+            );
+            assert_eq!((&a.2, &a.3), (&b.2, &b.3), "{ext} r{old}: text and speaker");
+            assert!(!b.3.is_empty(), "{ext} r{old}: no speaker in {b:?}");
+        }
+        compared += first.len();
+    }
+    assert_eq!(compared, 7, "{ext}");
 }
 
 /// Issue 13, item 10: an export killed mid-run left its files (71 MB seen) behind for good.
@@ -993,4 +1149,195 @@ async fn an_export_that_matches_nothing_says_why_and_fails() {
         .await;
     assert_eq!(e["status"], "failed", "{e}");
     assert!(e["error"].as_str().unwrap().contains(&why), "{e}");
+}
+
+/// An export job as a dead (or another) server leaves it: the export running, its job leased
+/// to `owner` until `until`, started `attempts` times.
+async fn orphan_export(
+    app: &common::app::TestApp,
+    project: i64,
+    definition: &Value,
+    owner: &str,
+    until: i64,
+    attempts: i64,
+) -> (i64, i64) {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO export (project_id, definition, status, progress, created_at, updated_at) \
+         VALUES ($1, $2, 'running', 0.4, 1, 1) RETURNING id",
+    )
+    .bind(project)
+    .bind(definition.to_string())
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    let (job,): (i64,) = sqlx::query_as(
+        "INSERT INTO job (kind, export_id, status, created_at, updated_at, lease_owner, lease_until, attempts) \
+         VALUES ('export', $1, 'running', 1, 1, $2, $3, $4) RETURNING id",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(until)
+    .bind(attempts)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    (id, job)
+}
+
+/// Issue 15: an export was a task in the memory of the server that received it, its files on
+/// that server's disk: another replica could neither serve its download nor finish it when
+/// that server died. Now it is a leased job, and the archive lives in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_is_a_leased_job_whose_archive_is_in_the_store() {
+    let app = common::app::TestApp::spawn().await;
+    let (project, admin, _, _) = app.project("leased").await;
+    common::app::ready_recording(&app, &admin, project).await;
+    // The VAD's segments, with a text each (an empty one is not exported).
+    sqlx::query("UPDATE segment SET text_verbatim = '今天天气很好' || id")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let definition =
+        json!({"filters": {"status": ["new"]}, "options": {"layouts": ["kaldi", "textgrid"]}});
+    let download = |id: i64, range: Option<&'static str>| {
+        let (http, base) = (admin.http.clone(), admin.base.clone());
+        async move {
+            let mut r = http.get(format!("{base}/api/exports/{id}/download"));
+            if let Some(range) = range {
+                r = r.header("range", range);
+            }
+            let r = r.send().await.unwrap();
+            (r.status(), r.bytes().await.unwrap())
+        }
+    };
+
+    // Undisturbed: the job runs on this server, the archive goes to the store, and the scratch
+    // folder is gone.
+    let (s, started) = admin
+        .post(
+            &format!("/api/projects/{project}/exports"),
+            definition.clone(),
+        )
+        .await;
+    assert!(s.is_success(), "{started}");
+    let first = started["export"].as_i64().unwrap();
+    let (kind, attempts): (String, i64) =
+        sqlx::query_as("SELECT kind, attempts FROM job WHERE export_id = $1")
+            .bind(first)
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!((kind.as_str(), attempts), ("export", 1));
+    app.state.jobs.drain().await;
+    let (_, e) = admin.get(&format!("/api/exports/{first}")).await;
+    assert_eq!(e["status"], "done", "{e}");
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM job WHERE export_id = $1")
+        .bind(first)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "done");
+    let key = fangyan::exports::archive_key(first);
+    assert!(app.state.store.exists(&key).await.unwrap(), "{key}");
+    let scratch = app.state.config.data_dir.join("exports");
+    assert!(!scratch.join(first.to_string()).exists());
+    let (s, whole) = download(first, None).await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    let reference = common::archive_files(&whole);
+    assert!(
+        reference.contains_key("SHA256SUMS"),
+        "{:?}",
+        reference.keys()
+    );
+    // A long download resumes: ranges of the stored archive.
+    let (s, part) = download(first, Some("bytes=100-199")).await;
+    assert_eq!(s, reqwest::StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&part[..], &whole[100..200]);
+
+    // Its server died mid-run (the lease ran out): the takeover loop runs it again here, from
+    // the start, to the same files.
+    let (second, job) = orphan_export(&app, project, &definition, "dead:1:x", 1, 1).await;
+    assert_eq!(fangyan::recordings::take_over(&app.state).await.unwrap(), 1);
+    app.state.jobs.drain().await;
+    let (_, e) = admin.get(&format!("/api/exports/{second}")).await;
+    assert_eq!(e["status"], "done", "{e}");
+    let (owner, attempts): (String, i64) =
+        sqlx::query_as("SELECT lease_owner, attempts FROM job WHERE id = $1")
+            .bind(job)
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!((owner.as_str(), attempts), (app.state.jobs.owner(), 2));
+    let (_, again) = download(second, None).await;
+    assert_eq!(common::archive_files(&again), reference);
+
+    // A server that lost its lease (another holds it now) writes nothing that counts: the
+    // export stays with the holder.
+    let far = fangyan::db::now_ms() + 3_600_000;
+    let (third, job) = orphan_export(&app, project, &definition, "alive:2:y", far, 1).await;
+    fangyan::exports::run_job(app.state.clone(), job, third).await;
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM export WHERE id = $1")
+        .bind(third)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "running",
+        "a run without the lease finished the export"
+    );
+    let (status, owner): (String, String) =
+        sqlx::query_as("SELECT status, lease_owner FROM job WHERE id = $1")
+            .bind(job)
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), owner.as_str()), ("running", "alive:2:y"));
+    assert!(!scratch.join(third.to_string()).exists());
+    // Progress is fenced the same way: only the holder moves its job's progress.
+    let progress = |job: i64| {
+        let db = app.state.db.clone();
+        async move {
+            sqlx::query_as::<_, (f64,)>("SELECT progress FROM job WHERE id = $1")
+                .bind(job)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let before = progress(job).await;
+    fangyan::jobs::set_progress(&app.state.db, job, app.state.jobs.owner(), 0.9)
+        .await
+        .unwrap();
+    assert_eq!(
+        progress(job).await,
+        before,
+        "a runner without the lease moved the progress"
+    );
+    fangyan::jobs::set_progress(&app.state.db, job, "alive:2:y", 0.9)
+        .await
+        .unwrap();
+    assert_eq!(progress(job).await, 0.9);
+
+    // One that keeps losing its runner ends failed, with a reason.
+    let (fourth, _) = orphan_export(
+        &app,
+        project,
+        &definition,
+        "dead:3:z",
+        1,
+        fangyan::jobs::lease::MAX_ATTEMPTS,
+    )
+    .await;
+    assert_eq!(fangyan::recordings::take_over(&app.state).await.unwrap(), 1);
+    app.state.jobs.drain().await;
+    let (_, e) = admin.get(&format!("/api/exports/{fourth}")).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("start it again"),
+        "{e}"
+    );
+    let (s, body) = admin.get(&format!("/api/exports/{fourth}/download")).await;
+    assert_eq!(s, reqwest::StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "export_not_done");
 }

@@ -7,7 +7,6 @@
 
 use crate::common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -182,23 +181,13 @@ async fn the_operator_allow_list_admits_internal_hosts_by_name_and_port() {
 }
 
 fn fangyan(data: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child =
+    common::output_with_stdin(
         common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), data)
             .args(args)
             .arg("--data")
-            .arg(data)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+            .arg(data),
+        stdin,
+    )
 }
 
 #[tokio::test]

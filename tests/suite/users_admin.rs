@@ -7,8 +7,7 @@
 
 use crate::common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -460,23 +459,13 @@ async fn everyone_changes_their_own_password_and_their_other_sessions_end() {
 }
 
 fn fangyan(data: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child =
+    common::output_with_stdin(
         common::on_test_database(&mut Command::new(env!("CARGO_BIN_EXE_fangyan")), data)
             .args(args)
             .arg("--data")
-            .arg(data)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+            .arg(data),
+        stdin,
+    )
 }
 
 fn ok(out: std::process::Output) -> String {
