@@ -943,7 +943,11 @@ async fn a_backup_taken_while_serving_restores_into_a_directory_that_answers_eve
         keys.iter().any(|k| k.starts_with("store/originals/")),
         "{keys:?}"
     );
-    assert!(keys.iter().any(|k| k.starts_with("exports/")), "{keys:?}");
+    // A finished export's archive is a store object (issue 15: exports are leased jobs).
+    assert!(
+        keys.iter().any(|k| k.starts_with("store/exports/")),
+        "{keys:?}"
+    );
     assert!(
         !keys.iter().any(|k| k.starts_with("store/tmp/")),
         "{keys:?}"
