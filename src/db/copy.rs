@@ -28,8 +28,9 @@ pub const TABLES: &[&str] = &[
     "second_pass_tag",
     "segment_tag",
     "span_tag",
-    "job",
     "export",
+    // After `export`: an export job references its export.
+    "job",
     "login_bucket",
     "invite",
     "segment_comment",
