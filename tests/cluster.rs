@@ -172,28 +172,7 @@ async fn an_ingest_and_an_export_outlive_the_replica_running_them_and_saves_surv
     // Again, into the other project; the replica holding the lease dies mid-job.
     let (recording, job) = upload(&http, &lb, killed, &audio).await;
     let started = Instant::now();
-    let holder = loop {
-        let row = sqlx::query("SELECT lease_owner, progress, status FROM job WHERE id = $1")
-            .bind(job)
-            .fetch_one(&state.db)
-            .await
-            .unwrap();
-        let (owner, progress, status): (Option<String>, f64, String) =
-            (row.get(0), row.get(1), row.get(2));
-        assert_ne!(
-            status, "done",
-            "the ingest ended before it could be interrupted"
-        );
-        if progress >= 0.05 {
-            let pid: u32 = owner.unwrap().split(':').nth(1).unwrap().parse().unwrap();
-            break (1..=3).find(|&n| cluster.pid(n) == pid).unwrap();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the job never ran"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let holder = holder_at_5_percent(&cluster, &state, Held::Job(job)).await;
     let watcher = (1..=3).find(|&n| n != holder).unwrap();
     cluster.script(&["kill", &holder.to_string()]);
     // Watched through another replica, not the one whose events it published.
@@ -295,30 +274,7 @@ async fn an_ingest_and_an_export_outlive_the_replica_running_them_and_saves_surv
     assert!(reference.len() > 20, "{:?}", reference.keys());
     let id = export(&http, &lb, calm, &definition).await;
     let started = Instant::now();
-    let holder = loop {
-        let row = sqlx::query(
-            "SELECT j.lease_owner, e.progress, e.status FROM job j JOIN export e ON e.id = j.export_id WHERE e.id = $1",
-        )
-        .bind(id)
-        .fetch_one(&state.db)
-        .await
-        .unwrap();
-        let (owner, progress, status): (Option<String>, f64, String) =
-            (row.get(0), row.get(1), row.get(2));
-        assert_ne!(
-            status, "done",
-            "the export ended before it could be interrupted"
-        );
-        if progress >= 0.05 {
-            let pid: u32 = owner.unwrap().split(':').nth(1).unwrap().parse().unwrap();
-            break (1..=3).find(|&n| cluster.pid(n) == pid).unwrap();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the export never ran"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let holder = holder_at_5_percent(&cluster, &state, Held::Export(id)).await;
     cluster.script(&["kill", &holder.to_string()]);
     let watch = cluster.replica((1..=3).find(|&n| n != holder).unwrap());
     let http_watch = login(&watch, "admin").await;
@@ -353,6 +309,51 @@ async fn an_ingest_and_an_export_outlive_the_replica_running_them_and_saves_surv
     let left = state.store.list("tmp").await.unwrap();
     assert!(left.is_empty(), "orphans in tmp/: {left:?}");
     cluster.script(&["restart", &holder.to_string()]);
+}
+
+/// What a replica holds the lease of: a job, or the export its job runs.
+#[derive(Clone, Copy, Debug)]
+enum Held {
+    Job(i64),
+    Export(i64),
+}
+
+/// Waits until the work `held` has passed 5 % (the job's progress, or the export's), then
+/// returns the replica (1..=3) holding its lease. Fails if it ends first or never runs.
+async fn holder_at_5_percent(cluster: &Cluster, state: &AppState, held: Held) -> u32 {
+    let (sql, id) = match held {
+        Held::Job(id) => (
+            "SELECT lease_owner, progress, status FROM job WHERE id = $1",
+            id,
+        ),
+        Held::Export(id) => (
+            "SELECT j.lease_owner, e.progress, e.status FROM job j JOIN export e ON e.id = j.export_id WHERE e.id = $1",
+            id,
+        ),
+    };
+    let started = Instant::now();
+    loop {
+        let row = sqlx::query(sql)
+            .bind(id)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+        let (owner, progress, status): (Option<String>, f64, String) =
+            (row.get(0), row.get(1), row.get(2));
+        assert_ne!(
+            status, "done",
+            "{held:?} ended before it could be interrupted"
+        );
+        if progress >= 0.05 {
+            let pid: u32 = owner.unwrap().split(':').nth(1).unwrap().parse().unwrap();
+            return (1..=3).find(|&n| cluster.pid(n) == pid).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{held:?} never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Starts an export of `project` through `base`; returns its id.

@@ -87,38 +87,40 @@ impl Jobs {
         recording: i64,
         input: Option<&str>,
     ) -> sqlx::Result<i64> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO job (kind, recording_id, status, input, created_at, updated_at, lease_owner, lease_until, attempts) \
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, 1) RETURNING id",
-        )
-        .bind(kind)
-        .bind(recording)
-        .bind(input)
-        .bind(now)
-        .bind(now)
-        .bind(&*self.owner)
-        .bind(now + self.lease.as_millis() as i64)
-        .fetch_one(db)
-        .await?
-        .try_get("id")
+        self.insert(db, kind, Some(recording), None, input).await
     }
 
     /// Creates the job that runs `export`, inside the transaction that creates the export, queued
     /// and leased to this server, which runs it now; another server takes it over if this one
     /// dies.
     pub async fn create_export_in(&self, tx: &mut crate::db::Tx, export: i64) -> sqlx::Result<i64> {
+        self.insert(&mut **tx, "export", None, Some(export), None)
+            .await
+    }
+
+    /// The job row of [`create`](Self::create) and [`create_export_in`](Self::create_export_in).
+    async fn insert<'e>(
+        &self,
+        db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+        kind: &str,
+        recording: Option<i64>,
+        export: Option<i64>,
+        input: Option<&str>,
+    ) -> sqlx::Result<i64> {
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO job (kind, export_id, status, created_at, updated_at, lease_owner, lease_until, attempts) \
-             VALUES ('export', $1, 'queued', $2, $3, $4, $5, 1) RETURNING id",
+            "INSERT INTO job (kind, recording_id, export_id, status, input, created_at, updated_at, lease_owner, lease_until, attempts) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, 1) RETURNING id",
         )
+        .bind(kind)
+        .bind(recording)
         .bind(export)
+        .bind(input)
         .bind(now)
         .bind(now)
         .bind(&*self.owner)
         .bind(now + self.lease.as_millis() as i64)
-        .fetch_one(&mut **tx)
+        .fetch_one(db)
         .await?
         .try_get("id")
     }

@@ -223,28 +223,7 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     let project = p["id"].as_i64().unwrap();
 
     // Real recordings through the upload API.
-    let mut recs = Vec::new();
-    for f in [
-        "real/zh-aishell1-BAC009S0724W0121.wav",
-        "real/zh-cosyvoice-zero_shot_prompt-24k-f32.wav",
-        "real/en-jfk-44k1-stereo-s24.flac",
-    ] {
-        let bytes = std::fs::read(common::fixture(f)).unwrap();
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name(f.rsplit('/').next().unwrap()),
-        );
-        let body: Value = http
-            .post(format!("{base}/api/projects/{project}/recordings"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        recs.push(body["recording"].as_i64().unwrap());
-    }
+    let recs = upload_fixtures(&http, &base, project).await;
     state.jobs.drain().await;
     let db = &state.db;
     // Our own segments replace the VAD's.
@@ -421,41 +400,8 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
         .await
         .unwrap();
     assert_eq!(bad["error"]["code"], "bad_export_options", "{bad}");
-    let started: Value = http
-        .post(format!("{base}/api/projects/{project}/exports"))
-        .json(&json!({"options": options}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let export = started["export"].as_i64().unwrap();
-    state.jobs.drain().await;
-    let e: Value = http
-        .get(format!("{base}/api/exports/{export}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(e["status"], "done", "{e}");
-    assert_eq!(e["utterances"], 7, "{e}");
-    let tgz = http
-        .get(format!("{base}/api/exports/{export}/download"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tgz.headers()["content-type"], "application/gzip");
-    let bytes = tgz.bytes().await.unwrap();
-    let unpacked = common::scratch();
-    std::fs::write(unpacked.path().join("e.tar.gz"), &bytes).unwrap();
-    run(Command::new("tar")
-        .arg("xzf")
-        .arg("e.tar.gz")
-        .current_dir(unpacked.path()));
-    let api_out = unpacked.path().join(format!("export-{export}"));
+    let (_unpacked, api_out) =
+        export_through_api(&http, &base, &state, project, &json!({"options": options})).await;
 
     // An export cut short by a crash is failed at the next start, never left running.
     sqlx::query("INSERT INTO export (project_id, definition, status, created_at, updated_at) VALUES ($1, '{}', 'running', 1, 1)")
@@ -871,6 +817,86 @@ async fn export_is_read_by_the_real_tools_and_round_trips() {
     }
 }
 
+/// The real recordings of the export test, one per kind (16 kHz, 24 kHz float, 44.1 kHz
+/// stereo FLAC).
+const FIXTURES: [&str; 3] = [
+    "real/zh-aishell1-BAC009S0724W0121.wav",
+    "real/zh-cosyvoice-zero_shot_prompt-24k-f32.wav",
+    "real/en-jfk-44k1-stereo-s24.flac",
+];
+
+/// Uploads [`FIXTURES`] into `project` through the API; returns the recording ids, in that
+/// order (their ingest jobs still run: drain them).
+async fn upload_fixtures(http: &reqwest::Client, base: &str, project: i64) -> Vec<i64> {
+    let mut recs = Vec::new();
+    for f in FIXTURES {
+        let bytes = std::fs::read(common::fixture(f)).unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(f.rsplit('/').next().unwrap()),
+        );
+        let body: Value = http
+            .post(format!("{base}/api/projects/{project}/recordings"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        recs.push(body["recording"].as_i64().unwrap());
+    }
+    recs
+}
+
+/// Runs an export of `project` (`definition`: filters and options) as the background job,
+/// checks it ends done with the 7 utterances of the test project, downloads the `.tar.gz` and
+/// unpacks it; returns the scratch folder and the export's folder in it.
+async fn export_through_api(
+    http: &reqwest::Client,
+    base: &str,
+    state: &AppState,
+    project: i64,
+    definition: &Value,
+) -> (tempfile::TempDir, PathBuf) {
+    let started: Value = http
+        .post(format!("{base}/api/projects/{project}/exports"))
+        .json(definition)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let export = started["export"].as_i64().unwrap();
+    state.jobs.drain().await;
+    let e: Value = http
+        .get(format!("{base}/api/exports/{export}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["status"], "done", "{e}");
+    assert_eq!(e["utterances"], 7, "{e}");
+    let tgz = http
+        .get(format!("{base}/api/exports/{export}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tgz.headers()["content-type"], "application/gzip");
+    let bytes = tgz.bytes().await.unwrap();
+    let unpacked = common::scratch();
+    std::fs::write(unpacked.path().join("e.tar.gz"), &bytes).unwrap();
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg("e.tar.gz")
+        .current_dir(unpacked.path()));
+    let out = unpacked.path().join(format!("export-{export}"));
+    (unpacked, out)
+}
+
 /// One timed segment as a TextGrid or EAF file gives it back: (start s, end s, text, speaker).
 type Timed = (f64, f64, String, String);
 
@@ -885,7 +911,7 @@ fn timed(bytes: &[u8]) -> Vec<Timed> {
     out
 }
 
-/// Uploads the fixtures of `recs` into a new project, imports `root`'s `folder/*.ext` for each
+/// Uploads the fixtures again into a new project (paired with `recs`, their first ids), imports `root`'s `folder/*.ext` for each
 /// through `POST /api/recordings/{id}/asr` (mode `create`), exports that layout again and
 /// compares it with `root`'s.
 async fn import_and_export_again(
@@ -907,33 +933,11 @@ async fn import_and_export_again(
         .await
         .unwrap();
     let project = p["id"].as_i64().unwrap();
-    let mut pairs = Vec::new();
-    for &old in recs {
-        let (name,): (String,) = sqlx::query_as("SELECT name FROM recording WHERE id = $1")
-            .bind(old)
-            .fetch_one(&state.db)
-            .await
-            .unwrap();
-        let path = std::fs::read_dir(common::fixture("real"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().is_some_and(|f| f.to_string_lossy() == name))
-            .unwrap();
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(std::fs::read(&path).unwrap()).file_name(name),
-        );
-        let body: Value = http
-            .post(format!("{base}/api/projects/{project}/recordings"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        pairs.push((old, body["recording"].as_i64().unwrap()));
-    }
+    let pairs: Vec<(i64, i64)> = recs
+        .iter()
+        .copied()
+        .zip(upload_fixtures(http, base, project).await)
+        .collect();
     state.jobs.drain().await;
     for &(old, new) in &pairs {
         let file = format!("r{old:06}.{ext}");
@@ -960,42 +964,8 @@ async fn import_and_export_again(
     }
     state.jobs.drain().await;
     // Imported segments wait in the queue as `new`: export those.
-    let started: Value = http
-        .post(format!("{base}/api/projects/{project}/exports"))
-        .json(&json!({"filters": {"status": ["new"]}, "options": {"layouts": [folder]}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let export = started["export"].as_i64().unwrap();
-    state.jobs.drain().await;
-    let e: Value = http
-        .get(format!("{base}/api/exports/{export}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(e["status"], "done", "{e}");
-    assert_eq!(e["utterances"], 7, "{e}");
-    let bytes = http
-        .get(format!("{base}/api/exports/{export}/download"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let unpacked = common::scratch();
-    std::fs::write(unpacked.path().join("e.tar.gz"), &bytes).unwrap();
-    run(Command::new("tar")
-        .arg("xzf")
-        .arg("e.tar.gz")
-        .current_dir(unpacked.path()));
-    let again = unpacked.path().join(format!("export-{export}"));
+    let definition = json!({"filters": {"status": ["new"]}, "options": {"layouts": [folder]}});
+    let (_unpacked, again) = export_through_api(http, base, state, project, &definition).await;
     let mut compared = 0;
     for &(old, new) in &pairs {
         let first =
