@@ -149,6 +149,12 @@ impl AppState {
         // unfinished one over now; on Postgres other replicas may be running them, so only
         // those whose lease ran out are taken (here, and by `serve`'s takeover loop).
         if owner {
+            // Segments older than the text search index (an upgrade, a `db copy`) are
+            // indexed before the first search.
+            let indexed = crate::segments::text_index::catch_up(&state.db).await?;
+            if indexed > 0 {
+                tracing::info!(segments = indexed, "text search index built");
+            }
             let alone = crate::db::backend(&state.db) == crate::db::Backend::Sqlite;
             // Exports first: their clean-up of this server's scratch folders must not remove
             // what a job taken over below has started writing.

@@ -39,6 +39,10 @@ pub const TABLES: &[&str] = &[
     "guideline_ack",
 ];
 
+/// Tables not copied: the text search index (each engine's own kind of table) and its build
+/// state, which the copy resets so that the target indexes every segment at its first start.
+pub const REBUILT: &[&str] = &["segment_grams", "segment_grams_built"];
+
 /// Rows per INSERT: well under Postgres' 65 535 parameters for the widest table (18 columns).
 const BATCH: usize = 500;
 
@@ -127,6 +131,8 @@ pub async fn copy(from: &Db, to: &Db) -> anyhow::Result<Copied> {
             .await?;
         }
     }
+    // The search index is not a table of rows to move: the target builds it again at start.
+    crate::segments::text_index::rebuild_later(&mut tx).await?;
     tx.commit().await?;
     verify(from, to, &copied).await?;
     Ok(Copied { tables: copied })

@@ -178,6 +178,8 @@ pub async fn split(
         return Ok(EditOutcome::Stale(vec![cur]));
     }
     append_revision(tx, &second, Some(author), None).await?;
+    super::text_index::put(tx, id, &first.text_verbatim).await?;
+    super::text_index::put(tx, new_id, &second.text_verbatim).await?;
     let (first_len, second_start) = cut(&cur.text_verbatim, offset);
     let spans = SpanMove::Split {
         from: id,
@@ -255,6 +257,8 @@ pub async fn merge_next(
         return Ok(EditOutcome::Stale(vec![cur]));
     }
     append_revision(tx, &gone, Some(author), None).await?;
+    super::text_index::put(tx, id, &merged.text_verbatim).await?;
+    super::text_index::remove(tx, next.id).await?;
     let shift = cur.text_verbatim.chars().count()
         + separator(&cur.text_verbatim, &next.text_verbatim).len();
     let spans = SpanMove::Merge {

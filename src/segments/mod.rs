@@ -12,6 +12,7 @@ pub mod db;
 pub mod edit;
 mod preview;
 pub mod state;
+pub mod text_index;
 pub mod write;
 
 pub use access::{SegmentAccess, Viewer, access};

@@ -1,4 +1,5 @@
-//! The one writer of the `segment` and `segment_revision` tables. Every function takes the
+//! The one writer of the `segment` and `segment_revision` tables (and, through
+//! [`super::text_index`], of the text search index, in the same transaction). Every function takes the
 //! caller's `&mut Tx`, so a stage writes a segment inside its own transaction and one HTTP
 //! action commits once: a save with its span re-anchoring (`crate::tags::db`), a submit, a
 //! review decision with its `review` row, an ASR import, the VAD's first segments.
@@ -124,6 +125,7 @@ pub async fn insert(
     .try_get("id")?;
     let seg = current(tx, id).await?;
     append_revision(tx, &seg, author, None).await?;
+    super::text_index::put(tx, id, &seg.text_verbatim).await?;
     Ok(seg)
 }
 
@@ -231,6 +233,11 @@ async fn finish_write(
     }
     if !append_revision(tx, &after, Some(author), Some(save_id)).await? {
         return Ok(SaveOutcome::Replayed);
+    }
+    if after.deleted {
+        super::text_index::remove(tx, after.id).await?;
+    } else if after.text_verbatim != before.text_verbatim {
+        super::text_index::put(tx, after.id, &after.text_verbatim).await?;
     }
     Ok(SaveOutcome::Saved {
         before: Box::new(before),
@@ -425,5 +432,10 @@ async fn revise_if(tx: &mut Tx, id: i64, rows: u64, author: Option<i64>) -> sqlx
     }
     let after = current(tx, id).await?;
     append_revision(tx, &after, author, None).await?;
+    if after.deleted {
+        super::text_index::remove(tx, id).await?;
+    } else {
+        super::text_index::put(tx, id, &after.text_verbatim).await?;
+    }
     Ok(true)
 }

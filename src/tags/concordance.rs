@@ -18,6 +18,7 @@ use super::estimate_samples;
 use crate::accounts::CurrentUser;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::segments::text_index;
 use crate::work::{Deadline, WorkError};
 use scan::{Matcher, Stop};
 
@@ -25,6 +26,12 @@ use scan::{Matcher, Stop};
 const CONTEXT: usize = 12;
 /// Segments (or spans) a concordance request examines at most: bounds regex scans.
 const SCAN_CAP: i64 = 200_000;
+/// Pairs of a long needle the index is asked for (the rarest in the first window).
+const PICK: usize = 3;
+/// Segment ids in the first window, which is scanned whole.
+const FIRST_WINDOW: i64 = 2_000;
+/// Segment ids in a scanned window at most (a regex, which no index answers).
+const SCAN_WINDOW: i64 = 20_000;
 /// Seconds of audio played before and after a hit.
 const CLIP_PAD_S: f64 = 0.3;
 
@@ -88,7 +95,9 @@ async fn scan_chunk(
 ) -> Result<(Vec<Hit>, usize, Option<Stop>), WorkError> {
     let job = move |d: &Deadline| {
         let mut hits = Vec::new();
-        let texts = chunk.iter().map(|c| (c.text.as_str(), c.span.is_some()));
+        let texts = chunk
+            .iter()
+            .map(|c| (c.text.as_str(), c.span.is_some(), c.segment_id));
         let (consumed, stop) = scan::scan(texts, &matcher, want, d, |i, ranges| {
             let c = &chunk[i];
             if c.hidden {
@@ -109,7 +118,7 @@ async fn scan_chunk(
     state.work.run(deadline.clone(), job).await
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/concordance", tag = "tags", params(("project" = i64, Path, description = "project id"), db::Filters), responses((status = 200, description = "Keyword-in-context hits (`hits`, `next_offset`), or CSV with format=csv", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/projects/{project}/concordance", tag = "tags", params(("project" = i64, Path, description = "project id"), db::Filters), responses((status = 200, description = "Keyword-in-context hits (`hits`, and `next_after` for the next page), or CSV with format=csv", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused, with the reason", body = crate::error::ErrorBody)))]
 pub(super) async fn concordance(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -157,19 +166,109 @@ pub(super) async fn concordance(
         (None, Some(t)) if !spans => Matcher::Text(t),
         _ => Matcher::None,
     });
-    let mut pos = f.offset.unwrap_or(0).max(0);
+    // A text query (not a regex) over segments is answered from the text search index once
+    // the first window shows its hits to be sparse; span queries have their own indexes.
+    let backend = crate::db::backend(&state.db);
+    let mut index = match (&*matcher, spans) {
+        (Matcher::Text(t), false) => text_index::query(backend, t),
+        _ => None,
+    };
+    // A needle of more than PICK pairs asks the index for its rarest PICK only, counted in
+    // the first window, which is then read whole: an AND costs the length of every list in
+    // it, and the pairs of common words ("湖南", "老师") have long ones.
+    let parts = match (&*matcher, spans) {
+        (Matcher::Text(t), false) => crate::text::grams::query_parts(t),
+        _ => Vec::new(),
+    };
+    let pick = parts.len() > PICK;
+    let indexed = spans || index.is_some();
+    if deadline.expired() {
+        return Err(Stop::Timeout.error(budget));
+    }
+    let last = db::last_segment(&state.db).await?;
+    let mut after = f.after.unwrap_or(0).max(0);
+    let mut width = FIRST_WINDOW;
     let mut hits = Vec::new();
-    let mut scanned = 0;
-    let mut exhausted = false;
-    while hits.len() < limit && scanned < SCAN_CAP {
+    let mut examined = 0;
+    let mut first = true;
+    while hits.len() < limit && after < last && examined < SCAN_CAP {
         if deadline.expired() {
             return Err(Stop::Timeout.error(budget));
         }
-        let query = db::concordance(&state.db, project, &f, spans, pos, 1000);
-        let mut chunk = tokio::time::timeout_at(deadline.instant().into(), query)
-            .await
-            .map_err(|_| Stop::Timeout.error(budget))??;
-        // Hidden rows stay in the chunk (the offset counts rows) but hold no text and no span.
+        let want = limit - hits.len();
+        let page = i64::try_from(2 * want + 50).unwrap_or(i64::MAX);
+        let mut upto = after.saturating_add(width).min(last);
+        // The first window is read whole (a common word fills the page there, and the index's
+        // lists of it would be long); after it the index names the candidates in the window,
+        // a page of them at most.
+        let ids = match index.as_deref().filter(|_| !first) {
+            None => None,
+            Some(q) => {
+                let found = tokio::time::timeout_at(
+                    deadline.instant().into(),
+                    text_index::candidate_ids(&state.db, q, after, upto, page),
+                )
+                .await
+                .map_err(|_| Stop::Timeout.error(budget))??;
+                if let Some(&id) = found.last()
+                    && i64::try_from(found.len()).unwrap_or(0) == page
+                {
+                    upto = id;
+                }
+                Some(found)
+            }
+        };
+        let window = db::Window {
+            after,
+            upto,
+            ids,
+            cap: if indexed && !(first && pick) {
+                page
+            } else {
+                width
+            },
+            unfiltered: first && pick,
+        };
+        let mut chunk = if window.ids.as_ref().is_some_and(Vec::is_empty) {
+            Vec::new()
+        } else {
+            let query = db::concordance(&state.db, project, &f, spans, &window);
+            tokio::time::timeout_at(deadline.instant().into(), query)
+                .await
+                .map_err(|_| Stop::Timeout.error(budget))??
+        };
+        // A window cut short by its cap ends at its last whole segment (a segment's spans
+        // are never split between pages), unless that segment is all there is.
+        let mut end = upto;
+        if i64::try_from(chunk.len()).unwrap_or(0) == window.cap
+            && let Some(tail) = chunk.last().map(|c| c.segment_id)
+        {
+            end = tail;
+            if chunk.first().is_some_and(|c| c.segment_id != tail) {
+                chunk.retain(|c| c.segment_id != tail);
+                end = chunk.last().map_or(tail, |c| c.segment_id);
+            }
+        }
+        if window.unfiltered {
+            let mut counted: Vec<(usize, &String)> = parts
+                .iter()
+                .map(|(text, term)| {
+                    let n = chunk
+                        .iter()
+                        .filter(|c| c.text.contains(text.as_str()))
+                        .count();
+                    (n, term)
+                })
+                .collect();
+            counted.sort();
+            let rare: Vec<String> = counted
+                .iter()
+                .take(PICK)
+                .map(|(_, t)| (*t).clone())
+                .collect();
+            index = text_index::query_of(backend, &rare);
+        }
+        // Hidden rows stay in the chunk (the cursor passes them) but hold no text and no span.
         for c in &mut chunk {
             if viewer.hides(c.segment_id, c.assignee_id) {
                 c.text.clear();
@@ -177,12 +276,9 @@ pub(super) async fn concordance(
                 c.hidden = true;
             }
         }
-        if chunk.is_empty() {
-            exhausted = true;
-            break;
-        }
         let rows = chunk.len();
-        let want = limit - hits.len();
+        examined += i64::try_from(rows).unwrap_or(0);
+        let ids: Vec<i64> = chunk.iter().map(|c| c.segment_id).collect();
         let (found, consumed, stop) =
             match scan_chunk(&state, &deadline, chunk, Arc::clone(&matcher), want).await {
                 Ok(done) => done,
@@ -192,15 +288,30 @@ pub(super) async fn concordance(
         if let Some(stop) = stop {
             return Err(stop.error(budget));
         }
+        let found_here = found.len();
         hits.extend(found);
-        let consumed = i64::try_from(consumed).unwrap_or(0);
-        pos += consumed;
-        scanned += consumed;
-        if consumed < i64::try_from(rows).unwrap_or(0) {
-            break; // the page is full
+        if consumed < rows {
+            // The page is full: the next one starts after the last whole segment on it.
+            after = consumed.checked_sub(1).map_or(after, |i| ids[i]);
+            break;
         }
+        after = end;
+        first = false;
+        // The next window: as wide as the hits seen so far suggest a page needs, when an
+        // index answers it (at most 16 times wider for spans, whose filters cost a join per
+        // span; 64 for the text index, which reads only its matches); scans stay a chunk wide.
+        width = if indexed {
+            let most = if spans { 16 } else { 64 };
+            let left = limit.saturating_sub(hits.len()).max(1);
+            let grow = match found_here {
+                0 => most,
+                h => (2 * left).div_ceil(h).clamp(1, most),
+            };
+            width.saturating_mul(i64::try_from(grow).unwrap_or(16))
+        } else {
+            (width * 2).min(SCAN_WINDOW)
+        };
     }
-    hits.truncate(limit);
     if csv {
         let mut out = crate::dashboard::download::HumanCsv::new(&[
             "segment_id",
@@ -232,10 +343,6 @@ pub(super) async fn concordance(
         }
         return out.into_response("concordance");
     }
-    let next = if exhausted || scanned == 0 {
-        None
-    } else {
-        Some(pos)
-    };
-    Ok(Json(json!({ "hits": hits, "next_offset": next })).into_response())
+    let next = (after < last).then_some(after);
+    Ok(Json(json!({ "hits": hits, "next_after": next })).into_response())
 }

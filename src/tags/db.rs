@@ -265,10 +265,11 @@ pub struct Filters {
     pub birthplace: Option<String>,
     /// Speaker code.
     pub speaker: Option<String>,
-    /// Page size (1 to 500, default 100).
+    /// Page size (1 to 500, default 100; a page ends with a whole segment, so it may hold a
+    /// few more).
     pub limit: Option<i64>,
-    /// Rows to skip.
-    pub offset: Option<i64>,
+    /// The page after segment id `after` (the previous page's `next_after`).
+    pub after: Option<i64>,
     /// `csv` for a CSV download.
     #[param(inline)]
     pub format: Option<crate::dashboard::TableFormat>,
@@ -319,15 +320,39 @@ fn like_escape(s: &str) -> String {
     out
 }
 
-/// Candidate rows for the filters, in a stable order; `spans` selects span hits. At most
-/// `cap` rows (regex filtering happens on them in the caller).
+/// Which segments a concordance query looks at: ids in `(after, upto]`, at most `cap` rows,
+/// and, when `ids` is given, only those (the text search index's candidates,
+/// [`crate::segments::text_index::candidate_ids`]).
+pub struct Window {
+    /// Exclusive lower bound on the segment id.
+    pub after: i64,
+    /// Inclusive upper bound.
+    pub upto: i64,
+    /// The only segments to look at.
+    pub ids: Option<Vec<i64>>,
+    /// Rows at most.
+    pub cap: i64,
+    /// Every segment of the window, its text unfiltered (the caller matches it, and counts
+    /// which parts of the needle are rare).
+    pub unfiltered: bool,
+}
+
+/// The largest segment id (0 for none): where windows end.
+pub async fn last_segment(db: &Db) -> sqlx::Result<i64> {
+    sqlx::query("SELECT COALESCE(MAX(id), 0) FROM segment")
+        .fetch_one(db)
+        .await?
+        .try_get(0)
+}
+
+/// Candidate rows for the filters in window `w`, in segment order (spans in id order within
+/// their segment); `spans` selects span hits. Regex filtering happens on them in the caller.
 pub async fn concordance(
     db: &Db,
     project: i64,
     f: &Filters,
     spans: bool,
-    offset: i64,
-    cap: i64,
+    w: &Window,
 ) -> sqlx::Result<Vec<Candidate>> {
     let mut sql = String::from(
         "SELECT s.id AS segment_id, s.recording_id, s.text_verbatim, s.start_sample AS seg_start, \
@@ -347,6 +372,14 @@ pub async fn concordance(
          WHERE r.project_id = ? AND s.deleted = 0",
     );
     let mut binds: Vec<String> = Vec::new();
+    let ids = [w.after, w.upto];
+    // The window on the indexed column: the span's segment (span_tag_by_feature and
+    // span_tag_by_realised end with it), or the segment's primary key.
+    sql.push_str(if spans {
+        " AND t.segment_id > ? AND t.segment_id <= ?"
+    } else {
+        " AND s.id > ? AND s.id <= ?"
+    });
     if spans {
         if let Some(v) = &f.feature {
             sql.push_str(" AND t.feature = ?");
@@ -357,7 +390,9 @@ pub async fn concordance(
             binds.push(v.clone());
         }
     }
-    if let Some(v) = &f.text {
+    // The index's candidates are matched exactly by the caller; a LIKE beside them would
+    // only tempt Postgres into a scan of the window.
+    if let Some(v) = f.text.as_ref().filter(|_| !w.unfiltered && w.ids.is_none()) {
         // A prefilter only: the scan's exact match decides (SQLite's LIKE folds ASCII case,
         // Postgres's does not, so SQLite only lets more candidates through).
         sql.push_str(" AND s.text_verbatim LIKE ? ESCAPE '\\'");
@@ -395,17 +430,31 @@ pub async fn concordance(
         sql.push_str(" AND sp.code = ?");
         binds.push(v.clone());
     }
+    if let Some(ids) = &w.ids {
+        sql.push_str(" AND s.id IN (");
+        sql.push_str(&vec!["?"; ids.len().max(1)].join(", "));
+        sql.push(')');
+    }
     sql.push_str(if spans {
-        " ORDER BY t.id LIMIT ? OFFSET ?"
+        " ORDER BY t.segment_id, t.id LIMIT ?"
     } else {
-        " ORDER BY s.id LIMIT ? OFFSET ?"
+        " ORDER BY s.id LIMIT ?"
     });
     let sql = crate::db::numbered(&sql);
-    let mut q = sqlx::query(&sql).bind(project);
+    let mut q = sqlx::query(&sql).bind(project).bind(ids[0]).bind(ids[1]);
     for b in &binds {
         q = q.bind(b);
     }
-    let rows = q.bind(cap).bind(offset).fetch_all(db).await?;
+    match w.ids.as_deref() {
+        Some([]) => q = q.bind(0_i64),
+        Some(ids) => {
+            for id in ids {
+                q = q.bind(*id);
+            }
+        }
+        None => {}
+    }
+    let rows = q.bind(w.cap).fetch_all(db).await?;
     rows.iter()
         .map(|r| {
             Ok(Candidate {

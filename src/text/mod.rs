@@ -7,11 +7,13 @@
 //!   agreement.
 //! - [`features`]: the tag schema (fields, values, accent-feature codes) and its migrations;
 //!   [`pinyin`]: expected pinyin and feature suggestions.
+//! - [`grams`]: the terms of the text search index (characters and character pairs).
 //! - [`asr`]: parsers for the ASR output formats into one [`asr::Hypothesis`] model.
 
 pub mod align;
 pub mod asr;
 pub mod features;
+pub mod grams;
 pub mod metrics;
 pub mod normalise;
 pub mod numerals;

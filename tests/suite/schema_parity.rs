@@ -65,12 +65,24 @@ async fn the_postgres_schema_mirrors_the_sqlite_migrations() {
     .into_iter()
     .map(|r| r[0].clone())
     .collect();
+    // The text search index is each engine's own (an FTS5 table and its shadow tables; a
+    // table with a tsvector and a GIN index): both have `segment_grams`, and the rest of it
+    // is compared nowhere. It is not copied either (`db::copy::REBUILT`).
+    let engine_own = |t: &String| t.starts_with("segment_grams") && t != "segment_grams_built";
+    assert!(tables.contains("segment_grams") && pg_tables.contains("segment_grams"));
+    let tables: BTreeSet<String> = tables.into_iter().filter(|t| !engine_own(t)).collect();
+    let pg_tables: BTreeSet<String> = pg_tables.into_iter().filter(|t| !engine_own(t)).collect();
     assert_eq!(tables, pg_tables, "the two databases have different tables");
-    let known: BTreeSet<&str> = fangyan::db::copy::TABLES.iter().copied().collect();
+    let known: BTreeSet<&str> = fangyan::db::copy::TABLES
+        .iter()
+        .chain(fangyan::db::copy::REBUILT)
+        .copied()
+        .filter(|t| *t != "segment_grams")
+        .collect();
     assert_eq!(
         tables.iter().map(String::as_str).collect::<BTreeSet<_>>(),
         known,
-        "db::copy::TABLES must list every table"
+        "db::copy::TABLES and REBUILT must list every table"
     );
 
     let mut wrong = Vec::new();
@@ -186,6 +198,10 @@ async fn the_postgres_schema_mirrors_the_sqlite_migrations() {
     .into_iter()
     .map(|r| r[0].clone())
     .collect();
+    let pg_indexes: BTreeSet<String> = pg_indexes
+        .into_iter()
+        .filter(|i| !i.starts_with("segment_grams"))
+        .collect();
     if lite_indexes != pg_indexes {
         wrong.push(format!(
             "named indexes differ: SQLite {lite_indexes:?}, Postgres {pg_indexes:?}"

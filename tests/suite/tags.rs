@@ -658,3 +658,143 @@ mod csv_row {
         rows
     }
 }
+
+/// Issue 15, search at corpus scale: the text search index (`segment_grams`) follows every
+/// change of a segment's text in the change's own transaction (creation, save, split, merge,
+/// delete, ASR pre-fill), and the concordance answers from it past its first, scanned window,
+/// page by page with `after`. Segments older than the index are indexed by the catch-up at
+/// start.
+#[tokio::test]
+async fn the_text_index_follows_every_edit_and_answers_past_the_first_window() {
+    use fangyan::segments::{text_index, write};
+    let app = TestApp::spawn().await;
+    let (project, seg, _, t) = segment_with(&app, "我想问我在滨海星区有房").await;
+    let db = &app.state.db;
+    let backend = fangyan::db::backend(db);
+    // Which segments the index names for a needle (the concordance's clause, whole range).
+    let named = |needle: &str| {
+        let q = text_index::query(backend, needle).unwrap();
+        async move {
+            text_index::candidate_ids(db, &q, 0, i64::MAX, 10_000)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(named("星区").await, vec![seg]);
+    // A save: the new text is found, the old is not.
+    save_text(&t, seg, "我想问我在滨海新区有房", "fix").await;
+    assert_eq!(named("新区").await, vec![seg]);
+    assert!(named("星区").await.is_empty());
+    // A split: each half by its own text.
+    let (_, cur) = t.get(&format!("/api/segments/{seg}")).await;
+    let mid = (cur["start_sample"].as_i64().unwrap() + cur["end_sample"].as_i64().unwrap()) / 2;
+    let (s, body) = t
+        .post(
+            &format!("/api/segments/{seg}/split"),
+            json!({ "version": cur["version"], "save_id": "cut", "at_sample": mid, "text_offset": 5 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let second = body["segments"][1]["id"].as_i64().unwrap();
+    assert_eq!(named("滨海").await, vec![second]);
+    assert_eq!(named("想问").await, vec![seg]);
+    assert!(
+        named("我滨").await.is_empty(),
+        "the halves are not one text"
+    );
+    // A merge: the merged text is the first segment's, and the second is gone from the index.
+    let (_, cur) = t.get(&format!("/api/segments/{seg}")).await;
+    let (s, body) = t
+        .post(
+            &format!("/api/segments/{seg}/merge"),
+            json!({ "version": cur["version"], "save_id": "join" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(named("滨海").await, vec![seg]);
+    assert_eq!(named("问我在").await, vec![seg]);
+
+    // Past the first window: 4 000 more segments through the writer, a rare word near the end.
+    let recording = cur["recording_id"].as_i64().unwrap();
+    let mut tx = fangyan::db::begin_write(db).await.unwrap();
+    let mut rare = Vec::new();
+    for i in 0..4_000_i64 {
+        let text = if i % 1_000 == 999 {
+            "柳州螺蛳粉"
+        } else {
+            "今天天气很好"
+        };
+        let s = write::insert(
+            &mut tx,
+            &write::NewSegment {
+                recording,
+                start: 1_000_000 + i * 100,
+                end: 1_000_000 + i * 100 + 50,
+                speaker: None,
+                text,
+                asr: None,
+                assignee: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        if text.starts_with('柳') {
+            rare.push(s.id);
+        }
+    }
+    tx.commit().await.unwrap();
+    let base = format!("/api/projects/{project}/concordance");
+    let (s, body) = t.get(&format!("{base}?text=螺蛳&limit=2")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let ids: Vec<i64> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["segment_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, rare[..2]);
+    assert_eq!(body["hits"][0]["left"], "柳州");
+    let after = body["next_after"].as_i64().unwrap();
+    let (_, body) = t
+        .get(&format!("{base}?text=螺蛳&limit=2&after={after}"))
+        .await;
+    let ids: Vec<i64> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["segment_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, rare[2..], "{body}");
+    assert_eq!(body["next_after"], Value::Null, "{body}");
+    // A common word fills its page from the first window; a single character is indexed too.
+    let (_, body) = t.get(&format!("{base}?text=天气&limit=500")).await;
+    assert!(body["hits"].as_array().unwrap().len() >= 500, "{body}");
+    let (_, body) = t.get(&format!("{base}?text=粉&limit=10")).await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 4);
+    // A deleted segment is dropped from the index.
+    let (_, cur) = t.get(&format!("/api/segments/{}", rare[3])).await;
+    let (s, body) = t
+        .delete(&format!(
+            "/api/segments/{}?version={}&save_id=gone",
+            rare[3], cur["version"]
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(named("螺蛳").await, rare[..3]);
+
+    // The catch-up: segments that were there before the index (here: its rows dropped, as
+    // after an upgrade or a copy) are indexed again at start, and only once.
+    let mut conn = db.acquire().await.unwrap();
+    sqlx::query("DELETE FROM segment_grams")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    text_index::rebuild_later(&mut conn).await.unwrap();
+    drop(conn);
+    assert!(named("螺蛳").await.is_empty());
+    let indexed = text_index::catch_up(db).await.unwrap();
+    assert!(indexed >= 4_000, "{indexed}");
+    assert_eq!(named("螺蛳").await, rare[..3]);
+    assert_eq!(text_index::catch_up(db).await.unwrap(), 0);
+}

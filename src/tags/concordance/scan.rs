@@ -9,9 +9,9 @@
 //!   PikeVM (through `regex`), but only on a segment where NFA states × bytes stays under
 //!   [`SLOW_CAP`]; otherwise the search ends as [`Stop::TooCostly`]. So no single segment can
 //!   take long, and the deadline, checked between segments, bounds the whole scan.
-//! - **Matches stop at the hits wanted**, and byte offsets become character offsets in one
-//!   pass per segment: a one-letter needle over 60 000 equal letters costs a page of hits, not
-//!   60 000 × 60 000 character counts.
+//! - **Matches stop at [`PER_TEXT`] a segment and at the page**, and byte offsets become
+//!   character offsets in one pass per segment: a one-letter needle over 60 000 equal letters
+//!   costs a page of hits, not 60 000 × 60 000 character counts.
 
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ use crate::work::Deadline;
 pub(super) const MAX_PATTERN: usize = 500;
 /// Longest substring accepted, in characters.
 pub(super) const MAX_TEXT: usize = 200;
+/// Hits one segment's text gives at most (a one-letter needle over 60 000 equal letters).
+pub(super) const PER_TEXT: usize = 500;
 /// Compiled program limit (the `regex` crate's and the NFA's), bytes.
 const SIZE_LIMIT: usize = 1 << 20;
 /// Lazy DFA cache per search, bytes.
@@ -171,12 +173,14 @@ pub(super) fn char_ranges(text: &str, bytes: &[(usize, usize)]) -> Vec<(usize, u
 }
 
 /// Scans texts in order under `deadline`, calling `found` with each text's index and its
-/// character ranges (a span candidate asks only whether there is a match: `whole`). Stops when
-/// `want` hits were reported, or early with the reason.
+/// character ranges (a span candidate asks only whether there is a match: `whole`). Texts
+/// come in groups (a segment's spans, or the segment itself), and a page holds whole groups:
+/// the scan stops at the first group boundary after `want` hits were reported (so a page may
+/// hold a few more), or early with the reason. A text reports at most [`PER_TEXT`] hits.
 ///
 /// Returns how many texts were consumed.
 pub(super) fn scan<'a>(
-    texts: impl IntoIterator<Item = (&'a str, bool)>,
+    texts: impl IntoIterator<Item = (&'a str, bool, i64)>,
     matcher: &Matcher,
     mut want: usize,
     deadline: &Deadline,
@@ -189,10 +193,12 @@ pub(super) fn scan<'a>(
     // Look at the clock before the first text too: a job that waited out its budget in the
     // queue does no work.
     let (mut bytes, mut segments, mut consumed) = (0, CHECK_EVERY_SEGMENTS, 0);
-    for (i, (text, whole)) in texts.into_iter().enumerate() {
-        if want == 0 {
+    let mut group = None;
+    for (i, (text, whole, g)) in texts.into_iter().enumerate() {
+        if want == 0 && group != Some(g) {
             break;
         }
+        group = Some(g);
         if bytes >= CHECK_EVERY_BYTES || segments >= CHECK_EVERY_SEGMENTS {
             (bytes, segments) = (0, 0);
             if deadline.expired() {
@@ -201,7 +207,7 @@ pub(super) fn scan<'a>(
         }
         bytes += text.len();
         segments += 1;
-        let limit = if whole { 1 } else { want };
+        let limit = if whole { 1 } else { PER_TEXT };
         let ranges = match (matcher, cache.as_mut()) {
             (Matcher::Regex(p), Some(cache)) => match regex_matches(p, cache, text, limit) {
                 Ok(r) => r,
@@ -236,7 +242,8 @@ mod tests {
     ) -> (Vec<(usize, Vec<(usize, usize)>)>, usize, Option<Stop>) {
         let mut hits = Vec::new();
         let d = Deadline::after(Duration::from_secs(5));
-        let (n, stop) = scan(texts.iter().map(|t| (*t, false)), m, want, &d, |i, r| {
+        let groups = texts.iter().zip(0..);
+        let (n, stop) = scan(groups.map(|(t, g)| (*t, false, g)), m, want, &d, |i, r| {
             hits.push((i, r))
         });
         (hits, n, stop)
@@ -248,8 +255,15 @@ mod tests {
         let (hits, n, stop) = run(&["我是广西人他说是的", "是"], &m, 3);
         assert_eq!(hits, [(0, vec![(1, 2), (7, 8)]), (1, vec![(0, 1)])]);
         assert_eq!((n, stop), (2, None));
+        // A page ends with a whole segment: all four hits of the first, none of the second.
         let (hits, n, _) = run(&["aaaa", "aa"], &Matcher::Text("a".into()), 3);
-        assert_eq!((hits, n), (vec![(0, vec![(0, 1), (1, 2), (2, 3)])], 1));
+        assert_eq!(
+            (hits, n),
+            (vec![(0, vec![(0, 1), (1, 2), (2, 3), (3, 4)])], 1)
+        );
+        let long = "a".repeat(60_000);
+        let (hits, _, _) = run(&[&long], &Matcher::Text("a".into()), 3);
+        assert_eq!(hits[0].1.len(), PER_TEXT);
     }
 
     #[test]
@@ -277,7 +291,7 @@ mod tests {
         let texts = vec!["x"; 1000];
         let d = Deadline::after(Duration::ZERO);
         let (n, stop) = scan(
-            texts.iter().map(|t| (*t, false)),
+            texts.iter().map(|t| (*t, false, 0)),
             &Matcher::Text("y".into()),
             10,
             &d,
@@ -289,7 +303,7 @@ mod tests {
         let (n, stop) = scan(
             texts.iter().map(|t| {
                 std::thread::sleep(Duration::from_nanos(10));
-                (*t, false)
+                (*t, false, 0)
             }),
             &Matcher::Text("y".into()),
             10,
