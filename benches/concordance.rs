@@ -347,6 +347,7 @@ async fn main() {
     for (kind, q, _) in &queries {
         let mut times = Vec::new();
         let mut hits = 0;
+        let mut timeouts = 0;
         for _ in 0..rounds {
             let t = Instant::now();
             let r = http
@@ -357,11 +358,18 @@ async fn main() {
             let status = r.status();
             let body: Value = r.json().await.unwrap();
             times.push(t.elapsed().as_secs_f64() * 1e3);
-            assert!(status.is_success(), "{kind}: {body}");
+            // A combination may run out of the search's time budget (503 search_timeout,
+            // printed as 0 hits at about the budget); a single filter may not.
+            let out_of_time = body["error"]["code"] == "search_timeout" && !floored(kind);
+            assert!(status.is_success() || out_of_time, "{kind}: {body}");
             hits = body["hits"].as_array().map_or(0, Vec::len);
+            timeouts += usize::from(out_of_time);
         }
         if floored(kind) {
             all.extend(times.iter().copied());
+        }
+        if timeouts > 0 {
+            println!("{kind}: {timeouts} of {rounds} answered 503 search_timeout");
         }
         per.push((kind, times, hits));
     }

@@ -11,7 +11,7 @@ CREATE INDEX segment_grams_terms ON segment_grams USING gin (terms);
 -- Id windows as a bitmap to AND with the GIN index's (text_index::candidate_ids): rows are
 -- appended in id order, so a BRIN index of the id is exact enough and tiny. On `rowid + 0`,
 -- so that the planner cannot take the primary key instead and test every row's terms.
-CREATE INDEX segment_grams_window ON segment_grams USING brin ((rowid + 0)) WITH (pages_per_range = 8, autosummarize = on);
+CREATE INDEX segment_grams_window ON segment_grams USING brin ((rowid + 0)) WITH (pages_per_range = 32, autosummarize = on);
 
 CREATE FUNCTION segment_grams_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

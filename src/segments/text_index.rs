@@ -173,16 +173,41 @@ pub async fn candidate_ids(
              AND rowid + 0 > $2 AND rowid + 0 <= $3 ORDER BY rowid + 0 LIMIT $4"
         }
     };
-    sqlx::query(sql)
+    let q = sqlx::query(sql)
         .bind(query)
         .bind(after)
         .bind(upto)
-        .bind(cap)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect()
+        .bind(cap);
+    let rows = match crate::db::backend(db) {
+        Backend::Sqlite => q.fetch_all(db).await?,
+        Backend::Postgres => {
+            // Room for the bitmaps to stay exact (a lossy one makes Postgres test the terms
+            // of every row on each page it names), and no parallel workers to start for a
+            // query that reads a page of rows.
+            let mut tx = db.begin().await?;
+            for set in [
+                "SET LOCAL work_mem = '32MB'",
+                "SET LOCAL max_parallel_workers_per_gather = 0",
+            ] {
+                sqlx::query(set).execute(&mut *tx).await?;
+            }
+            let rows = q.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        }
+    };
+    rows.iter().map(|r| r.try_get::<i64, _>(0)).collect()
+}
+
+/// How many of a long needle's pairs to ask the index for, the rarest first: FTS5's AND
+/// walks every list it is given, so the rarest three are cheaper than all of them; a GIN
+/// index intersects its lists almost for free but then reads every candidate row from the
+/// table, so Postgres is given every pair (the fewest candidates).
+pub fn pairs_to_ask(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 3,
+        Backend::Postgres => usize::MAX,
+    }
 }
 
 /// The index query for segments whose text may contain `needle` (every term of it, or a
