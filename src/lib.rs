@@ -14,7 +14,8 @@
 //! [`projects`] writes `project`, `membership` and `speaker` (the one speaker get-or-create
 //! included); [`recordings`] writes `recording`; [`jobs`] writes `job` (leases included);
 //! [`segments`] (`segments::write` and `segments::edit`) writes `segment` and
-//! `segment_revision`, for itself and for [`tasks`] (claim leases, submit), [`review`]
+//! `segment_revision` (and, through `segments::text_index`, the text search index
+//! `segment_grams` and its catch-up state `segment_grams_built`, in the same transaction), for itself and for [`tasks`] (claim leases, submit), [`review`]
 //! (decisions, reopen), [`hypotheses`] (ASR import) and the VAD's first segments;
 //! [`tasks`] writes `second_pass`; [`review`] writes `review`; [`comments`] (`comments::db`)
 //! writes `segment_comment` and `comment_read` (for itself, and for [`review`]: a decision's
