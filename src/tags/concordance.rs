@@ -229,14 +229,10 @@ pub(super) async fn concordance(
             },
             unfiltered: first && pick,
         };
-        let mut chunk = if window.ids.as_ref().is_some_and(Vec::is_empty) {
-            Vec::new()
-        } else {
-            let query = db::concordance(&state.db, project, &f, spans, &window);
-            tokio::time::timeout_at(deadline.instant().into(), query)
-                .await
-                .map_err(|_| Stop::Timeout.error(budget))??
-        };
+        let query = db::concordance(&state.db, project, &f, spans, &window);
+        let mut chunk = tokio::time::timeout_at(deadline.instant().into(), query)
+            .await
+            .map_err(|_| Stop::Timeout.error(budget))??;
         // A window cut short by its cap ends at its last whole segment (a segment's spans
         // are never split between pages), unless that segment is all there is.
         let mut end = upto;

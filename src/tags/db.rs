@@ -354,6 +354,9 @@ pub async fn concordance(
     spans: bool,
     w: &Window,
 ) -> sqlx::Result<Vec<Candidate>> {
+    if w.ids.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Vec::new()); // the index named none
+    }
     let mut sql = String::from(
         "SELECT s.id AS segment_id, s.recording_id, s.text_verbatim, s.start_sample AS seg_start, \
          s.end_sample AS seg_end, r.analysis_rate, s.assignee_id",
@@ -372,7 +375,6 @@ pub async fn concordance(
          WHERE r.project_id = ? AND s.deleted = 0",
     );
     let mut binds: Vec<String> = Vec::new();
-    let ids = [w.after, w.upto];
     // The window on the indexed column: the span's segment (span_tag_by_feature and
     // span_tag_by_realised end with it), or the segment's primary key.
     sql.push_str(if spans {
@@ -432,7 +434,7 @@ pub async fn concordance(
     }
     if let Some(ids) = &w.ids {
         sql.push_str(" AND s.id IN (");
-        sql.push_str(&vec!["?"; ids.len().max(1)].join(", "));
+        sql.push_str(&vec!["?"; ids.len()].join(", "));
         sql.push(')');
     }
     sql.push_str(if spans {
@@ -441,18 +443,12 @@ pub async fn concordance(
         " ORDER BY s.id LIMIT ?"
     });
     let sql = crate::db::numbered(&sql);
-    let mut q = sqlx::query(&sql).bind(project).bind(ids[0]).bind(ids[1]);
+    let mut q = sqlx::query(&sql).bind(project).bind(w.after).bind(w.upto);
     for b in &binds {
         q = q.bind(b);
     }
-    match w.ids.as_deref() {
-        Some([]) => q = q.bind(0_i64),
-        Some(ids) => {
-            for id in ids {
-                q = q.bind(*id);
-            }
-        }
-        None => {}
+    for id in w.ids.iter().flatten() {
+        q = q.bind(*id);
     }
     let rows = q.bind(w.cap).fetch_all(db).await?;
     rows.iter()

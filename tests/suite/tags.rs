@@ -745,27 +745,23 @@ async fn the_text_index_follows_every_edit_and_answers_past_the_first_window() {
     }
     tx.commit().await.unwrap();
     let base = format!("/api/projects/{project}/concordance");
+    let hit_ids = |body: &Value| -> Vec<i64> {
+        body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["segment_id"].as_i64().unwrap())
+            .collect()
+    };
     let (s, body) = t.get(&format!("{base}?text=螺蛳&limit=2")).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let ids: Vec<i64> = body["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["segment_id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(ids, rare[..2]);
+    assert_eq!(hit_ids(&body), rare[..2]);
     assert_eq!(body["hits"][0]["left"], "柳州");
     let after = body["next_after"].as_i64().unwrap();
     let (_, body) = t
         .get(&format!("{base}?text=螺蛳&limit=2&after={after}"))
         .await;
-    let ids: Vec<i64> = body["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["segment_id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(ids, rare[2..], "{body}");
+    assert_eq!(hit_ids(&body), rare[2..], "{body}");
     assert_eq!(body["next_after"], Value::Null, "{body}");
     // A common word fills its page from the first window; a single character is indexed too.
     let (_, body) = t.get(&format!("{base}?text=天气&limit=500")).await;
