@@ -175,10 +175,15 @@ fn lower_priority() {
 impl Pool {
     /// A pool running `workers` jobs at once (at least 1) with up to `queue` waiting.
     pub fn new(workers: usize, queue: usize) -> Self {
+        Self::named("fangyan-work", workers, queue)
+    }
+
+    /// [`Pool::new`] with threads called `{name}-{i}` (Linux keeps 15 bytes of a name).
+    pub fn named(name: &'static str, workers: usize, queue: usize) -> Self {
         let workers = workers.max(1);
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
-            .thread_name(|i| format!("fangyan-work-{i}"))
+            .thread_name(move |i| format!("{name}-{i}"))
             .start_handler(|_| lower_priority())
             .build()
             .unwrap_or_else(|e| panic!("cannot start the {workers} heavy-work threads: {e}"));
@@ -244,6 +249,15 @@ where
     pool.run(Deadline::after(budget), job).await
 }
 
+/// The nice value of a thread, from a Linux `/proc/…/stat` file (field 19; for tests).
+#[cfg(all(test, target_os = "linux"))]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn nice_of(stat: impl AsRef<std::path::Path>) -> i32 {
+    let stat = std::fs::read_to_string(stat).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(16).unwrap().parse().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,12 +319,10 @@ mod tests {
         assert!(stopped < Duration::from_secs(2), "{stopped:?}");
     }
 
-    /// The nice value of the calling thread, from Linux's `/proc/thread-self/stat` (field 19).
+    /// The nice value of the calling thread.
     #[cfg(target_os = "linux")]
     fn own_nice() -> i32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+        nice_of("/proc/thread-self/stat")
     }
 
     /// Issue 13: hostile searches on every core must leave the async workers the CPU, so the

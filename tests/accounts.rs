@@ -742,6 +742,7 @@ async fn issue_13_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_thrott
 
 #[tokio::test]
 async fn the_optional_probe_of_me_answers_null_when_nobody_is_logged_in() {
+    let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
     let get = |q: &'static str| {

@@ -2,10 +2,16 @@
 //!
 //! Decisions worth knowing:
 //! - **A budget of cores.** Each argon2id check with the default parameters (m = 19 MiB,
-//!   t = 2, p = 1) needs 19 MiB and tens of milliseconds of one core. Checks run on the blocking
-//!   pool, `workers` at once; `queue` more may wait; any beyond that is answered at once
-//!   ([`Busy`]) rather than queued, so a login storm neither eats memory nor the async
-//!   workers (issue 13 item 2: unbounded, a storm took RSS from 34 MB to 3.9 GB).
+//!   t = 2, p = 1) needs 19 MiB and tens of milliseconds of one core. Checks run on a pool of
+//!   their own ([`crate::work::Pool`]), `workers` at once; `queue` more may wait; any beyond
+//!   that is answered at once ([`Busy`]) rather than queued, so a login storm neither eats
+//!   memory nor the async workers (issue 13 item 2: unbounded, a storm took RSS from 34 MB to
+//!   3.9 GB).
+//! - **At a lower priority.** That pool's threads run at nice [`crate::work::NICE`], like the
+//!   heavy-work pool's but apart from it (a search storm does not block logins, nor a login
+//!   storm searches): while a storm keeps every core checking passwords, the async workers
+//!   that answer `/api/me` and saves still get the CPU first. On tokio's blocking pool, at the
+//!   normal priority, two checks on two cores put `/api/me`'s p99 at 87 ms in CI.
 //! - **Memory reused, not reallocated.** Each running check borrows a block buffer from a
 //!   pool that never holds more than `workers` buffers. Freshly allocated 19 MiB buffers on
 //!   ever-changing blocking threads end up retained in many malloc arenas; a pool of reused
@@ -16,13 +22,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
 
 use super::throttle::LoginLimits;
+use crate::work::{Deadline, Pool, WorkError};
 
 /// Hashes a password with argon2id (default parameters) and a random salt.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -80,61 +87,57 @@ fn verify_in(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
+/// Longest a check may wait for a worker before the login is answered [`Busy`]. The queue
+/// bound keeps the wait far shorter (`queue` checks of tens of milliseconds each).
+const WAIT: Duration = Duration::from_secs(10);
+
 /// Runs argon2 verifications within the budget; see the module doc.
 pub struct PasswordChecker {
-    /// Checks admitted: running plus waiting.
-    admitted: Arc<Semaphore>,
-    /// Checks running.
-    running: Arc<Semaphore>,
+    /// The checks' own threads and bounds: `workers` running, `queue` waiting.
+    pool: Pool,
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
-    checks: AtomicU64,
+    checks: Arc<AtomicU64>,
 }
 
 impl PasswordChecker {
     /// A checker with `limits.workers` running and `limits.queue` waiting.
     pub fn new(limits: &LoginLimits) -> Self {
-        let workers = limits.workers.max(1);
         Self {
-            admitted: Arc::new(Semaphore::new(workers + limits.queue)),
-            running: Arc::new(Semaphore::new(workers)),
+            pool: Pool::named("fangyan-login", limits.workers, limits.queue),
             memory: Arc::default(),
-            checks: AtomicU64::new(0),
+            checks: Arc::default(),
         }
     }
 
     /// Checks `password` against `hash`, or against the dummy hash when there is no user;
     /// `Ok(false)` for a wrong password or no user.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, Busy> {
-        let admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Busy)?;
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Busy)?;
-        self.checks.fetch_add(1, Ordering::Relaxed);
         let pool = self.memory.clone();
-        // The permits travel into the blocking task: if the request is cancelled, the check
-        // still counts against the budget until it has finished.
-        let task = tokio::task::spawn_blocking(move || {
-            let _permits = (admitted, running);
-            let mut memory = take(&pool);
-            let ok = match &hash {
-                Some(hash) => verify_in(&mut memory, password.as_bytes(), hash),
-                None => {
-                    verify_in(&mut memory, password.as_bytes(), dummy_hash());
-                    false
-                }
-            };
-            put(&pool, memory);
-            ok
-        });
-        // A panic in argon2 is a failed check, not a crashed request.
-        Ok(task.await.unwrap_or(false))
+        let checks = self.checks.clone();
+        // The pool's permits stay with the job: if the request is cancelled, the check still
+        // counts against the budget until it has finished.
+        let result = self
+            .pool
+            .run(Deadline::after(WAIT), move |_| {
+                checks.fetch_add(1, Ordering::Relaxed);
+                let mut memory = take(&pool);
+                let ok = match &hash {
+                    Some(hash) => verify_in(&mut memory, password.as_bytes(), hash),
+                    None => {
+                        verify_in(&mut memory, password.as_bytes(), dummy_hash());
+                        false
+                    }
+                };
+                put(&pool, memory);
+                ok
+            })
+            .await;
+        match result {
+            Ok(ok) => Ok(ok),
+            Err(WorkError::Overloaded | WorkError::Timeout) => Err(Busy),
+            // A panic in argon2 is a failed check, not a crashed request.
+            Err(_) => Ok(false),
+        }
     }
 
     /// argon2 checks started since the server started (for tests and diagnostics).
@@ -221,5 +224,30 @@ mod tests {
             }
         }
         assert_eq!((busy, checker.checks()), (7, 3));
+    }
+
+    /// Issue 13: a login storm fills every core with argon2, and `/api/me` must still answer
+    /// fast, so the checks run on threads of their own at the heavy-work pool's lower priority.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn checks_run_on_their_own_threads_at_a_lower_priority() {
+        let checker = PasswordChecker::new(&LoginLimits {
+            workers: 2,
+            ..LoginLimits::default()
+        });
+        assert_eq!(checker.verify("pw".into(), None).await, Ok(false));
+        let mut nices = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let task = task.unwrap().path();
+            let Ok(name) = std::fs::read_to_string(task.join("comm")) else {
+                continue; // a thread that ended meanwhile
+            };
+            if name.starts_with("fangyan-login-") {
+                nices.push(crate::work::nice_of(task.join("stat")));
+            }
+        }
+        // Other tests in this process may hold checkers of their own: all count.
+        assert!(nices.len() >= 2, "{nices:?}");
+        assert!(nices.iter().all(|&n| n == crate::work::NICE), "{nices:?}");
     }
 }
