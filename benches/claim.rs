@@ -141,8 +141,9 @@ async fn main() {
     // claims again (their own open work, resumed).
     let mut lookup = Vec::new();
     let mut whole = Vec::new();
+    let mut rounds = [Vec::new(), Vec::new()];
     let mut seen = std::collections::HashSet::new();
-    for round in 0..2 {
+    for (round, times) in rounds.iter_mut().enumerate() {
         for &user in &users {
             let now = fangyan::db::now_ms();
             let t = Instant::now();
@@ -162,6 +163,7 @@ async fn main() {
                 assert!(seen.contains(&id), "a second claim resumes the first");
             }
             lookup.push(inside);
+            times.push(inside);
             whole.push(total);
         }
     }
@@ -173,6 +175,13 @@ async fn main() {
         "claim next, lookup + lease ({} claims): p50 {l50:.3} ms, p99 {l99:.3} ms",
         lookup.len()
     );
+    for (v, name) in rounds
+        .iter_mut()
+        .zip(["a first claim (the free ranks)", "a resumed claim"])
+    {
+        let (p50, p99) = (pct(v, 0.5), pct(v, 0.99));
+        println!("  {name}: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    }
     println!("claim next, with its commit: p50 {w50:.3} ms, p99 {w99:.3} ms");
     println!(
         "ratio old/new: p50 {:.0}x, p99 {:.0}x (lookup + lease)",
