@@ -35,6 +35,21 @@ pub async fn current(tx: &mut Tx, id: i64) -> sqlx::Result<Segment> {
     )
 }
 
+/// The segment as it is inside the transaction, and whether save id `save_id` was already
+/// applied to it ([`seen`]): one round trip, not two, while the save holds the writer.
+async fn current_and_seen(tx: &mut Tx, id: i64, save_id: &str) -> sqlx::Result<(Segment, bool)> {
+    let r = sqlx::query(&format!(
+        "SELECT {COLUMNS}, CAST(CASE WHEN EXISTS (SELECT 1 FROM segment_revision \
+           WHERE segment_id = $1 AND save_id = $2) THEN 1 ELSE 0 END AS BIGINT) AS seen \
+         FROM segment WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(save_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row(&r)?, r.try_get::<i64, _>("seen")? != 0))
+}
+
 /// Appends the revision recording `s` as it is now. False if `save_id` was already used on
 /// this segment (nothing written): the caller rolls back.
 pub(super) async fn append_revision(
@@ -154,8 +169,8 @@ pub async fn save(
     role: Role,
     req: &Save,
 ) -> sqlx::Result<SaveOutcome> {
-    let cur = current(tx, id).await?;
-    if seen(tx, id, &req.save_id).await? {
+    let (cur, seen_before) = current_and_seen(tx, id, &req.save_id).await?;
+    if seen_before {
         return Ok(SaveOutcome::Replayed);
     }
     let next = match state::check(role, cur.status, Action::Edit) {
@@ -164,14 +179,15 @@ pub async fn save(
         Err(_) => SegmentStatus::InProgress, // deleted: the version check answers
     };
     // The first saver of an unassigned segment is its first-pass author (see `access`).
-    let updated = sqlx::query(
+    // RETURNING: the segment after the save, without another round trip.
+    let updated = sqlx::query(&format!(
         "UPDATE segment SET text_verbatim = COALESCE($1, text_verbatim), text_display = COALESCE($2, text_display), \
          text_norm = COALESCE($3, text_norm), start_sample = COALESCE($4, start_sample), \
          end_sample = COALESCE($5, end_sample), speaker_id = COALESCE($6, speaker_id), \
          status = $7, version = version + 1, assignee_id = COALESCE(assignee_id, $8), \
          lease_until = CASE WHEN assignee_id = $8 THEN $9 ELSE lease_until END \
-         WHERE id = $10 AND version = $11 AND deleted = 0",
-    )
+         WHERE id = $10 AND version = $11 AND deleted = 0 RETURNING {COLUMNS}"
+    ))
     .bind(&req.text_verbatim)
     .bind(&req.text_display)
     .bind(&req.text_norm)
@@ -183,9 +199,10 @@ pub async fn save(
     .bind(now_ms() + crate::tasks::LEASE_MS) // a save renews the saver's lease
     .bind(id)
     .bind(req.version)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    finish_write(tx, cur, updated.rows_affected() > 0, author, &req.save_id).await
+    let after = updated.as_ref().map(row).transpose()?;
+    finish_write(tx, cur, after, author, &req.save_id).await
 }
 
 /// Marks a segment deleted (a revision records it), if the state allows `role` to edit.
@@ -197,40 +214,43 @@ pub async fn delete(
     version: i64,
     save_id: &str,
 ) -> sqlx::Result<SaveOutcome> {
-    let cur = current(tx, id).await?;
-    if seen(tx, id, save_id).await? {
+    let (cur, seen_before) = current_and_seen(tx, id, save_id).await?;
+    if seen_before {
         return Ok(SaveOutcome::Replayed);
     }
     if let (Err(e), false) = (state::check(role, cur.status, Action::Edit), cur.deleted) {
         return Ok(SaveOutcome::Refused(e));
     }
-    let updated = sqlx::query(
-        "UPDATE segment SET deleted = 1, version = version + 1 WHERE id = $1 AND version = $2 AND deleted = 0",
-    )
+    let updated = sqlx::query(&format!(
+        "UPDATE segment SET deleted = 1, version = version + 1 \
+         WHERE id = $1 AND version = $2 AND deleted = 0 RETURNING {COLUMNS}"
+    ))
     .bind(id)
     .bind(version)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    finish_write(tx, cur, updated.rows_affected() > 0, author, save_id).await
+    let after = updated.as_ref().map(row).transpose()?;
+    finish_write(tx, cur, after, author, save_id).await
 }
 
-/// After a conditional update: records the revision if it applied, or reports the current
-/// state as stale. A stale update whose save id is now known was a concurrent retry of the
-/// same save (it waited on the row, then found the version moved on): replayed.
+/// After a conditional update: records the revision if it applied (`after`, the row its
+/// `RETURNING` gave), or reports the current state as stale. A stale update whose save id is
+/// now known was a concurrent retry of the same save (it waited on the row, then found the
+/// version moved on): replayed.
 async fn finish_write(
     tx: &mut Tx,
     before: Segment,
-    applied: bool,
+    after: Option<Segment>,
     author: i64,
     save_id: &str,
 ) -> sqlx::Result<SaveOutcome> {
-    let after = current(tx, before.id).await?;
-    if !applied {
-        if seen(tx, before.id, save_id).await? {
+    let Some(after) = after else {
+        let (now, seen_now) = current_and_seen(tx, before.id, save_id).await?;
+        if seen_now {
             return Ok(SaveOutcome::Replayed);
         }
-        return Ok(SaveOutcome::Stale(Box::new(after)));
-    }
+        return Ok(SaveOutcome::Stale(Box::new(now)));
+    };
     if !append_revision(tx, &after, Some(author), Some(save_id)).await? {
         return Ok(SaveOutcome::Replayed);
     }
