@@ -225,7 +225,7 @@ pub enum ProjectCommand {
 /// the tasks they wake wait in the shared queue. Among them is the task that holds the one
 /// writer (`crate::db`) between two of its statements, and every save queues behind it. With
 /// 1 000 transcribers on SQLite (`cargo bench --bench load -- --users 1000 --seconds 20`), the
-/// default gave p50 750–975 ms and p99 2.2–2.3 s in 3 runs out of 3; at 4, p50 7–41 ms in 6 runs
+/// default gave p50 0.2–1.0 s and p99 2.2–2.3 s in 3 runs out of 3; at 4, p50 7–41 ms in 6 runs
 /// of 7 (the other fell into the same congested state, p50 845 ms), p99 90 ms to 1.9 s (median
 /// 977 ms), and up to 20 % more saves answered.
 const SHARED_QUEUE_EVERY: u32 = 4;
