@@ -112,7 +112,7 @@ impl PasswordChecker {
     /// Checks `password` against `hash`, or against the dummy hash when there is no user;
     /// `Ok(false)` for a wrong password or no user.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, Busy> {
-        let pool = self.memory.clone();
+        let buffers = self.memory.clone();
         let checks = self.checks.clone();
         // The pool's permits stay with the job: if the request is cancelled, the check still
         // counts against the budget until it has finished.
@@ -120,7 +120,7 @@ impl PasswordChecker {
             .pool
             .run(Deadline::after(WAIT), move |_| {
                 checks.fetch_add(1, Ordering::Relaxed);
-                let mut memory = take(&pool);
+                let mut memory = take(&buffers);
                 let ok = match &hash {
                     Some(hash) => verify_in(&mut memory, password.as_bytes(), hash),
                     None => {
@@ -128,7 +128,7 @@ impl PasswordChecker {
                         false
                     }
                 };
-                put(&pool, memory);
+                put(&buffers, memory);
                 ok
             })
             .await;
