@@ -8,8 +8,9 @@
 //! - **One write path, one query text but for one clause.** The index is SQLite's FTS5 (a
 //!   contentless table, deletable by rowid) or a Postgres table with a GIN index over a
 //!   `tsvector` that a trigger fills from the same `grams` column (migrations `0019` and
-//!   `0010`). So `put` and `remove` are the same SQL on both; only the match
-//!   ([`candidate_ids`]) and the query's syntax ([`query`]) differ.
+//!   `0010`). So `remove` is the same SQL on both; `put` differs in how it says "replace"
+//!   (`INSERT OR REPLACE` or `ON CONFLICT`), and the match ([`candidate_ids`]) and the
+//!   query's syntax ([`query`]) differ.
 //! - **The index is asked only for sparse needles.** FTS5 walks its lists in rowid order and
 //!   stops at a page, but a GIN index answers a whole bitmap, which Postgres then reads row by
 //!   row: for a common word over the whole corpus, millions of rows to keep a page of them.
@@ -38,8 +39,15 @@ pub async fn put(tx: &mut Tx, id: i64, text: &str) -> sqlx::Result<()> {
 }
 
 /// [`put`] for many segments at once (the catch-up, a bulk import, the benchmarks).
+///
+/// One statement per batch: a segment already in the index is replaced in place (SQLite's
+/// `INSERT OR REPLACE`, which a contentless-delete FTS5 table takes; on Postgres `ON CONFLICT`
+/// with the terms the insert trigger made, migration `0011`), so a save's re-index is one
+/// round trip on the writer, not a delete and an insert.
 pub async fn put_many(tx: &mut Tx, rows: &[(i64, &str)]) -> sqlx::Result<()> {
-    for batch in rows.chunks(INSERT_BATCH) {
+    // An empty text has no terms: it is simply not in the index.
+    let (empty, full): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, t)| t.is_empty());
+    for batch in empty.chunks(INSERT_BATCH) {
         let marks: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "DELETE FROM segment_grams WHERE rowid IN ({})",
@@ -50,16 +58,20 @@ pub async fn put_many(tx: &mut Tx, rows: &[(i64, &str)]) -> sqlx::Result<()> {
             delete = delete.bind(*id);
         }
         delete.execute(&mut **tx).await?;
-        // An empty text has no terms: it is simply not in the index.
-        let batch: Vec<&(i64, &str)> = batch.iter().filter(|(_, t)| !t.is_empty()).collect();
-        if batch.is_empty() {
-            continue;
-        }
+    }
+    let (verb, on_conflict) = match backend_of(tx) {
+        Backend::Sqlite => ("INSERT OR REPLACE", ""),
+        Backend::Postgres => (
+            "INSERT",
+            " ON CONFLICT (rowid) DO UPDATE SET terms = EXCLUDED.terms",
+        ),
+    };
+    for batch in full.chunks(INSERT_BATCH) {
         let values: Vec<String> = (0..batch.len())
             .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
             .collect();
         let sql = format!(
-            "INSERT INTO segment_grams (rowid, grams) VALUES {}",
+            "{verb} INTO segment_grams (rowid, grams) VALUES {}{on_conflict}",
             values.join(", ")
         );
         let mut insert = sqlx::query(&sql);
