@@ -194,15 +194,19 @@ pub async fn candidate_ids(
         Backend::Sqlite => q.fetch_all(db).await?,
         Backend::Postgres => {
             // Room for the bitmaps to stay exact (a lossy one makes Postgres test the terms
-            // of every row on each page it names), and no parallel workers to start for a
-            // query that reads a page of rows.
+            // of every row on each page it names), no parallel workers to start for a
+            // query that reads a page of rows, and a plan for this window's bounds
+            // (`db::CUSTOM_PLANS`): one simple query, one round trip.
             let mut tx = db.begin().await?;
-            for set in [
-                "SET LOCAL work_mem = '32MB'",
-                "SET LOCAL max_parallel_workers_per_gather = 0",
-            ] {
-                sqlx::query(set).execute(&mut *tx).await?;
-            }
+            sqlx::Executor::execute(
+                &mut *tx,
+                format!(
+                    "SET LOCAL work_mem = '32MB'; SET LOCAL max_parallel_workers_per_gather = 0; {}",
+                    crate::db::CUSTOM_PLANS
+                )
+                .as_str(),
+            )
+            .await?;
             let rows = q.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             rows

@@ -443,7 +443,14 @@ pub async fn concordance(
         " ORDER BY s.id LIMIT ?"
     });
     let sql = crate::db::numbered(&sql);
-    let mut q = sqlx::query(&sql).bind(project).bind(w.after).bind(w.upto);
+    // Not prepared on Postgres: an unnamed statement is planned for its window's bounds on
+    // every run, where a cached generic plan would walk the project (`db::CUSTOM_PLANS`).
+    let prepared = crate::db::backend(db) == crate::db::Backend::Sqlite;
+    let mut q = sqlx::query(&sql)
+        .persistent(prepared)
+        .bind(project)
+        .bind(w.after)
+        .bind(w.upto);
     for b in &binds {
         q = q.bind(b);
     }

@@ -97,6 +97,10 @@ pub async fn next(
     // LOCKED`) instead of all finding the same one and queueing on its row; SQLite has one
     // writer, which the write transaction already holds.
     let lock = crate::db::backend_of(tx) == crate::db::Backend::Postgres;
+    if lock {
+        // Each rank's plan depends on its parameters: never a generic one (`db::CUSTOM_PLANS`).
+        sqlx::Executor::execute(&mut **tx, crate::db::CUSTOM_PLANS).await?;
+    }
     let locked = |sql: &str| {
         if lock {
             format!("{sql} FOR UPDATE OF s SKIP LOCKED")
