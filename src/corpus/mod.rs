@@ -12,6 +12,8 @@ mod datasheet;
 pub mod language;
 mod layouts;
 pub mod nist;
+mod options;
+mod splits;
 #[cfg(test)]
 mod tests_issue19;
 mod timed;
@@ -21,146 +23,11 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use clips::{ClipJob, ClipResult, cut_recording, cut_source};
-
-/// Every layout the exporter writes, by folder name.
-pub const LAYOUTS: [&str; 11] = [
-    "kaldi", "lhotse", "nemo", "hf", "cv", "textgrid", "eaf", "vtt", "srt", "nist", "audacity",
-];
-
-/// Which text column becomes the transcript.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TextLayer {
-    /// `text_verbatim`, as heard, markers included.
-    #[default]
-    Verbatim,
-    /// `text_display`, punctuated.
-    Display,
-    /// `text_norm`, the scoring form.
-    Normalised,
-}
-
-/// How `[marker]`s in the text are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MarkerMap {
-    /// As stored: `[laughter]`.
-    #[default]
-    Keep,
-    /// Kaldi/WeNet style: `[laughter]` → `<LAUGHTER>`.
-    Angle,
-    /// Upper case in brackets (RAMC style): `[LAUGHTER]`.
-    Upper,
-    /// Removed.
-    Drop,
-}
-
-/// Options of one export. The document states what [`ExportOptions::validate`] checks.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct ExportOptions {
-    /// Layout folders to write (subset of [`LAYOUTS`]); empty = all.
-    #[schema(schema_with = layouts_schema)]
-    pub layouts: Vec<String>,
-    /// Transcript column.
-    pub text_layer: TextLayer,
-    /// Marker mapping for every layout.
-    pub markers: MarkerMap,
-    /// Keep segments with an `[unk]` (unintelligible) marker; dropped by default.
-    pub keep_unintelligible: bool,
-    /// Clip sample rate in Hz, 8000 to 48000.
-    #[schema(minimum = 8000, maximum = 48000)]
-    pub rate: u32,
-    /// Ratios of train, dev and test (normalised to their sum): non-negative, one above 0.
-    #[schema(schema_with = splits_schema)]
-    pub splits: [f64; 3],
-    /// Seed of the speaker shuffle.
-    pub seed: u64,
-    /// Balance the splits within each variety.
-    pub stratify_by_variety: bool,
-    /// Common Voice `locale` column.
-    pub locale: String,
-    /// Corpus name (file prefix of the Lhotse manifests).
-    pub corpus: String,
-}
-
-impl Default for ExportOptions {
-    fn default() -> Self {
-        Self {
-            layouts: Vec::new(),
-            text_layer: TextLayer::Verbatim,
-            markers: MarkerMap::Keep,
-            keep_unintelligible: false,
-            rate: 16_000,
-            splits: [0.8, 0.1, 0.1],
-            seed: 0,
-            stratify_by_variety: false,
-            locale: "zh-CN".into(),
-            corpus: "fangyan".into(),
-        }
-    }
-}
-
-/// `layouts` in the document: items from [`LAYOUTS`].
-fn layouts_schema() -> utoipa::openapi::schema::Array {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(LAYOUTS)),
-        )
-        .build()
-}
-
-/// `splits` in the document: three numbers, none negative, and (the `anyOf`) the first, second
-/// or third above 0.
-fn splits_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
-    let ratio = || ObjectBuilder::new().schema_type(Type::Number);
-    let positive_at = |i: usize| {
-        ArrayBuilder::new().prefix_items(
-            (0..=i).map(|j| ratio().exclusive_minimum((j == i).then_some(0.0)).build()),
-        )
-    };
-    AllOfBuilder::new()
-        .item(
-            ArrayBuilder::new()
-                .items(ratio().minimum(Some(0.0)))
-                .min_items(Some(3))
-                .max_items(Some(3)),
-        )
-        .item((0..3).fold(AnyOfBuilder::new(), |any, i| any.item(positive_at(i))))
-        .build()
-        .into()
-}
-
-impl ExportOptions {
-    /// Whether `layout` is written.
-    pub fn wants(&self, layout: &str) -> bool {
-        self.layouts.is_empty() || self.layouts.iter().any(|l| l == layout)
-    }
-
-    /// Checks the options; the error is a human sentence.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(8_000..=48_000).contains(&self.rate) {
-            return Err(format!("rate {} is outside 8000..48000 Hz", self.rate));
-        }
-        if self.splits.iter().any(|r| !r.is_finite() || *r < 0.0)
-            || self.splits.iter().sum::<f64>() <= 0.0
-        {
-            return Err("split ratios must be non-negative with a positive sum".into());
-        }
-        if let Some(l) = self.layouts.iter().find(|l| !LAYOUTS.contains(&l.as_str())) {
-            return Err(format!("unknown layout {l}; known: {}", LAYOUTS.join(", ")));
-        }
-        Ok(())
-    }
-}
+pub use options::{ExportOptions, LAYOUTS, MarkerMap, TextLayer};
+pub use splits::assign_splits;
 
 /// One recording of the corpus.
 #[derive(Debug, Clone)]
@@ -376,62 +243,6 @@ pub fn has_unintelligible(text: &str) -> bool {
 /// Output samples of an analysis-sample position.
 pub fn to_rate(pos: u64, from: u32, to: u32) -> u64 {
     crate::audio::resample::output_len(pos, from, to)
-}
-
-/// SplitMix64: a tiny, stable PRNG, so splits never change with a dependency update.
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-fn str_hash(seed: u64, s: &str) -> u64 {
-    let d = Sha256::digest(s.as_bytes());
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    splitmix(seed ^ u64::from_le_bytes(b))
-}
-
-/// Assigns each speaker (by id, with its audio length and stratum) to a split: speakers in a
-/// seeded order, each to the split furthest below its target share of the stratum's audio.
-pub fn assign_splits(
-    speakers: &[(String, u64, String)],
-    ratios: [f64; 3],
-    seed: u64,
-) -> BTreeMap<String, usize> {
-    let sum: f64 = ratios.iter().sum();
-    let mut strata: BTreeMap<&str, Vec<(u64, &str, u64)>> = BTreeMap::new();
-    for (id, len, stratum) in speakers {
-        strata
-            .entry(stratum.as_str())
-            .or_default()
-            .push((str_hash(seed, id), id.as_str(), *len));
-    }
-    let mut out = BTreeMap::new();
-    for (_, mut group) in strata {
-        group.sort();
-        let total: u64 = group.iter().map(|g| g.2).sum();
-        let mut given = [0u64; 3];
-        for (_, id, len) in group {
-            let mut best = 0;
-            let mut best_gap = f64::NEG_INFINITY;
-            for (i, r) in ratios.iter().enumerate() {
-                if *r <= 0.0 {
-                    continue;
-                }
-                let gap = (r / sum) * total as f64 - given[i] as f64;
-                let gap = gap / (r / sum);
-                if gap > best_gap {
-                    best_gap = gap;
-                    best = i;
-                }
-            }
-            given[best] += len;
-            out.insert(id.to_string(), best);
-        }
-    }
-    out
 }
 
 /// Builds the corpus: drops unusable segments, maps text, assigns ids and splits.
