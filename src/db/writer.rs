@@ -9,8 +9,10 @@
 //! mutex), each action inside its own `SAVEPOINT` of a shared transaction. The action that
 //! opens a transaction (`BEGIN IMMEDIATE`) also queues a flusher behind everyone waiting at
 //! that moment; they join the same transaction, and the flusher commits it once, for all of
-//! them: one disk wait for the group. An action's `commit` releases its savepoint and returns
-//! only after that shared commit succeeded, so nothing is acknowledged before it is on disk.
+//! them: one disk wait for the group. An action's `commit` hands the writer on and returns
+//! only after that shared commit succeeded, so nothing is acknowledged before it is on disk;
+//! its savepoint is released by the next action's `SAVEPOINT` (one round trip for both) or by
+//! the group's `COMMIT`.
 //! An action that fails or is dropped is rolled back to its savepoint and leaves the others
 //! untouched; if the shared transaction itself cannot be trusted any more (a savepoint that
 //! cannot be released or undone), the whole group is rolled back and every member's commit
@@ -375,6 +377,48 @@ mod tests {
         assert_eq!(rows(&db).await, vec![2, 3]);
     }
 
+    /// The savepoint of a committed action is released by the next action's `SAVEPOINT`: when
+    /// that release fails (here the first action released it itself, so there is none), the
+    /// group cannot be trusted, and both members fail instead of the first being acknowledged.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deferred_release_that_fails_fails_the_group_instead_of_acknowledging_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = table(dir.path()).await;
+        let held = db.writer.as_ref().unwrap().slot.clone().lock_owned().await;
+        let pause = std::time::Duration::from_millis(100);
+        let first = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = begin_write(&db).await?;
+                sqlx::query("INSERT INTO t (n) VALUES (1)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("RELEASE action").execute(&mut *tx).await?;
+                tx.commit().await
+            }
+        });
+        tokio::time::sleep(pause).await;
+        let second = tokio::spawn({
+            let db = db.clone();
+            async move { begin_write(&db).await.map(drop) }
+        });
+        tokio::time::sleep(pause).await;
+        drop(held);
+        assert!(second.await.unwrap().is_err(), "began on a broken group");
+        assert!(
+            first.await.unwrap().is_err(),
+            "acknowledged a member of a broken group"
+        );
+        assert_eq!(rows(&db).await, Vec::<i64>::new());
+        let mut next = begin_write(&db).await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (2)")
+            .execute(&mut *next)
+            .await
+            .unwrap();
+        next.commit().await.unwrap();
+        assert_eq!(rows(&db).await, vec![2]);
+    }
+
     /// Found by a browser test: clients that hang up mid-save left SQLite inside a
     /// transaction the writer did not know of, and every later write failed with "cannot
     /// start a transaction within a transaction" until the server restarted.
@@ -384,8 +428,9 @@ mod tests {
         let db = table(dir.path()).await;
         let mut committed = Vec::new();
         for n in 0..600i64 {
-            // Cut off after 0 to 299 microseconds: inside the lock wait, BEGIN, SAVEPOINT, the
-            // insert, RELEASE or the wait for the group's commit.
+            // Cut off after 0 to 299 microseconds: inside the lock wait, BEGIN, the previous
+            // action's RELEASE with this one's SAVEPOINT, the insert or the wait for the
+            // group's commit.
             let cut = std::time::Duration::from_micros((n * 37 % 300) as u64);
             let db2 = db.clone();
             let attempt = tokio::time::timeout(cut, async move {

@@ -62,6 +62,16 @@ export async function measureLongRecording(context, base, longId, shot) {
 
 export async function measureOnce(context, base, longId, shot, attempt) {
   const p = await context.newPage();
+  // Closed however the attempt ends: a page left open would keep the machine busy and take
+  // frames from the next attempt.
+  try {
+    return await measureOn(p, context, base, longId, shot, attempt);
+  } finally {
+    await p.close().catch(() => {});
+  }
+}
+
+async function measureOn(p, context, base, longId, shot, attempt) {
   await p.goto(`${base}/#/projects`);
   await p.waitForSelector('a.project-link');
   // Start from the whole file: forget the zoom a previous attempt left behind.
@@ -116,7 +126,6 @@ export async function measureOnce(context, base, longId, shot, attempt) {
     `(p99 ${stats.p99Interval.toFixed(1)} ms), frame work mean ${stats.meanWork.toFixed(1)} ms, max ${stats.maxWork.toFixed(1)} ms, long tasks: ${stats.longTasks.length ? stats.longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'} (limit 50)`);
   console.log(`     attempt ${attempt}: costliest frames: ${stats.worst.join('; ')}`);
   console.log(`     attempt ${attempt}: pitch contour ${tracks.pitch ? 'on' : 'off (no /track on this server)'}, formants ${tracks.formants ? 'on' : 'off (no /formants on this server)'}`);
-  await p.close();
   assert(firstPaint <= 1000, `first paint ≤ 1 s (${firstPaint.toFixed(0)} ms)`);
   assert(stats.frames > 30, 'frames were measured');
   assert(stats.maxInterval < 50, `every frame under 50 ms (longest ${stats.maxInterval.toFixed(1)} ms)`);

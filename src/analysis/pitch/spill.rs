@@ -9,7 +9,7 @@ use super::{PitchTracker, Raw};
 
 impl Raw {
     /// Size of one spilled frame.
-    pub(super) const BYTES: usize = 16;
+    const BYTES: usize = 16;
 
     pub(super) fn to_bytes(self) -> [u8; Self::BYTES] {
         let mut b = [0; Self::BYTES];
@@ -22,7 +22,7 @@ impl Raw {
         b
     }
 
-    pub(super) fn from_bytes(b: &[u8; Self::BYTES]) -> Self {
+    fn from_bytes(b: &[u8; Self::BYTES]) -> Self {
         let f = |i: usize| f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
         Self {
             f0: f(0),
@@ -39,7 +39,7 @@ type Column<'a> = dyn Fn(&Raw) -> Option<f32> + 'a;
 impl PitchTracker {
     /// Tracks a signal of `total` samples read in blocks, as [`track_blocks`](Self::track_blocks),
     /// and writes the track to `out` as JSON: the very bytes `serde_json` writes for the
-    /// [`PitchTrack`], in memory independent of the length. The per-frame values wait in `spill`
+    /// [`PitchTrack`](super::PitchTrack), in memory independent of the length. The per-frame values wait in `spill`
     /// (16 bytes a frame, from its start) until the loudest frame is known.
     pub fn write_json_blocks<S: Read + Write + Seek>(
         &mut self,
