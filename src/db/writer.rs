@@ -273,6 +273,22 @@ mod tests {
         db
     }
 
+    /// One action, committed: inserts `n` (if any), runs `then` on the writer's connection (if
+    /// any), then commits.
+    async fn action(db: Db, n: Option<i64>, then: Option<&'static str>) -> sqlx::Result<()> {
+        let mut tx = begin_write(&db).await?;
+        if let Some(n) = n {
+            sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(sql) = then {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
     async fn rows(db: &Db) -> Vec<i64> {
         sqlx::query("SELECT n FROM t ORDER BY n")
             .fetch_all(db)
@@ -335,26 +351,10 @@ mod tests {
         let pause = std::time::Duration::from_millis(100);
         // Hold the writer so that both actions queue and land in one group, in this order.
         let held = db.writer.as_ref().unwrap().slot.clone().lock_owned().await;
-        let honest = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let mut tx = begin_write(&db).await?;
-                sqlx::query("INSERT INTO t (n) VALUES (1)")
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await
-            }
-        });
+        let honest = tokio::spawn(action(db.clone(), Some(1), None));
         tokio::time::sleep(pause).await;
-        let rogue = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let mut tx = begin_write(&db).await?;
-                // Ends the shared transaction under the first member's feet.
-                sqlx::query("ROLLBACK").execute(&mut *tx).await?;
-                tx.commit().await
-            }
-        });
+        // Ends the shared transaction under the first member's feet.
+        let rogue = tokio::spawn(action(db.clone(), None, Some("ROLLBACK")));
         tokio::time::sleep(pause).await;
         drop(held);
         assert!(rogue.await.unwrap().is_err());
@@ -363,12 +363,7 @@ mod tests {
             "acknowledged a write that was undone"
         );
         // The writer recovers: the next action commits on its own.
-        let mut next = begin_write(&db).await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (2)")
-            .execute(&mut *next)
-            .await
-            .unwrap();
-        next.commit().await.unwrap();
+        action(db.clone(), Some(2), None).await.unwrap();
         // A lone write on the database goes through the writer too.
         sqlx::query("INSERT INTO t (n) VALUES (3)")
             .execute(&db)
@@ -386,17 +381,7 @@ mod tests {
         let db = table(dir.path()).await;
         let held = db.writer.as_ref().unwrap().slot.clone().lock_owned().await;
         let pause = std::time::Duration::from_millis(100);
-        let first = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let mut tx = begin_write(&db).await?;
-                sqlx::query("INSERT INTO t (n) VALUES (1)")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("RELEASE action").execute(&mut *tx).await?;
-                tx.commit().await
-            }
-        });
+        let first = tokio::spawn(action(db.clone(), Some(1), Some("RELEASE action")));
         tokio::time::sleep(pause).await;
         let second = tokio::spawn({
             let db = db.clone();
@@ -410,12 +395,7 @@ mod tests {
             "acknowledged a member of a broken group"
         );
         assert_eq!(rows(&db).await, Vec::<i64>::new());
-        let mut next = begin_write(&db).await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (2)")
-            .execute(&mut *next)
-            .await
-            .unwrap();
-        next.commit().await.unwrap();
+        action(db.clone(), Some(2), None).await.unwrap();
         assert_eq!(rows(&db).await, vec![2]);
     }
 
@@ -432,28 +412,14 @@ mod tests {
             // action's RELEASE with this one's SAVEPOINT, the insert or the wait for the
             // group's commit.
             let cut = std::time::Duration::from_micros((n * 37 % 300) as u64);
-            let db2 = db.clone();
-            let attempt = tokio::time::timeout(cut, async move {
-                let mut tx = begin_write(&db2).await?;
-                sqlx::query("INSERT INTO t (n) VALUES ($1)")
-                    .bind(n)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await
-            })
-            .await;
+            let attempt = tokio::time::timeout(cut, action(db.clone(), Some(n), None)).await;
             if let Ok(r) = attempt {
                 r.unwrap();
                 committed.push(n);
             }
         }
         // Every action that was not cut off committed, and the writer still works.
-        let mut tx = begin_write(&db).await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (-1)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        action(db.clone(), Some(-1), None).await.unwrap();
         let got = rows(&db).await;
         assert!(got.contains(&-1));
         for n in &committed {
